@@ -1,0 +1,241 @@
+"""template.yaml read as the local stack needs it: functions, routes, triggers, buckets, environment.
+
+Only the intrinsic functions the template uses are resolved; an unknown one is an error, so a
+template change the local stack cannot follow fails loudly instead of running something else."""
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE_PATH = ROOT / "template.yaml"
+
+LOCAL_ACCOUNT = "123456789012"
+LOCAL_REGION = "us-east-1"
+LOCAL_STACK_NAME = "image-processing-local"
+LOCAL_STACK_ID = (
+    f"arn:aws:cloudformation:{LOCAL_REGION}:{LOCAL_ACCOUNT}:stack/{LOCAL_STACK_NAME}/"
+    "0f1e2d3c-4b5a-4697-8877-665544332211"
+)
+
+
+class TemplateError(ValueError):
+    pass
+
+
+class _CfnLoader(yaml.SafeLoader):
+    pass
+
+
+def _construct_tag(loader: yaml.Loader, tag_suffix: str, node: yaml.Node):
+    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+        if name == "Fn::GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _construct_tag)
+
+
+def load_template(path: Path = TEMPLATE_PATH) -> dict:
+    return yaml.load(path.read_text(), Loader=_CfnLoader)
+
+
+@dataclass(frozen=True)
+class HttpRoute:
+    method: str
+    path: str  # as the template spells it, e.g. /api/images/{id}
+
+
+@dataclass(frozen=True)
+class S3Trigger:
+    bucket_logical_id: str
+    events: tuple[str, ...]
+    prefix: str
+
+
+@dataclass(frozen=True)
+class Function:
+    logical_id: str
+    code_dir: Path
+    layer_dirs: tuple[Path, ...]
+    handler: str  # module.function
+    timeout: int
+    memory_size: int
+    environment: dict[str, str]
+    routes: tuple[HttpRoute, ...]
+    s3_triggers: tuple[S3Trigger, ...]
+    max_retries: int
+
+
+@dataclass(frozen=True)
+class Bucket:
+    logical_id: str
+    name: str
+    cors_rules: tuple[dict, ...]
+
+
+@dataclass
+class Stack:
+    template: dict
+    parameters: dict[str, str]
+    functions: dict[str, Function] = field(default_factory=dict)
+    buckets: dict[str, Bucket] = field(default_factory=dict)
+
+    def bucket_name(self, logical_id: str) -> str:
+        return self.buckets[logical_id].name
+
+
+def read_stack(overrides: dict[str, str] | None = None, template: dict | None = None) -> Stack:
+    """The stack as it would be deployed with these parameter overrides, resolved for the local stack."""
+    template = template or load_template()
+    parameters = resolve_parameters(template, overrides or {})
+    stack = Stack(template=template, parameters=parameters)
+    resolve = _Resolver(template, parameters).resolve
+    resources = template["Resources"]
+    for logical_id, resource in resources.items():
+        if resource["Type"] == "AWS::S3::Bucket":
+            props = resource.get("Properties", {})
+            name = resolve(props["BucketName"]) if "BucketName" in props else _generated_bucket_name(logical_id)
+            rules = tuple(resolve(props.get("CorsConfiguration", {}).get("CorsRules", [])))
+            stack.buckets[logical_id] = Bucket(logical_id, name, rules)
+    globals_ = template.get("Globals", {}).get("Function", {})
+    for logical_id, resource in resources.items():
+        if resource["Type"] == "AWS::Serverless::Function":
+            stack.functions[logical_id] = _function(logical_id, resource["Properties"], globals_, resources, resolve)
+    return stack
+
+
+def resolve_parameters(template: dict, overrides: dict[str, str]) -> dict[str, str]:
+    declared = template.get("Parameters", {})
+    unknown = sorted(set(overrides) - set(declared))
+    if unknown:
+        raise TemplateError(f"unknown parameter(s): {', '.join(unknown)}")
+    values = {}
+    for name, spec in declared.items():
+        value = str(overrides.get(name, spec.get("Default", "")))
+        if "AllowedValues" in spec and value not in [str(v) for v in spec["AllowedValues"]]:
+            raise TemplateError(f"{name} must be one of {spec['AllowedValues']}, not {value!r}")
+        if "AllowedPattern" in spec and not re.fullmatch(spec["AllowedPattern"], value):
+            raise TemplateError(f"{name} does not match {spec['AllowedPattern']}: {value!r}")
+        if spec.get("Type") == "Number":
+            number = float(value)
+            if number < spec.get("MinValue", number) or number > spec.get("MaxValue", number):
+                raise TemplateError(f"{name} must be within [{spec.get('MinValue')}, {spec.get('MaxValue')}]: {value}")
+        values[name] = value
+    return values
+
+
+def parse_overrides(text: str) -> dict[str, str]:
+    """sam's --parameter-overrides syntax: `Name=Value Other=Value` (or ParameterKey=..,ParameterValue=..)."""
+    pairs = re.findall(r"ParameterKey=([^,\s]+),ParameterValue=(\S+)|(\w+)=(\S+)", text)
+    return {a or c: b or d for a, b, c, d in pairs}
+
+
+def _generated_bucket_name(logical_id: str) -> str:
+    return f"{LOCAL_STACK_NAME}-{logical_id.lower()}"
+
+
+def _function(logical_id: str, props: dict, globals_: dict, resources: dict, resolve) -> Function:
+    merged = {**globals_, **props}
+    environment = {
+        **globals_.get("Environment", {}).get("Variables", {}),
+        **props.get("Environment", {}).get("Variables", {}),
+    }
+    routes, triggers = [], []
+    for event in props.get("Events", {}).values():
+        event_props = event["Properties"]
+        if event["Type"] == "HttpApi":
+            routes.append(HttpRoute(event_props["Method"].upper(), event_props["Path"]))
+        elif event["Type"] == "S3":
+            events = event_props["Events"]
+            rules = event_props.get("Filter", {}).get("S3Key", {}).get("Rules", [])
+            prefix = next((rule["Value"] for rule in rules if rule["Name"].lower() == "prefix"), "")
+            triggers.append(S3Trigger(event_props["Bucket"]["Ref"], tuple([events] if isinstance(events, str) else events), prefix))
+    layer_dirs = tuple(
+        ROOT / resources[layer["Ref"]]["Properties"]["ContentUri"] for layer in merged.get("Layers", [])
+    )
+    return Function(
+        logical_id=logical_id,
+        code_dir=ROOT / merged["CodeUri"],
+        layer_dirs=layer_dirs,
+        handler=merged["Handler"],
+        timeout=int(merged.get("Timeout", 3)),
+        memory_size=int(merged.get("MemorySize", 128)),
+        environment={name: str(resolve(value)) for name, value in environment.items()},
+        routes=tuple(routes),
+        s3_triggers=tuple(triggers),
+        max_retries=int(merged.get("EventInvokeConfig", {}).get("MaximumRetryAttempts", 2)),
+    )
+
+
+class _Resolver:
+    def __init__(self, template: dict, parameters: dict[str, str]):
+        self.resources = template["Resources"]
+        self.names = {
+            "AWS::AccountId": LOCAL_ACCOUNT,
+            "AWS::Region": LOCAL_REGION,
+            "AWS::StackName": LOCAL_STACK_NAME,
+            "AWS::StackId": LOCAL_STACK_ID,
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::Partition": "aws",
+            **parameters,
+        }
+
+    def resolve(self, value):
+        if isinstance(value, list):
+            return [self.resolve(item) for item in value]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            (name, argument), = value.items()
+            if name == "Ref":
+                return self._ref(argument)
+            if name.startswith("Fn::"):
+                return self._function(name, argument)
+        return {key: self.resolve(item) for key, item in value.items()}
+
+    def _ref(self, name: str) -> str:
+        if name in self.names:
+            return self.names[name]
+        resource = self.resources.get(name)
+        if resource is None:
+            raise TemplateError(f"!Ref to unknown name {name}")
+        if resource["Type"] == "AWS::S3::Bucket":
+            props = resource.get("Properties", {})
+            return self.resolve(props["BucketName"]) if "BucketName" in props else _generated_bucket_name(name)
+        return f"{LOCAL_STACK_NAME}-{name}"
+
+    def _function(self, name: str, argument):
+        if name == "Fn::Sub":
+            text, variables = (argument, {}) if isinstance(argument, str) else argument
+            local = {key: str(self.resolve(item)) for key, item in variables.items()}
+            return re.sub(r"\$\{([^}!]+)\}", lambda m: local.get(m[1]) or self._sub_name(m[1]), text)
+        if name == "Fn::Select":
+            index, items = argument
+            return self.resolve(items)[int(self.resolve(index))]
+        if name == "Fn::Split":
+            separator, text = argument
+            return self.resolve(text).split(separator)
+        if name == "Fn::Join":
+            separator, items = argument
+            return separator.join(str(item) for item in self.resolve(items))
+        if name == "Fn::GetAtt":
+            resource, attribute = argument
+            if attribute == "Arn" and self.resources[resource]["Type"] == "AWS::S3::Bucket":
+                return f"arn:aws:s3:::{self._ref(resource)}"
+            return f"{LOCAL_STACK_NAME}-{resource}-{attribute}"
+        raise TemplateError(f"the local stack cannot resolve {name}")
+
+    def _sub_name(self, name: str) -> str:
+        if "." in name:
+            return self._function("Fn::GetAtt", name.split(".", 1))
+        return self._ref(name)

@@ -1,0 +1,44 @@
+"""PresignFunction: image status with pre-signed URLs, variant redirects and the health check."""
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from imageservice.aws import s3_client
+from imageservice.config import get_config
+from imageservice.http import json_response, make_resolver
+from imageservice.manifest import DONE
+from status import RESPONSE_STATUS, RETRY_AFTER_SECONDS, api_view, buckets_reachable, image_state, parse_wait, variant_url
+
+logger = Logger()
+app = make_resolver()
+
+
+@app.get("/api/images/<image_id>")
+def get_image(image_id: str):
+    wait = parse_wait(app.current_event.get_query_string_value("wait"))
+    return _image_response(image_state(s3_client(), get_config(), image_id, wait))
+
+
+@app.get("/api/images/<image_id>/<variant>")
+def get_variant(image_id: str, variant: str):
+    manifest = image_state(s3_client(), get_config(), image_id)
+    if manifest["status"] != DONE:
+        return _image_response(manifest)
+    return json_response(302, None, {"Location": variant_url(s3_client(), get_config(), manifest, variant)})
+
+
+@app.get("/api/health")
+def health():
+    buckets_reachable(s3_client(), get_config())
+    return json_response(200, {"status": "ok"})
+
+
+def _image_response(manifest: dict):
+    status = RESPONSE_STATUS.get(manifest["status"], 202)
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 202 else None
+    return json_response(status, api_view(s3_client(), get_config(), manifest), headers)
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict, context: LambdaContext) -> dict:
+    logger.append_keys(image_id=(event.get("pathParameters") or {}).get("id"))
+    return app.resolve(event, context)

@@ -1,0 +1,109 @@
+"""What the API says about an image: read from its manifest, with pre-signed URLs for the variants."""
+
+import time
+from datetime import UTC, datetime
+
+from botocore.exceptions import ClientError
+from imageservice.config import Config
+from imageservice.errors import InvalidOption, NotFound
+from imageservice.keys import is_image_id, manifest_key, upload_key
+from imageservice.manifest import DONE, FAILED, decode_manifest, failed_manifest
+
+RESPONSE_STATUS = {DONE: 200, FAILED: 422}
+
+MAX_WAIT_SECONDS = 20
+RETRY_AFTER_SECONDS = 1
+POLL_INTERVAL_SECONDS = 0.5
+PENDING = "pending"
+
+
+def parse_wait(value: str | None) -> int:
+    if value is None or value == "":
+        return 0
+    if not value.isdigit() or int(value) > MAX_WAIT_SECONDS:
+        raise InvalidOption(f"wait must be a whole number of seconds from 0 to {MAX_WAIT_SECONDS}.")
+    return int(value)
+
+
+def image_state(s3, config: Config, image_id: str, wait_seconds: int = 0, clock=time.monotonic, sleep=time.sleep) -> dict:
+    """The manifest of an image, or a pending stand-in; waits up to `wait_seconds` for the outcome."""
+    if not is_image_id(image_id):
+        raise NotFound("No image has this id.")
+    deadline = clock() + wait_seconds
+    while True:
+        manifest = _read_manifest(s3, config, image_id)
+        if manifest is not None:
+            return manifest
+        uploaded_at = _upload_time(s3, config, image_id)
+        if uploaded_at is None:
+            raise NotFound("No image has this id.")
+        age = (datetime.now(UTC) - uploaded_at).total_seconds()
+        if age > config.processing_timeout_seconds:
+            return failed_manifest(image_id, "processing_timeout",
+                                   f"Processing did not finish within {config.processing_timeout_seconds} seconds; upload the image again.")
+        if clock() + POLL_INTERVAL_SECONDS > deadline:
+            return {"id": image_id, "status": PENDING}
+        sleep(POLL_INTERVAL_SECONDS)
+
+
+def api_view(s3, config: Config, manifest: dict) -> dict:
+    """The manifest as the API shows it: variants get pre-signed URLs, storage keys stay inside."""
+    if manifest["status"] != DONE:
+        return {key: manifest[key] for key in ("id", "status", "error") if key in manifest}
+    variants = [
+        {**{k: v for k, v in variant.items() if k not in ("key", "content_type")},
+         "url": presigned_get(s3, config, variant["key"])}
+        for variant in manifest["variants"]
+    ]
+    return {
+        "id": manifest["id"],
+        "status": DONE,
+        "original": manifest["original"],
+        "variants": variants,
+        "metadata_removed": manifest["metadata_removed"],
+        "placeholder": manifest["placeholder"],
+        "expires_in": config.url_expires_seconds,
+    }
+
+
+def variant_url(s3, config: Config, manifest: dict, name: str) -> str:
+    for variant in manifest["variants"]:
+        if variant["name"] == name:
+            return presigned_get(s3, config, variant["key"])
+    names = ", ".join(variant["name"] for variant in manifest["variants"])
+    raise NotFound(f"This image has no variant {name!r}; it has: {names}.")
+
+
+def presigned_get(s3, config: Config, key: str) -> str:
+    return s3.generate_presigned_url(
+        "get_object",
+        Params={"Bucket": config.processed_images_bucket, "Key": key},
+        ExpiresIn=config.url_expires_seconds,
+    )
+
+
+def buckets_reachable(s3, config: Config) -> None:
+    """Raises unless both buckets answer; the health check's whole job."""
+    s3.head_bucket(Bucket=config.processed_images_bucket)
+    s3.list_objects_v2(Bucket=config.stored_images_bucket, Prefix=upload_key(""), MaxKeys=1)
+
+
+def _read_manifest(s3, config: Config, image_id: str) -> dict | None:
+    try:
+        response = s3.get_object(Bucket=config.processed_images_bucket, Key=manifest_key(image_id))
+    except ClientError as error:
+        if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
+            return None
+        raise
+    return decode_manifest(response["Body"].read())
+
+
+def _upload_time(s3, config: Config, image_id: str) -> datetime | None:
+    # Listing, not reading: this function may learn that an original exists, never what it holds.
+    key = upload_key(image_id)
+    listing = s3.list_objects_v2(Bucket=config.stored_images_bucket, Prefix=key, MaxKeys=1)
+    for item in listing.get("Contents", []):
+        if item["Key"] == key:
+            return item["LastModified"]
+    return None
+

@@ -1,0 +1,1 @@
+"""Code shared by every function: configuration, key layout, manifest, options, errors, HTTP."""

@@ -1,0 +1,85 @@
+"""Deployment settings: template Parameters reach the functions as environment variables and are
+parsed here, once per cold start, into one validated, frozen object."""
+
+import functools
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+_VARIANT = re.compile(r"([a-z][a-z0-9_-]{0,31})=([1-9][0-9]{0,4})")
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class VariantSize:
+    name: str
+    long_edge: int
+
+
+@dataclass(frozen=True)
+class Config:
+    stored_images_bucket: str  # where originals land, under uploads/
+    processed_images_bucket: str  # where variants and manifests are written, under images/
+    direct_upload_max_bytes: int  # largest body POST /api/images accepts (it arrives base64 in Lambda)
+    large_upload_max_bytes: int  # largest file the pre-signed POST of /api/uploads admits
+    max_pixels: int  # images with more pixels fail with image_too_large before they are decoded
+    variants: tuple[VariantSize, ...]  # the variants every image gets, largest first
+    default_quality: int  # JPEG/WebP/AVIF quality when an upload does not ask for one
+    url_expires_seconds: int  # lifetime of every pre-signed URL the API hands out
+    processing_timeout_seconds: int  # an original older than this without a manifest reads as failed
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> "Config":
+        return cls(
+            stored_images_bucket=_require(environ, "STORED_IMAGES_BUCKET"),
+            processed_images_bucket=_require(environ, "PROCESSED_IMAGES_BUCKET"),
+            direct_upload_max_bytes=_integer(environ, "DIRECT_UPLOAD_MAX_BYTES", 1, 6 * 1024 * 1024),
+            large_upload_max_bytes=_integer(environ, "LARGE_UPLOAD_MAX_BYTES", 1, 5 * 1024**3),
+            max_pixels=_integer(environ, "MAX_PIXELS", 1, 1_000_000_000),
+            variants=parse_variants(_require(environ, "VARIANTS")),
+            default_quality=_integer(environ, "DEFAULT_QUALITY", 1, 100),
+            url_expires_seconds=_integer(environ, "URL_EXPIRES_SECONDS", 1, 7 * 24 * 3600),
+            processing_timeout_seconds=_integer(environ, "PROCESSING_TIMEOUT_SECONDS", 1, 24 * 3600),
+        )
+
+
+@functools.cache
+def get_config() -> Config:
+    """The configuration of this process, read once."""
+    return Config.from_environ(os.environ)
+
+
+def parse_variants(value: str) -> tuple[VariantSize, ...]:
+    """`large=2048,medium=1024,thumb=256` as sizes, largest first."""
+    sizes = []
+    for item in value.split(","):
+        match = _VARIANT.fullmatch(item.strip())
+        if not match:
+            raise ConfigError(f"VARIANTS entry {item!r} is not name=pixels (e.g. thumb=256)")
+        sizes.append(VariantSize(match[1], int(match[2])))
+    names = [size.name for size in sizes]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"VARIANTS names must be unique: {value!r}")
+    return tuple(sorted(sizes, key=lambda size: -size.long_edge))
+
+
+def _require(environ: Mapping[str, str], name: str) -> str:
+    value = environ.get(name, "").strip()
+    if not value:
+        raise ConfigError(f"environment variable {name} must be set")
+    return value
+
+
+def _integer(environ: Mapping[str, str], name: str, low: int, high: int) -> int:
+    raw = _require(environ, name)
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, not {value}")
+    return value

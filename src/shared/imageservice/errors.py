@@ -1,0 +1,35 @@
+"""Errors a client can act on, each with an HTTP status and a stable code."""
+
+
+class AppError(Exception):
+    status = 500
+    code = "internal_error"
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class BadRequest(AppError):
+    status = 400
+    code = "bad_request"
+
+
+class InvalidOption(AppError):
+    status = 400
+    code = "invalid_option"
+
+
+class NotFound(AppError):
+    status = 404
+    code = "not_found"
+
+
+class PayloadTooLarge(AppError):
+    status = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(AppError):
+    status = 415
+    code = "unsupported_media_type"

@@ -1,0 +1,46 @@
+"""UploadFunction: POST /api/images and POST /api/uploads."""
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from imageservice.aws import s3_client
+from imageservice.config import get_config
+from imageservice.http import json_body, json_response, make_resolver, request_body
+from imageservice.options import ImageOptions
+from uploads import extract_image, presigned_upload, store_direct_upload
+
+logger = Logger()
+app = make_resolver()
+
+
+@app.post("/api/images")
+def create_image():
+    options = ImageOptions.from_strings(app.current_event.query_string_parameters or {})
+    content_type = (app.current_event.headers.get("content-type") or "").lower()
+    image = extract_image(request_body(app), content_type, get_config().direct_upload_max_bytes)
+    image_id = store_direct_upload(s3_client(), get_config(), image, options)
+    logger.info("original stored", extra={"image_id": image_id, "bytes": len(image)})
+    location = f"/api/images/{image_id}"
+    body = {"id": image_id, "status": "pending", "links": {"self": location}}
+    return json_response(202, body, {"Location": location})
+
+
+@app.post("/api/uploads")
+def create_upload():
+    body = json_body(app)
+    content_type = body.pop("content_type", None)
+    if content_type is not None and not isinstance(content_type, str):
+        content_type = repr(content_type)
+    image_id, post = presigned_upload(s3_client(), get_config(), content_type, ImageOptions.from_json(body))
+    logger.info("pre-signed upload issued", extra={"image_id": image_id})
+    return json_response(201, {
+        "id": image_id,
+        "upload": post,
+        "max_bytes": get_config().large_upload_max_bytes,
+        "expires_in": get_config().url_expires_seconds,
+        "links": {"self": f"/api/images/{image_id}"},
+    })
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,96 @@
+"""Handlers over in-process moto: buckets and environment exactly as template.yaml declares them."""
+
+import base64
+import copy
+import uuid
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from devstack.functions import LambdaContext, load_handler
+from imageservice.aws import s3_client
+from imageservice.config import get_config
+
+
+@pytest.fixture
+def aws_credentials(monkeypatch):
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL_S3", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+@pytest.fixture
+def function_env(monkeypatch, stack):
+    """The environment of every function, as the template resolves it (all share Globals)."""
+    def apply(overrides: dict[str, str] | None = None):
+        for function in stack.functions.values():
+            for name, value in function.environment.items():
+                monkeypatch.setenv(name, value)
+        for name, value in (overrides or {}).items():
+            monkeypatch.setenv(name, value)
+        get_config.cache_clear()
+    apply()
+    yield apply
+    get_config.cache_clear()
+
+
+@pytest.fixture
+def s3(aws_credentials, function_env, stack):
+    with mock_aws():
+        s3_client.cache_clear()
+        client = boto3.client("s3", region_name="us-east-1")
+        for bucket in stack.buckets.values():
+            client.create_bucket(Bucket=bucket.name)
+        yield client
+    s3_client.cache_clear()
+
+
+@pytest.fixture
+def invoke(s3, stack):
+    """Call a function's handler with an event, as Lambda would."""
+    def call(logical_id: str, event: dict):
+        function = stack.functions[logical_id]
+        return load_handler(function)(copy.deepcopy(event), LambdaContext(function, str(uuid.uuid4())))
+    return call
+
+
+@pytest.fixture
+def config(s3):
+    return get_config()
+
+
+@pytest.fixture
+def http_event():
+    return vary_http_event
+
+
+def vary_http_event(template_event: dict, *, method: str | None = None, path: str | None = None, route: str | None = None,
+               body: bytes | str | None = None, headers: dict | None = None, query: dict | None = None,
+               path_parameters: dict | None = None) -> dict:
+    """A variation of a sample HTTP API event from events/ (never a hand-written copy of one)."""
+    event = copy.deepcopy(template_event)
+    if method or route:
+        method = method or event["requestContext"]["http"]["method"]
+        route = route or event["routeKey"].split(" ", 1)[1]
+        event["routeKey"] = event["requestContext"]["routeKey"] = f"{method} {route}"
+        event["requestContext"]["http"]["method"] = method
+    if path:
+        event["rawPath"] = event["requestContext"]["http"]["path"] = path
+    if body is not None:
+        raw = body.encode() if isinstance(body, str) else body
+        event["body"], event["isBase64Encoded"] = base64.b64encode(raw).decode(), True
+    if headers is not None:
+        event["headers"] = {**event["headers"], **{k.lower(): v for k, v in headers.items()}}
+    if query is not None:
+        event["queryStringParameters"] = query or None
+        event["rawQueryString"] = "&".join(f"{k}={v}" for k, v in query.items())
+        if not query:
+            event.pop("queryStringParameters")
+    if path_parameters is not None:
+        event["pathParameters"] = path_parameters
+    return event
