@@ -159,7 +159,8 @@ def _function(logical_id: str, props: dict, globals_: dict, resources: dict, res
             events = event_props["Events"]
             rules = event_props.get("Filter", {}).get("S3Key", {}).get("Rules", [])
             prefix = next((rule["Value"] for rule in rules if rule["Name"].lower() == "prefix"), "")
-            triggers.append(S3Trigger(event_props["Bucket"]["Ref"], tuple([events] if isinstance(events, str) else events), prefix))
+            events = (events,) if isinstance(events, str) else tuple(events)
+            triggers.append(S3Trigger(event_props["Bucket"]["Ref"], events, prefix))
     layer_dirs = tuple(
         ROOT / resources[layer["Ref"]]["Properties"]["ContentUri"] for layer in merged.get("Layers", [])
     )

@@ -6,7 +6,16 @@ from imageservice.aws import s3_client
 from imageservice.config import get_config
 from imageservice.http import json_response, make_resolver
 from imageservice.manifest import DONE
-from status import RESPONSE_STATUS, RETRY_AFTER_SECONDS, api_view, buckets_reachable, image_state, parse_wait, variant_url
+from status import (
+    RESPONSE_STATUS,
+    RETRY_AFTER_SECONDS,
+    api_view,
+    buckets_reachable,
+    image_state,
+    parse_wait,
+    processing_options,
+    variant_url,
+)
 
 logger = Logger()
 app = make_resolver()
@@ -24,6 +33,11 @@ def get_variant(image_id: str, variant: str):
     if manifest["status"] != DONE:
         return _image_response(manifest)
     return json_response(302, None, {"Location": variant_url(s3_client(), get_config(), manifest, variant)})
+
+
+@app.get("/api/options")
+def get_options():
+    return json_response(200, processing_options(get_config()), {"Cache-Control": "max-age=300"})
 
 
 @app.get("/api/health")

@@ -8,6 +8,7 @@ from imageservice.config import Config
 from imageservice.errors import InvalidOption, NotFound
 from imageservice.keys import is_image_id, manifest_key, upload_key
 from imageservice.manifest import DONE, FAILED, decode_manifest, failed_manifest
+from imageservice.options import FILTERS, OUTPUT_FORMATS
 
 RESPONSE_STATUS = {DONE: 200, FAILED: 422}
 
@@ -25,7 +26,9 @@ def parse_wait(value: str | None) -> int:
     return int(value)
 
 
-def image_state(s3, config: Config, image_id: str, wait_seconds: int = 0, clock=time.monotonic, sleep=time.sleep) -> dict:
+def image_state(
+    s3, config: Config, image_id: str, wait_seconds: int = 0, clock=time.monotonic, sleep=time.sleep
+) -> dict:
     """The manifest of an image, or a pending stand-in; waits up to `wait_seconds` for the outcome."""
     if not is_image_id(image_id):
         raise NotFound("No image has this id.")
@@ -39,8 +42,11 @@ def image_state(s3, config: Config, image_id: str, wait_seconds: int = 0, clock=
             raise NotFound("No image has this id.")
         age = (datetime.now(UTC) - uploaded_at).total_seconds()
         if age > config.processing_timeout_seconds:
-            return failed_manifest(image_id, "processing_timeout",
-                                   f"Processing did not finish within {config.processing_timeout_seconds} seconds; upload the image again.")
+            return failed_manifest(
+                image_id,
+                "processing_timeout",
+                f"Processing did not finish within {config.processing_timeout_seconds} seconds; upload it again.",
+            )
         if clock() + POLL_INTERVAL_SECONDS > deadline:
             return {"id": image_id, "status": PENDING}
         sleep(POLL_INTERVAL_SECONDS)
@@ -80,6 +86,23 @@ def presigned_get(s3, config: Config, key: str) -> str:
         Params={"Bucket": config.processed_images_bucket, "Key": key},
         ExpiresIn=config.url_expires_seconds,
     )
+
+
+def processing_options(config: Config) -> dict:
+    """What a client may ask for and the limits it must respect, so pages copy none of them."""
+    return {
+        "formats": list(OUTPUT_FORMATS),
+        "filters": list(FILTERS),
+        "quality": {"min": 1, "max": 100, "default": config.default_quality},
+        "variants": [{"name": size.name, "long_edge": size.long_edge} for size in config.variants],
+        "limits": {
+            "direct_upload_max_bytes": config.direct_upload_max_bytes,
+            "large_upload_max_bytes": config.large_upload_max_bytes,
+            "max_pixels": config.max_pixels,
+            "max_wait_seconds": MAX_WAIT_SECONDS,
+        },
+        "url_expires_seconds": config.url_expires_seconds,
+    }
 
 
 def buckets_reachable(s3, config: Config) -> None:

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from urllib.parse import unquote_plus
 
+import imaging
 from aws_lambda_powertools.utilities.data_classes.s3_event import S3EventRecord
 from botocore.exceptions import ClientError
 from imageservice.config import Config
@@ -10,8 +11,6 @@ from imageservice.errors import InvalidOption
 from imageservice.keys import manifest_key, parse_upload_key, variant_key
 from imageservice.manifest import done_manifest, encode_manifest, failed_manifest
 from imageservice.options import ImageOptions
-
-import imaging
 
 VARIANT_CACHE_CONTROL = "private, max-age=31536000, immutable"
 
@@ -39,7 +38,9 @@ def recipe_for(config: Config, options: ImageOptions) -> imaging.Recipe:
     )
 
 
-def render(image_id: str, data: bytes, metadata: dict[str, str], config: Config) -> tuple[dict, tuple[imaging.Variant, ...]]:
+def render(
+    image_id: str, data: bytes, metadata: dict[str, str], config: Config
+) -> tuple[dict, tuple[imaging.Variant, ...]]:
     """The manifest and the variants for one original; bad images give a `failed` manifest, not an error."""
     try:
         processed = imaging.build_variants(data, recipe_for(config, ImageOptions.from_strings(metadata)))

@@ -36,7 +36,8 @@ def _too_large(size: int, max_bytes: int) -> PayloadTooLarge:
 
 
 def _multipart_file(body: bytes, content_type: str) -> bytes:
-    message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body)
+    headers = b"Content-Type: " + content_type.encode("latin-1", "replace") + b"\r\n\r\n"
+    message = BytesParser(policy=HTTP).parsebytes(headers + body)
     if not message.is_multipart() or message.defects:
         raise BadRequest("The multipart body is malformed; send the image in a part named 'file'.")
     for part in message.iter_parts():

@@ -43,5 +43,5 @@ def encode_manifest(manifest: dict) -> bytes:
 def decode_manifest(data: bytes) -> dict:
     manifest = json.loads(data)
     if manifest.get("version") != MANIFEST_VERSION or manifest.get("status") not in (DONE, FAILED):
-        raise ValueError(f"unrecognised manifest: version {manifest.get('version')!r}, status {manifest.get('status')!r}")
+        raise ValueError(f"unrecognised manifest {manifest.get('version')!r}/{manifest.get('status')!r}")
     return manifest

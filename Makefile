@@ -1,0 +1,36 @@
+# The two commands: `make dev` runs the application locally, `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 3000
+PARAMS ?=
+PY313 ?= $(shell pyenv root 2>/dev/null)/versions/3.13.0/bin
+
+.PHONY: install dev test lint build clean
+
+$(VENV)/.installed: requirements-dev.txt src/shared/requirements.txt src/process/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+dev: install
+	$(PY) -m devstack --host $(HOST) --port $(PORT) $(if $(PARAMS),--parameter-overrides "$(PARAMS)")
+
+test: install
+	scripts/ensure-chromium.sh
+	$(PY) -m pytest
+
+# Static gates: SAM and CloudFormation lint (before and after the SAM transform), the security
+# scan, and an arm64 build whose Pillow must be aarch64.
+lint: install
+	scripts/lint-template.sh
+
+build:
+	PATH="$(PY313):$$PATH" scripts/sam.sh build
+
+clean:
+	rm -rf $(VENV) .tools .aws-sam

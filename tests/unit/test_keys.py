@@ -1,0 +1,49 @@
+import pytest
+
+from imageservice.keys import (
+    UPLOAD_PREFIX,
+    image_prefix,
+    is_image_id,
+    manifest_key,
+    new_image_id,
+    parse_upload_key,
+    upload_key,
+    variant_key,
+)
+
+
+def test_new_ids_are_uuid4_and_distinct():
+    ids = {new_image_id() for _ in range(1000)}
+    assert len(ids) == 1000
+    assert all(is_image_id(image_id) for image_id in ids)
+
+
+@pytest.mark.parametrize("value", [
+    "", "not-a-uuid", "3F0C9A56-8D1E-4C1B-9A59-2F4D6C7B8E90",  # upper case is not what we hand out
+    "3f0c9a56-8d1e-1c1b-9a59-2f4d6c7b8e90",  # version 1
+    "3f0c9a56-8d1e-4c1b-9a59-2f4d6c7b8e90/../x", "3f0c9a568d1e4c1b9a592f4d6c7b8e90",
+    "3f0c9a56-8d1e-4c1b-9a59-2f4d6c7b8e90\n",
+])
+def test_is_image_id_rejects_everything_else(value):
+    assert not is_image_id(value)
+
+
+def test_upload_key_round_trip():
+    image_id = new_image_id()
+    assert upload_key(image_id) == f"{UPLOAD_PREFIX}{image_id}"
+    assert parse_upload_key(upload_key(image_id)) == image_id
+
+
+@pytest.mark.parametrize("key", [
+    "uploads/holiday photo.jpg", "uploads/a+b.jpg", "uploads/фото.jpg", "images/3f0c9a56-8d1e-4c1b-9a59-2f4d6c7b8e90",
+    "uploads/3f0c9a56-8d1e-4c1b-9a59-2f4d6c7b8e90/extra", "uploads/", "x/uploads/3f0c9a56-8d1e-4c1b-9a59-2f4d6c7b8e90",
+])
+def test_parse_upload_key_ignores_keys_outside_the_layout(key):
+    assert parse_upload_key(key) is None
+
+
+def test_output_keys_live_under_the_image_prefix():
+    image_id = new_image_id()
+    assert variant_key(image_id, "thumb", "webp") == f"images/{image_id}/thumb.webp"
+    assert manifest_key(image_id) == f"images/{image_id}/manifest.json"
+    assert variant_key(image_id, "thumb", "webp").startswith(image_prefix(image_id))
