@@ -5,7 +5,6 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 3000
 PARAMS ?=
-PY313 ?= $(shell pyenv root 2>/dev/null)/versions/3.13.0/bin
 
 .PHONY: install dev test lint build clean
 
@@ -30,7 +29,7 @@ lint: install
 	scripts/lint-template.sh
 
 build:
-	PATH="$(PY313):$$PATH" scripts/sam.sh build
+	scripts/build.sh
 
 clean:
 	rm -rf $(VENV) .tools .aws-sam

@@ -26,13 +26,11 @@ def parse_wait(value: str | None) -> int:
     return int(value)
 
 
-def image_state(
-    s3, config: Config, image_id: str, wait_seconds: int = 0, clock=time.monotonic, sleep=time.sleep
-) -> dict:
+def image_state(s3, config: Config, image_id: str, wait_seconds: int = 0) -> dict:
     """The manifest of an image, or a pending stand-in; waits up to `wait_seconds` for the outcome."""
     if not is_image_id(image_id):
         raise NotFound("No image has this id.")
-    deadline = clock() + wait_seconds
+    deadline = time.monotonic() + wait_seconds
     while True:
         manifest = _read_manifest(s3, config, image_id)
         if manifest is not None:
@@ -47,9 +45,9 @@ def image_state(
                 "processing_timeout",
                 f"Processing did not finish within {config.processing_timeout_seconds} seconds; upload it again.",
             )
-        if clock() + POLL_INTERVAL_SECONDS > deadline:
+        if time.monotonic() + POLL_INTERVAL_SECONDS > deadline:
             return {"id": image_id, "status": PENDING}
-        sleep(POLL_INTERVAL_SECONDS)
+        time.sleep(POLL_INTERVAL_SECONDS)
 
 
 def api_view(s3, config: Config, manifest: dict) -> dict:

@@ -3,14 +3,17 @@
 import base64
 import copy
 import uuid
+from urllib.parse import quote_plus
 
 import boto3
 import pytest
+from imageservice.aws import s3_client
+from imageservice.config import get_config
+from imageservice.keys import upload_key
+from lambda_responses import response_json
 from moto import mock_aws
 
 from devstack.functions import LambdaContext, load_handler
-from imageservice.aws import s3_client
-from imageservice.config import get_config
 
 
 @pytest.fixture
@@ -94,3 +97,42 @@ def vary_http_event(template_event: dict, *, method: str | None = None, path: st
     if path_parameters is not None:
         event["pathParameters"] = path_parameters
     return event
+
+
+@pytest.fixture
+def photo():
+    """A small photo-like image encoded in code: `photo("JPEG", 640, 480)`."""
+    def make(fmt: str = "JPEG", width: int = 640, height: int = 480, **params) -> bytes:
+        import io
+
+        from PIL import Image, ImageDraw
+
+        image = Image.linear_gradient("L").resize((width, height)).convert("RGB")
+        ImageDraw.Draw(image).ellipse((width // 4, height // 4, width * 3 // 4, height * 3 // 4), fill=(220, 60, 40))
+        buffer = io.BytesIO()
+        image.save(buffer, fmt, **params)
+        return buffer.getvalue()
+    return make
+
+
+@pytest.fixture
+def upload(invoke, load_event, http_event, photo):
+    """POST an image through UploadFunction; returns the image id."""
+    def call(data: bytes | None = None, query: dict | None = None) -> str:
+        event = http_event(load_event("upload_post_image.json"), body=photo() if data is None else data,
+                           query=query or {})
+        response = invoke("UploadFunction", event)
+        assert response["statusCode"] == 202, response
+        return response_json(response)["id"]
+    return call
+
+
+@pytest.fixture
+def process(invoke, load_event, stack):
+    """Deliver the S3 event for an original to ProcessFunction, as S3 would (key URL-encoded)."""
+    def call(image_id: str) -> None:
+        event = load_event("process_put.json")
+        event["Records"][0]["s3"]["object"]["key"] = quote_plus(upload_key(image_id))
+        event["Records"][0]["s3"]["bucket"]["name"] = stack.bucket_name("StoredImagesBucket")
+        invoke("ProcessFunction", event)
+    return call

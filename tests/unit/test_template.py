@@ -4,7 +4,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from imageservice.config import Config
 from imageservice.keys import UPLOAD_PREFIX
 

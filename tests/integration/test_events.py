@@ -1,0 +1,59 @@
+"""Every file in events/ replayed against its function over moto, as `sam local invoke -e` would."""
+
+import base64
+import json
+from pathlib import Path
+
+import pytest
+from lambda_responses import response_json
+
+from imageservice.keys import upload_key
+
+EVENTS = sorted((Path(__file__).resolve().parents[2] / "events").glob("*.json"))
+SAMPLE_ID = "3f0c9a56-8d1e-4c1b-9a59-2f4d6c7b8e90"
+
+
+def function_for(event: dict, stack) -> str:
+    if "Records" in event:
+        return next(f.logical_id for f in stack.functions.values() if f.s3_triggers)
+    method, path = event["routeKey"].split(" ", 1)
+    return next(f.logical_id for f in stack.functions.values()
+                if any((r.method, r.path) == (method, path) for r in f.routes))
+
+
+@pytest.fixture
+def processed_sample(s3, config, load_event, invoke):
+    """The sample image, stored under the sample id and processed, so read events find it."""
+    image = base64.b64decode(load_event("upload_post_image.json")["body"])
+    s3.put_object(Bucket=config.stored_images_bucket, Key=upload_key(SAMPLE_ID), Body=image)
+    invoke("ProcessFunction", load_event("process_put.json"))
+
+
+EXPECTED_STATUS = {
+    "upload_post_image.json": 202,
+    "upload_post_multipart.json": 202,
+    "upload_post_uploads.json": 201,
+    "presign_get_image.json": 200,
+    "presign_get_image_wait.json": 200,
+    "presign_get_variant.json": 302,
+    "presign_get_options.json": 200,
+    "presign_health.json": 200,
+    "delete_image.json": 204,
+}
+
+
+@pytest.mark.parametrize("path", EVENTS, ids=[p.name for p in EVENTS])
+def test_event_replays_against_its_function(path, stack, invoke, processed_sample, s3, config):
+    event = json.loads(path.read_text())
+    result = invoke(function_for(event, stack), event)
+    if "Records" in event:
+        assert result is None
+        return
+    assert result["statusCode"] == EXPECTED_STATUS[path.name], result
+    if result["statusCode"] >= 400:
+        pytest.fail(response_json(result))
+
+
+def test_every_sample_event_has_an_expectation():
+    http_events = {p.name for p in EVENTS if "routeKey" in json.loads(p.read_text())}
+    assert http_events == set(EXPECTED_STATUS)

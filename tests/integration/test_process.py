@@ -1,0 +1,118 @@
+"""ProcessFunction over moto: S3 events in, variants and a manifest out."""
+
+import io
+import json
+from unittest import mock
+
+import pytest
+from botocore.exceptions import ClientError
+from PIL import Image
+
+from imageservice.keys import manifest_key, new_image_id, upload_key, variant_key
+
+SAMPLE_ID = "3f0c9a56-8d1e-4c1b-9a59-2f4d6c7b8e90"
+
+
+def read_manifest(s3, config, image_id):
+    return json.loads(s3.get_object(Bucket=config.processed_images_bucket, Key=manifest_key(image_id))["Body"].read())
+
+
+def store(s3, config, image_id, data, metadata=None):
+    s3.put_object(Bucket=config.stored_images_bucket, Key=upload_key(image_id), Body=data, Metadata=metadata or {})
+
+
+def test_sample_put_event_produces_variants_then_manifest(invoke, load_event, s3, config, photo):
+    store(s3, config, SAMPLE_ID, photo("JPEG", 3000, 2000), {"format": "webp", "quality": "70", "filters": ""})
+    invoke("ProcessFunction", load_event("process_put.json"))
+    manifest = read_manifest(s3, config, SAMPLE_ID)
+    assert manifest["status"] == "done"
+    assert manifest["original"] == {"width": 3000, "height": 2000, "format": "jpeg",
+                                    "bytes": manifest["original"]["bytes"]}
+    sizes = {v["name"]: (v["width"], v["height"]) for v in manifest["variants"]}
+    assert sizes == {"large": (2048, 1365), "medium": (1024, 683), "thumb": (256, 171)}
+    for variant in manifest["variants"]:
+        assert variant["key"] == variant_key(SAMPLE_ID, variant["name"], "webp")
+        stored = s3.get_object(Bucket=config.processed_images_bucket, Key=variant["key"])
+        assert stored["ContentType"] == "image/webp"
+        assert stored["ContentDisposition"].startswith("inline; filename=")
+        data = stored["Body"].read()
+        assert len(data) == variant["bytes"]
+        with Image.open(io.BytesIO(data)) as image:
+            assert image.format == "WEBP" and image.size == sizes[variant["name"]]
+
+
+def test_key_outside_the_layout_is_ignored(invoke, load_event, s3, config, photo):
+    s3.put_object(Bucket=config.stored_images_bucket, Key="uploads/holiday photo (1).jpg", Body=photo())
+    invoke("ProcessFunction", load_event("process_key_with_spaces.json"))
+    assert s3.list_objects_v2(Bucket=config.processed_images_bucket)["KeyCount"] == 0
+
+
+def test_moto_style_record_with_encoded_slash_and_no_optional_fields(invoke, load_event, s3, config, photo):
+    image_id = new_image_id()
+    store(s3, config, image_id, photo())
+    event = load_event("process_put.json")
+    record = event["Records"][0]
+    record["s3"]["object"] = {"key": f"uploads%2F{image_id}", "size": 1}
+    for optional in ("userIdentity", "requestParameters", "responseElements"):
+        del record[optional]
+    invoke("ProcessFunction", event)
+    assert read_manifest(s3, config, image_id)["status"] == "done"
+
+
+def test_the_same_event_twice_gives_the_same_result(invoke, load_event, s3, config, photo):
+    store(s3, config, SAMPLE_ID, photo("PNG", 900, 700))
+    invoke("ProcessFunction", load_event("process_put.json"))
+    first = {item["Key"]: s3.get_object(Bucket=config.processed_images_bucket, Key=item["Key"])["Body"].read()
+             for item in s3.list_objects_v2(Bucket=config.processed_images_bucket)["Contents"]}
+    invoke("ProcessFunction", load_event("process_put.json"))
+    second = {item["Key"]: s3.get_object(Bucket=config.processed_images_bucket, Key=item["Key"])["Body"].read()
+              for item in s3.list_objects_v2(Bucket=config.processed_images_bucket)["Contents"]}
+    assert first == second
+    assert len(first) == 4
+
+
+@pytest.mark.parametrize("make, code", [
+    (lambda photo: photo()[:500], "corrupt_image"),
+    (lambda photo: b"this is not an image at all", "unsupported_image"),
+    (lambda photo: b"<svg xmlns='http://www.w3.org/2000/svg'/>", "unsupported_image"),
+])
+def test_bad_originals_end_failed_without_raising(invoke, load_event, s3, config, photo, make, code):
+    store(s3, config, SAMPLE_ID, make(photo))
+    invoke("ProcessFunction", load_event("process_put.json"))
+    manifest = read_manifest(s3, config, SAMPLE_ID)
+    assert manifest["status"] == "failed"
+    assert manifest["error"]["code"] == code and manifest["error"]["message"]
+
+
+def test_over_the_pixel_limit_fails_before_decoding(invoke, load_event, s3, config, photo, function_env):
+    function_env({"MAX_PIXELS": "100000"})
+    store(s3, config, SAMPLE_ID, photo("PNG", 400, 300))
+    with mock.patch("PIL.ImageFile.ImageFile.load", side_effect=AssertionError("decoded")):
+        invoke("ProcessFunction", load_event("process_put.json"))
+    manifest = read_manifest(s3, config, SAMPLE_ID)
+    assert manifest["error"]["code"] == "image_too_large"
+
+
+def test_tampered_options_in_metadata_end_failed(invoke, load_event, s3, config, photo):
+    store(s3, config, SAMPLE_ID, photo(), {"format": "exe"})
+    invoke("ProcessFunction", load_event("process_put.json"))
+    assert read_manifest(s3, config, SAMPLE_ID)["error"]["code"] == "invalid_option"
+
+
+def test_original_deleted_before_processing_is_nothing_to_do(invoke, load_event, s3, config):
+    invoke("ProcessFunction", load_event("process_put.json"))
+    assert s3.list_objects_v2(Bucket=config.processed_images_bucket)["KeyCount"] == 0
+
+
+def test_transient_storage_errors_raise_so_lambda_retries(invoke, load_event, s3, config, photo):
+    store(s3, config, SAMPLE_ID, photo())
+    from imageservice.aws import s3_client
+
+    client = s3_client()
+    throttled = ClientError({"Error": {"Code": "SlowDown", "Message": "Please reduce your request rate."}},
+                            "PutObject")
+    with mock.patch.object(client, "put_object", side_effect=throttled), pytest.raises(ClientError):
+        invoke("ProcessFunction", load_event("process_put.json"))
+    assert s3.list_objects_v2(Bucket=config.processed_images_bucket)["KeyCount"] == 0
+    invoke("ProcessFunction", load_event("process_put.json"))  # the retry finishes the job
+    assert read_manifest(s3, config, SAMPLE_ID)["status"] == "done"

@@ -1,0 +1,131 @@
+"""POST /api/images and POST /api/uploads over moto: every row of the contract."""
+
+import base64
+import json
+
+import pytest
+from imageservice.keys import upload_key
+from lambda_responses import response_json
+
+
+def post_image(invoke, load_event, http_event, **changes):
+    return invoke("UploadFunction", http_event(load_event("upload_post_image.json"), **changes))
+
+
+def test_sample_upload_is_stored_with_its_options(invoke, load_event, s3, config):
+    response = invoke("UploadFunction", load_event("upload_post_image.json"))
+    body = response_json(response)
+    assert response["statusCode"] == 202
+    assert body["status"] == "pending"
+    assert response["headers"]["Location"] == body["links"]["self"] == f"/api/images/{body['id']}"
+    stored = s3.get_object(Bucket=config.stored_images_bucket, Key=upload_key(body["id"]))
+    assert stored["ContentType"] == "image/jpeg"
+    assert stored["Metadata"] == {"format": "webp", "quality": "80", "filters": "sharpen"}
+    sample = load_event("upload_post_image.json")
+    assert stored["Body"].read() == base64.b64decode(sample["body"])
+
+
+def test_multipart_upload_stores_the_file_part(invoke, load_event, s3, config):
+    response = invoke("UploadFunction", load_event("upload_post_multipart.json"))
+    assert response["statusCode"] == 202
+    stored = s3.get_object(Bucket=config.stored_images_bucket, Key=upload_key(response_json(response)["id"]))
+    assert stored["Body"].read()[:3] == b"\xff\xd8\xff"
+
+
+def test_text_body_is_taken_as_bytes(invoke, load_event, http_event, photo):
+    event = http_event(load_event("upload_post_image.json"), query={})
+    event["body"], event["isBase64Encoded"] = "GIF89a not really", False
+    assert invoke("UploadFunction", event)["statusCode"] == 202
+
+
+@pytest.mark.parametrize("changes, status, code", [
+    ({"body": b""}, 400, "bad_request"),
+    ({"body": b"--x\r\nContent-Disposition: form-data; name=\"other\"\r\n\r\nhi\r\n--x--\r\n",
+      "headers": {"content-type": "multipart/form-data; boundary=x"}}, 400, "bad_request"),
+    ({"body": b"garbage", "headers": {"content-type": "multipart/form-data"}}, 400, "bad_request"),
+    ({"query": {"format": "bmp"}}, 400, "invalid_option"),
+    ({"query": {"filters": "grayscale,glitter"}}, 400, "invalid_option"),
+    ({"query": {"quality": "0"}}, 400, "invalid_option"),
+    ({"query": {"quality": "101"}}, 400, "invalid_option"),
+    ({"body": b"just some text, not a picture"}, 415, "unsupported_media_type"),
+    ({"body": b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>",
+      "headers": {"content-type": "image/svg+xml"}}, 415, "unsupported_media_type"),
+    ({"body": b"<!doctype html><title>x</title>", "headers": {"content-type": "image/jpeg"}}, 415,
+     "unsupported_media_type"),
+])
+def test_bad_uploads_get_a_4xx_with_a_code_and_a_sentence(invoke, load_event, http_event, s3, config, changes,
+                                                          status, code):
+    response = post_image(invoke, load_event, http_event, **changes)
+    assert response["statusCode"] == status
+    error = response_json(response)["error"]
+    assert error["code"] == code
+    assert error["message"].endswith(".") and len(error["message"]) > 20
+    assert s3.list_objects_v2(Bucket=config.stored_images_bucket).get("KeyCount", 0) == 0
+
+
+def test_invalid_base64_is_a_bad_request(invoke, load_event):
+    event = load_event("upload_post_image.json")
+    event["body"] = "not base64!!"
+    response = invoke("UploadFunction", event)
+    assert response["statusCode"] == 400 and response_json(response)["error"]["code"] == "bad_request"
+
+
+def test_over_the_direct_limit_is_413_pointing_to_uploads(invoke, load_event, http_event, function_env, s3):
+    function_env({"DIRECT_UPLOAD_MAX_BYTES": "1000"})
+    response = post_image(invoke, load_event, http_event, body=b"\xff\xd8\xff" + b"\0" * 1000)
+    error = response_json(response)["error"]
+    assert response["statusCode"] == 413
+    assert error["code"] == "payload_too_large"
+    assert "1000" in error["message"] and "/api/uploads" in error["message"]
+
+
+def test_multipart_over_the_direct_limit_is_413(invoke, load_event, http_event, function_env, s3):
+    function_env({"DIRECT_UPLOAD_MAX_BYTES": "1000"})
+    body = (b"--x\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.jpg\"\r\n\r\n"
+            + b"\xff\xd8\xff" + b"\0" * 1500 + b"\r\n--x--\r\n")
+    response = post_image(invoke, load_event, http_event, body=body,
+                          headers={"content-type": "multipart/form-data; boundary=x"})
+    assert response["statusCode"] == 413
+
+
+def decode_policy(fields: dict) -> dict:
+    return json.loads(base64.b64decode(fields["policy"]))
+
+
+def test_presigned_post_pins_key_size_type_and_options(invoke, load_event, config):
+    response = invoke("UploadFunction", load_event("upload_post_uploads.json"))
+    body = response_json(response)
+    assert response["statusCode"] == 201
+    assert body["max_bytes"] == config.large_upload_max_bytes
+    assert body["expires_in"] == config.url_expires_seconds
+    fields = body["upload"]["fields"]
+    assert fields["key"] == upload_key(body["id"])
+    assert fields["Content-Type"] == "image/jpeg"
+    conditions = decode_policy(fields)["conditions"]
+    assert ["content-length-range", 1, config.large_upload_max_bytes] in conditions
+    assert {"key": upload_key(body["id"])} in conditions
+    assert {"Content-Type": "image/jpeg"} in conditions
+    assert {"x-amz-meta-format": "jpeg"} in conditions and {"x-amz-meta-quality": "85"} in conditions
+    assert {"x-amz-meta-filters": "autocontrast"} in conditions
+
+
+def test_presigned_post_without_a_type_requires_an_image_type(invoke, load_event, http_event):
+    response = invoke("UploadFunction", http_event(load_event("upload_post_uploads.json"), body="{}"))
+    conditions = decode_policy(response_json(response)["upload"]["fields"])["conditions"]
+    assert ["starts-with", "$Content-Type", "image/"] in conditions
+
+
+@pytest.mark.parametrize("body, status, code", [
+    ('{"content_type": "image/svg+xml"}', 415, "unsupported_media_type"),
+    ('{"content_type": "text/html"}', 415, "unsupported_media_type"),
+    ('{"content_type": 5}', 415, "unsupported_media_type"),
+    ('{"format": "tiff"}', 400, "invalid_option"),
+    ('{"quality": 500}', 400, "invalid_option"),
+    ('{"filters": ["blur", "melt"]}', 400, "invalid_option"),
+    ("[1, 2]", 400, "bad_request"),
+    ("{not json", 400, "bad_request"),
+])
+def test_bad_presigned_upload_requests(invoke, load_event, http_event, body, status, code):
+    response = invoke("UploadFunction", http_event(load_event("upload_post_uploads.json"), body=body))
+    assert response["statusCode"] == status
+    assert response_json(response)["error"]["code"] == code
