@@ -1,5 +1,4 @@
 import pytest
-
 from imageservice.config import Config, ConfigError, VariantSize, parse_variants
 
 ENVIRON = {

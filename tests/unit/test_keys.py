@@ -1,5 +1,4 @@
 import pytest
-
 from imageservice.keys import (
     UPLOAD_PREFIX,
     image_prefix,

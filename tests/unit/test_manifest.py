@@ -1,5 +1,4 @@
 import pytest
-
 from imageservice.manifest import decode_manifest, done_manifest, encode_manifest, failed_manifest
 
 

@@ -1,5 +1,4 @@
 import pytest
-
 from imageservice.errors import InvalidOption
 from imageservice.options import FILTERS, OUTPUT_FORMATS, ImageOptions
 

@@ -2,9 +2,8 @@ import io
 
 import pillow_heif
 import pytest
-from PIL import Image
-
 from imageservice.sniff import IMAGE_CONTENT_TYPES, sniff_image_type
+from PIL import Image
 
 
 def encoded(fmt: str, mode: str = "RGB", **params) -> bytes:
