@@ -1,6 +1,9 @@
 """ProcessFunction: S3 ObjectCreated events on uploads/ become variants and a manifest."""
 
-from aws_lambda_powertools import Logger
+import time
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from imageservice.aws import s3_client
@@ -8,8 +11,10 @@ from imageservice.config import get_config
 from processing import parse_upload_record, process_upload
 
 logger = Logger()
+metrics = Metrics()
 
 
+@metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 @event_source(data_class=S3Event)
 def handler(event: S3Event, context: LambdaContext) -> None:
@@ -19,6 +24,20 @@ def handler(event: S3Event, context: LambdaContext) -> None:
         if stored.image_id is None:
             logger.warning("ignored an object outside the uploads layout", extra={"key": stored.key})
             continue
+        started = time.perf_counter()
         manifest = process_upload(s3_client(), get_config(), stored)
-        logger.info("image processed" if manifest else "original gone before processing",
-                    extra={"status": manifest and manifest["status"], "error": manifest and manifest.get("error")})
+        if manifest is None:
+            logger.info("original gone before processing")
+            continue
+        record_outcome(manifest, time.perf_counter() - started)
+
+
+def record_outcome(manifest: dict, seconds: float) -> None:
+    error = manifest.get("error")
+    logger.info("image processed", extra={"status": manifest["status"], "error": error, "ms": round(seconds * 1000)})
+    metrics.add_metric("ProcessingTime", MetricUnit.Milliseconds, seconds * 1000)
+    if error is None:
+        metrics.add_metric("ImagesProcessed", MetricUnit.Count, 1)
+    else:
+        # One metric per failure code, so a dashboard can tell corrupt uploads from oversized ones.
+        metrics.add_metric(f"ImagesFailed_{error['code']}", MetricUnit.Count, 1)

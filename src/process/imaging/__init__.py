@@ -1,0 +1,22 @@
+"""Pure image processing: uploaded bytes and a Recipe in, encoded variants out."""
+
+from .errors import CorruptImage, ImageRejected, ImageTooLarge, UnsupportedImage
+from .filters import FILTERS
+from .pipeline import build_variants
+from .recipe import OUTPUT_FORMATS, Recipe, VariantSpec
+from .result import ProcessedImage, SourceInfo, Variant
+
+__all__ = [
+    "FILTERS",
+    "OUTPUT_FORMATS",
+    "CorruptImage",
+    "ImageRejected",
+    "ImageTooLarge",
+    "ProcessedImage",
+    "Recipe",
+    "SourceInfo",
+    "UnsupportedImage",
+    "Variant",
+    "VariantSpec",
+    "build_variants",
+]

@@ -1,0 +1,141 @@
+"""Identify, bound and decode uploaded bytes, turning every failure into an ImageRejected."""
+
+import io
+import struct
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pillow_heif
+from PIL import Image, UnidentifiedImageError
+
+from .errors import CorruptImage, ImageTooLarge, UnsupportedImage
+
+pillow_heif.register_heif_opener()
+
+# AVIF before HEIF: both claim the generic "mif1" brand, and libheif here has no AV1 decoder.
+_OPEN_AS = ["JPEG", "PNG", "WEBP", "GIF", "AVIF", "HEIF", "TIFF", "BMP"]
+_NAMES = {name: name.lower() for name in _OPEN_AS} | {"MPO": "jpeg"}
+
+# Formats whose animation is decoded frame by frame; for the others only the first frame is read.
+ANIMATED_FORMATS = ("gif", "webp")
+
+# Animation frames are full canvases, so several frames of a large canvas add up; a
+# budget of 4x the still-image limit keeps short animations usable and memory bounded.
+_ANIMATION_PIXEL_FACTOR = 4
+
+# RuntimeError is how the AVIF and HEIF bindings report undecodable data.
+_DECODE_ERRORS = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    IndexError,
+    KeyError,
+    RuntimeError,
+    struct.error,
+    zlib.error,
+)
+
+_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*")
+
+
+@contextmanager
+def decoding() -> Iterator[None]:
+    """Report any failure while parsing or decoding as a rejection."""
+    try:
+        yield
+    # The recipe's limit is checked from the header before decoding. Pillow's own
+    # process-wide check stays on as a backstop: it also guards buffers sized while
+    # parsing (GIF disposal areas, canvas growth), before any check of ours can run.
+    except Image.DecompressionBombError as error:
+        raise ImageTooLarge(
+            "The image declares more pixels than can be decoded safely. Reduce its size and upload it again."
+        ) from error
+    except _DECODE_ERRORS as error:
+        raise CorruptImage(
+            f"The image data is damaged or incomplete ({error}). Re-export the image and upload it again."
+        ) from error
+
+
+def _looks_supported(data: bytes) -> bool:
+    """Whether the bytes start like one of the accepted formats."""
+    if data.startswith(_SIGNATURES):
+        return True
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return True
+    return data[4:8] == b"ftyp"
+
+
+def _check_pixels(size: tuple[int, int], max_pixels: int) -> None:
+    """Refuse a canvas over the pixel limit."""
+    width, height = size
+    if width * height > max_pixels:
+        raise ImageTooLarge(
+            f"The image is {width}x{height} pixels ({width * height / 1e6:.1f} MP); the limit is "
+            f"{max_pixels / 1e6:.1f} MP. Reduce its size and upload it again."
+        )
+
+
+def _check_frames(im: Image.Image, max_pixels: int, max_frames: int) -> None:
+    """Refuse an animation with too many frames or too many pixels in all."""
+    frames = im.n_frames
+    if frames > max_frames:
+        raise ImageTooLarge(
+            f"The animation has {frames} frames; the limit is {max_frames}. Shorten it and upload it again."
+        )
+    if frames * im.width * im.height > _ANIMATION_PIXEL_FACTOR * max_pixels:
+        raise ImageTooLarge(
+            f"The animation has {frames} frames of {im.width}x{im.height} pixels, more than "
+            f"{_ANIMATION_PIXEL_FACTOR * max_pixels / 1e6:.0f} MP in total. Shorten it or reduce its size."
+        )
+
+
+def open_image(data: bytes, max_pixels: int, max_frames: int) -> tuple[Image.Image, str]:
+    """Open and bound the image from its header, returning it with its lower-case format."""
+    with decoding():
+        try:
+            im = Image.open(io.BytesIO(data), formats=_OPEN_AS)
+        except UnidentifiedImageError:
+            if _looks_supported(data):
+                raise CorruptImage(
+                    "The file looks like an image but its header is damaged. Re-export the image and upload it again."
+                ) from None
+            raise UnsupportedImage(
+                "This file is not a supported image. Upload a JPEG, PNG, WebP, GIF, AVIF, HEIC, TIFF or BMP file."
+            ) from None
+        if min(im.size) < 1:
+            raise CorruptImage("The image header gives it no width or height. Re-export the image and upload it again.")
+        _check_pixels(im.size, max_pixels)
+        fmt = _NAMES[im.format]
+        if fmt in ANIMATED_FORMATS:
+            _check_frames(im, max_pixels, max_frames)
+    return im, fmt
+
+
+def is_animated(im: Image.Image, fmt: str) -> bool:
+    """Whether the source is an animation this module decodes frame by frame."""
+    return fmt in ANIMATED_FORMATS and im.n_frames > 1
+
+
+def load(im: Image.Image, draft_size: tuple[int, int] | None) -> Image.Image:
+    """Decode the first frame; a JPEG may decode straight to a reduced scale no smaller than draft_size."""
+    with decoding():
+        # Only JPEG's DCT scaling is used: other plugins' drafts (HEIF's embedded
+        # thumbnails) are separately compressed images with no quality promise.
+        if draft_size and im.format in ("JPEG", "MPO"):
+            im.draft(im.mode, draft_size)
+        im.load()
+    return im
+
+
+def frames(im: Image.Image, max_pixels: int) -> Iterator[tuple[Image.Image, int]]:
+    """Decode each animation frame in turn as an RGBA canvas, with its duration in milliseconds."""
+    for index in range(im.n_frames):
+        with decoding():
+            im.seek(index)
+            # A GIF frame may extend the canvas beyond the header's size.
+            _check_pixels(im.size, max_pixels)
+            # Converting resolves the palette, where a damaged GIF can still fail.
+            frame = im.convert("RGBA")
+        yield frame, int(im.info.get("duration") or 0)

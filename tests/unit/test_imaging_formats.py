@@ -1,0 +1,86 @@
+"""Output format choice, encoder identity, and byte-identical reprocessing."""
+
+import pytest
+from imaging import build_variants
+from imaging_fixtures import animated, decode, encode, photo, recipe
+from PIL import Image
+
+PICTURE = photo(120, 90, seed=31)
+RGBA = PICTURE.convert("RGBA")
+RGBA.putalpha(Image.linear_gradient("L").resize(RGBA.size))
+
+EXPECTED = {
+    "jpeg": ("JPEG", "image/jpeg", "jpg"),
+    "png": ("PNG", "image/png", "png"),
+    "webp": ("WEBP", "image/webp", "webp"),
+    "avif": ("AVIF", "image/avif", "avif"),
+    "gif": ("GIF", "image/gif", "gif"),
+}
+
+
+@pytest.mark.parametrize(
+    "fmt, image, expected",
+    [
+        ("JPEG", PICTURE, "jpeg"),
+        ("PNG", PICTURE, "png"),
+        ("PNG", RGBA, "png"),
+        ("WEBP", PICTURE, "webp"),
+        ("GIF", PICTURE, "gif"),
+        ("TIFF", PICTURE, "jpeg"),
+        ("TIFF", RGBA, "png"),
+        ("BMP", PICTURE, "jpeg"),
+        ("AVIF", PICTURE, "jpeg"),
+        ("AVIF", RGBA, "png"),
+        ("HEIF", PICTURE, "jpeg"),
+        ("HEIF", RGBA, "png"),
+    ],
+)
+def test_original_keeps_web_formats_and_falls_back_to_jpeg_or_png(fmt, image, expected):
+    variant = build_variants(encode(image, fmt), recipe(60)).variants[0]
+    writer, content_type, extension = EXPECTED[expected]
+    assert (variant.format, variant.content_type, variant.extension) == (expected, content_type, extension)
+    assert decode(variant.data).format == writer
+
+
+def test_opaque_alpha_channel_does_not_force_png():
+    opaque = PICTURE.convert("RGBA")
+    assert build_variants(encode(opaque, "TIFF"), recipe(60)).variants[0].format == "jpeg"
+
+
+@pytest.mark.parametrize("output_format", ["jpeg", "png", "webp", "avif"])
+def test_explicit_output_format_is_used_for_any_source(output_format):
+    for source in (encode(PICTURE, "JPEG"), encode(RGBA, "PNG"), encode(PICTURE, "GIF")):
+        variant = build_variants(source, recipe(60, output_format=output_format)).variants[0]
+        assert variant.format == output_format
+        assert decode(variant.data).format == EXPECTED[output_format][0]
+
+
+def test_quality_changes_lossy_output_size():
+    source = encode(PICTURE, "PNG")
+    for output_format in ("jpeg", "webp", "avif"):
+        low = build_variants(source, recipe(120, output_format=output_format, quality=20)).variants[0].data
+        high = build_variants(source, recipe(120, output_format=output_format, quality=95)).variants[0].data
+        assert len(low) < len(high), output_format
+
+
+def test_jpeg_output_is_progressive():
+    out = decode(build_variants(encode(PICTURE, "PNG"), recipe(120, output_format="jpeg")).variants[0].data)
+    assert out.info.get("progressive") or out.info.get("progression")
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        encode(PICTURE, "JPEG"),
+        encode(RGBA, "PNG"),
+        encode(PICTURE, "HEIF"),
+        animated("GIF", transparent=True),
+        animated("WEBP"),
+    ],
+    ids=["jpeg", "png-alpha", "heif", "gif-animated", "webp-animated"],
+)
+@pytest.mark.parametrize("output_format", ["original", "jpeg", "png", "webp", "avif"])
+def test_reprocessing_is_byte_identical(source, output_format):
+    rec = recipe(100, 40, output_format=output_format, filters=("sharpen",))
+    first, second = build_variants(source, rec), build_variants(source, rec)
+    assert first == second
