@@ -14,3 +14,5 @@ mkdir -p .aws-sam
 .venv/bin/cfn-lint .aws-sam/transformed.json
 echo "== sam build (arm64) and architecture check"
 scripts/build.sh
+echo "== checkov (security scan)"
+checkov -f template.yaml --framework cloudformation --compact --quiet --skip-download

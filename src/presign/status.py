@@ -31,23 +31,25 @@ def image_state(s3, config: Config, image_id: str, wait_seconds: int = 0) -> dic
     if not is_image_id(image_id):
         raise NotFound("No image has this id.")
     deadline = time.monotonic() + wait_seconds
-    while True:
+    manifest = _read_manifest(s3, config, image_id)
+    if manifest is not None:
+        return manifest
+    uploaded_at = _upload_time(s3, config, image_id)
+    if uploaded_at is None:
+        raise NotFound("No image has this id.")
+    if (datetime.now(UTC) - uploaded_at).total_seconds() > config.processing_timeout_seconds:
+        return failed_manifest(
+            image_id,
+            "processing_timeout",
+            f"Processing did not finish within {config.processing_timeout_seconds} seconds; upload it again.",
+        )
+    # The original exists: from here on only the manifest can change the answer.
+    while time.monotonic() + POLL_INTERVAL_SECONDS <= deadline:
+        time.sleep(POLL_INTERVAL_SECONDS)
         manifest = _read_manifest(s3, config, image_id)
         if manifest is not None:
             return manifest
-        uploaded_at = _upload_time(s3, config, image_id)
-        if uploaded_at is None:
-            raise NotFound("No image has this id.")
-        age = (datetime.now(UTC) - uploaded_at).total_seconds()
-        if age > config.processing_timeout_seconds:
-            return failed_manifest(
-                image_id,
-                "processing_timeout",
-                f"Processing did not finish within {config.processing_timeout_seconds} seconds; upload it again.",
-            )
-        if time.monotonic() + POLL_INTERVAL_SECONDS > deadline:
-            return {"id": image_id, "status": PENDING}
-        time.sleep(POLL_INTERVAL_SECONDS)
+    return {"id": image_id, "status": PENDING}
 
 
 def api_view(s3, config: Config, manifest: dict) -> dict:

@@ -1,0 +1,130 @@
+"""What the local stack reads of the edge: the security headers, its own CSP, the CORS site origin, and the
+conditions behind them (devstack/template.py)."""
+
+import copy
+
+import pytest
+
+from devstack.template import (
+    TemplateError,
+    load_template,
+    local_content_security_policy,
+    read_stack,
+    security_headers,
+)
+
+DEPLOYED_CSP = ("default-src 'self'; img-src 'self' blob: data: https:; connect-src 'self' https:; "
+                "style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; "
+                "frame-ancestors 'none'; form-action 'self'")
+STORAGE = "http://127.0.0.1:4566"
+
+
+def test_security_headers_are_the_response_headers_policy_spelled_as_http(template):
+    assert security_headers(template) == {
+        "Content-Security-Policy": DEPLOYED_CSP,
+        "Strict-Transport-Security": "max-age=63072000; includeSubDomains; preload",
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "strict-origin-when-cross-origin",
+    }
+
+
+def test_security_headers_follow_the_template(template):
+    changed = copy.deepcopy(template)
+    config = changed["Resources"]["SecurityHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"]
+    security = config["SecurityHeadersConfig"]
+    security["StrictTransportSecurity"].update(AccessControlMaxAgeSec=300, Preload=False)
+    security["FrameOptions"]["FrameOption"] = "SAMEORIGIN"
+    del security["ReferrerPolicy"]
+    security["XSSProtection"] = {"Protection": True, "ModeBlock": True, "Override": True}
+    headers = security_headers(changed)
+    assert headers["Strict-Transport-Security"] == "max-age=300; includeSubDomains"
+    assert headers["X-Frame-Options"] == "SAMEORIGIN"
+    assert "Referrer-Policy" not in headers
+    assert headers["X-XSS-Protection"] == "1; mode=block"
+
+
+def test_security_headers_need_exactly_one_policy(template):
+    changed = copy.deepcopy(template)
+    del changed["Resources"]["SecurityHeadersPolicy"]
+    with pytest.raises(TemplateError, match="expected one"):
+        security_headers(changed)
+
+
+def test_the_local_policy_admits_the_storage_server_for_images_and_requests_only():
+    local = local_content_security_policy(DEPLOYED_CSP, STORAGE)
+    assert local == (f"default-src 'self'; img-src 'self' blob: data: https: {STORAGE}; "
+                     f"connect-src 'self' https: {STORAGE}; style-src 'self'; script-src 'self'; object-src 'none'; "
+                     "base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+    assert local_content_security_policy(local, STORAGE) == local  # idempotent
+
+
+def test_the_local_policy_spells_out_directives_left_to_default_src():
+    assert local_content_security_policy("default-src 'self'; script-src 'self'", STORAGE) == (
+        f"default-src 'self'; script-src 'self'; img-src 'self' {STORAGE}; connect-src 'self' {STORAGE}")
+    assert local_content_security_policy("img-src 'none'", STORAGE) == f"img-src {STORAGE}"
+    assert local_content_security_policy("script-src 'self'", STORAGE) == "script-src 'self'"  # nothing to widen
+
+
+@pytest.mark.parametrize("origin", ["127.0.0.1:4566", "http://127.0.0.1:4566/", "http://x/y", "javascript:x"])
+def test_the_local_policy_takes_an_origin_only(origin):
+    with pytest.raises(ValueError):
+        local_content_security_policy(DEPLOYED_CSP, origin)
+
+
+def test_the_local_stack_origin_replaces_the_deployed_site_origin_in_cors():
+    stack = read_stack(site_origin="http://127.0.0.1:3001")
+    (rule,) = stack.buckets["StoredImagesBucket"].cors_rules
+    assert rule["AllowedOrigins"] == ["http://127.0.0.1:3001"]
+    assert rule["AllowedMethods"] == ["POST"]
+    assert all(not bucket.cors_rules for name, bucket in stack.buckets.items() if name != "StoredImagesBucket")
+
+
+def test_without_a_site_origin_the_cors_origin_is_the_deployed_one():
+    (rule,) = read_stack().buckets["StoredImagesBucket"].cors_rules
+    assert rule["AllowedOrigins"] == ["https://image-processing-local-Distribution-DomainName"]
+
+
+def small_template(conditions: dict, value) -> dict:
+    return {
+        "Parameters": {"A": {"Type": "String", "Default": ""}, "B": {"Type": "String", "Default": "b"}},
+        "Conditions": conditions,
+        "Resources": {
+            "Bucket": {"Type": "AWS::S3::Bucket", "Properties": {
+                "BucketName": "bucket",
+                "CorsConfiguration": {"CorsRules": [{"AllowedOrigins": value, "AllowedMethods": ["GET"]}]}}},
+            "Maybe": {"Type": "AWS::S3::Bucket", "Condition": "HasA", "Properties": {"BucketName": "maybe"}},
+        },
+    }
+
+
+def origins(template, overrides=None):
+    return read_stack(overrides, template=template).buckets["Bucket"].cors_rules[0]["AllowedOrigins"]
+
+
+def test_conditions_over_parameters_pick_the_if_branch_and_no_value_drops_an_item():
+    conditions = {
+        "HasA": {"Fn::Not": [{"Fn::Equals": [{"Ref": "A"}, ""]}]},
+        "HasB": {"Fn::Not": [{"Fn::Equals": [{"Ref": "B"}, ""]}]},
+        "Both": {"Fn::And": [{"Condition": "HasA"}, {"Condition": "HasB"}]},
+        "Either": {"Fn::Or": [{"Condition": "HasA"}, {"Condition": "HasB"}]},
+    }
+    value = [{"Fn::If": ["Both", "both", "not-both"]}, {"Fn::If": ["Either", "either", {"Ref": "AWS::NoValue"}]}]
+    template = small_template(conditions, value)
+    assert origins(template) == ["not-both", "either"]
+    assert origins(template, {"A": "a"}) == ["both", "either"]
+    assert origins(template, {"B": ""}) == ["not-both"]
+    assert "Maybe" not in read_stack(template=template).buckets
+    assert "Maybe" in read_stack({"A": "a"}, template=template).buckets
+
+
+def test_an_unknown_condition_fails_loudly():
+    template = small_template({}, [{"Fn::If": ["Nope", "x", "y"]}])
+    with pytest.raises(TemplateError, match="Nope"):
+        read_stack(template=template)
+
+
+def test_the_yaml_condition_tag_is_read_as_a_condition_reference(tmp_path):
+    path = tmp_path / "template.yaml"
+    path.write_text("Conditions:\n  X: !And [!Condition Y, !Equals [a, a]]\n")
+    assert load_template(path)["Conditions"]["X"] == {"Fn::And": [{"Condition": "Y"}, {"Fn::Equals": ["a", "a"]}]}
