@@ -1,14 +1,15 @@
 """What the API says about an image: read from its manifest, with pre-signed URLs for the variants."""
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from botocore.exceptions import ClientError
 from imageservice.config import Config
 from imageservice.errors import InvalidOption, NotFound
 from imageservice.keys import is_image_id, manifest_key, upload_key
 from imageservice.manifest import DONE, FAILED, decode_manifest, failed_manifest
-from imageservice.options import FILTERS, OUTPUT_FORMATS
+from imageservice.options import FILTERS, MAX_FILTERS, OUTPUT_FORMATS
+from imageservice.sniff import IMAGE_CONTENT_TYPES
 
 RESPONSE_STATUS = {DONE: 200, FAILED: 422}
 
@@ -57,10 +58,14 @@ def api_view(s3, config: Config, manifest: dict) -> dict:
     if manifest["status"] != DONE:
         return {key: manifest[key] for key in ("id", "status", "error") if key in manifest}
     variants = [
-        {**{k: v for k, v in variant.items() if k not in ("key", "content_type")},
-         "url": presigned_get(s3, config, variant["key"])}
+        {
+            **{k: v for k, v in variant.items() if k not in ("key", "content_type")},
+            "url": presigned_get(s3, config, variant["key"]),
+            "download_url": presigned_get(s3, config, variant["key"], download_name(manifest["id"], variant)),
+        }
         for variant in manifest["variants"]
     ]
+    expires_at = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=config.url_expires_seconds)
     return {
         "id": manifest["id"],
         "status": DONE,
@@ -69,7 +74,14 @@ def api_view(s3, config: Config, manifest: dict) -> dict:
         "metadata_removed": manifest["metadata_removed"],
         "placeholder": manifest["placeholder"],
         "expires_in": config.url_expires_seconds,
+        "expires_at": expires_at.isoformat().replace("+00:00", "Z"),
     }
+
+
+def download_name(image_id: str, variant: dict) -> str:
+    """The file name a download is saved under; made only of the id and the configured variant name."""
+    extension = variant["key"].rsplit(".", 1)[-1]
+    return f"{image_id}-{variant['name']}.{extension}"
 
 
 def variant_url(s3, config: Config, manifest: dict, name: str) -> str:
@@ -80,12 +92,12 @@ def variant_url(s3, config: Config, manifest: dict, name: str) -> str:
     raise NotFound(f"This image has no variant {name!r}; it has: {names}.")
 
 
-def presigned_get(s3, config: Config, key: str) -> str:
-    return s3.generate_presigned_url(
-        "get_object",
-        Params={"Bucket": config.processed_images_bucket, "Key": key},
-        ExpiresIn=config.url_expires_seconds,
-    )
+def presigned_get(s3, config: Config, key: str, download_as: str | None = None) -> str:
+    """A pre-signed GET; with `download_as`, S3 answers with an attachment disposition so browsers save it."""
+    params = {"Bucket": config.processed_images_bucket, "Key": key}
+    if download_as is not None:
+        params["ResponseContentDisposition"] = f'attachment; filename="{download_as}"'
+    return s3.generate_presigned_url("get_object", Params=params, ExpiresIn=config.url_expires_seconds)
 
 
 def processing_options(config: Config) -> dict:
@@ -93,6 +105,8 @@ def processing_options(config: Config) -> dict:
     return {
         "formats": list(OUTPUT_FORMATS),
         "filters": list(FILTERS),
+        "max_filters": MAX_FILTERS,
+        "accepted_types": sorted(IMAGE_CONTENT_TYPES.values()),
         "quality": {"min": 1, "max": 100, "default": config.default_quality},
         "variants": [{"name": size.name, "long_edge": size.long_edge} for size in config.variants],
         "limits": {

@@ -33,9 +33,14 @@ def test_done_image_has_presigned_urls_for_every_variant(invoke, load_event, htt
     assert body["original"] == {"width": 640, "height": 480, "format": "jpeg", "bytes": body["original"]["bytes"]}
     assert [v["name"] for v in body["variants"]] == ["large", "medium", "thumb"]
     assert body["expires_in"] == config.url_expires_seconds
+    expires_at = datetime.fromisoformat(body["expires_at"].replace("Z", "+00:00"))
+    assert abs((expires_at - datetime.now(UTC)).total_seconds() - config.url_expires_seconds) < 5
     assert isinstance(body["metadata_removed"], list)
     for variant in body["variants"]:
-        assert set(variant) == {"name", "width", "height", "format", "bytes", "url"}
+        assert set(variant) == {"name", "width", "height", "format", "bytes", "url", "download_url"}
+        download = parse_qs(urlparse(variant["download_url"]).query)
+        assert download["response-content-disposition"] == [
+            f'attachment; filename="{image_id}-{variant["name"]}.webp"']
         url = urlparse(variant["url"])
         query = parse_qs(url.query)
         assert query["X-Amz-Expires"] == [str(config.url_expires_seconds)]
