@@ -8,13 +8,18 @@ from collections.abc import Callable
 from .template import Function
 
 
-def load_handler(function: Function) -> Callable[[dict, object], object]:
-    """The handler callable of `function`; every function's `app` module gets a name of its own."""
+def load_handler(function: Function, instance: int = 0) -> Callable[[dict, object], object]:
+    """The handler callable of `function`; every function's `app` module gets a name of its own.
+
+    `instance` > 0 loads a further copy of the handler module, with module-level state of its own, as a
+    further execution environment of the function would have (the local stack runs one per concurrent call)."""
     module_name, attribute = function.handler.rsplit(".", 1)
     for directory in (function.code_dir, *function.layer_dirs):
         if str(directory) not in sys.path:
             sys.path.insert(0, str(directory))
     unique_name = f"{function.logical_id}.{module_name}"
+    if instance:
+        unique_name = f"{function.logical_id}.{instance}.{module_name}"
     module = sys.modules.get(unique_name)
     if module is None:
         spec = importlib.util.spec_from_file_location(unique_name, function.code_dir / f"{module_name}.py")

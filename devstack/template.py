@@ -30,7 +30,7 @@ class _CfnLoader(yaml.SafeLoader):
 
 
 def _construct_tag(loader: yaml.Loader, tag_suffix: str, node: yaml.Node):
-    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
+    name = tag_suffix if tag_suffix in ("Ref", "Condition") else f"Fn::{tag_suffix}"
     if isinstance(node, yaml.ScalarNode):
         value = loader.construct_scalar(node)
         if name == "Fn::GetAtt":
@@ -94,24 +94,127 @@ class Stack:
         return self.buckets[logical_id].name
 
 
-def read_stack(overrides: dict[str, str] | None = None, template: dict | None = None) -> Stack:
-    """The stack as it would be deployed with these parameter overrides, resolved for the local stack."""
+SITE_URL_OUTPUT = "SiteUrl"
+
+
+def read_stack(
+    overrides: dict[str, str] | None = None, template: dict | None = None, site_origin: str | None = None
+) -> Stack:
+    """The stack as it would be deployed with these parameter overrides, resolved for the local stack.
+
+    `site_origin` is where the local stack serves the page (http://HOST:PORT): it stands in for the deployed
+    site's origin (the SiteUrl output: the CloudFront or custom domain) wherever the template allows that
+    origin, i.e. in the stored-images bucket's CORS rules. Resources whose Condition is false are left out."""
     template = template or load_template()
     parameters = resolve_parameters(template, overrides or {})
     stack = Stack(template=template, parameters=parameters)
-    resolve = _Resolver(template, parameters).resolve
+    resolver = _Resolver(template, parameters)
+    resolve = resolver.resolve
+    deployed_site = _site_origin(template, resolver)
     resources = template["Resources"]
     for logical_id, resource in resources.items():
-        if resource["Type"] == "AWS::S3::Bucket":
+        if resource["Type"] == "AWS::S3::Bucket" and _exists(resource, resolver):
             props = resource.get("Properties", {})
             name = resolve(props["BucketName"]) if "BucketName" in props else _generated_bucket_name(logical_id)
             rules = tuple(resolve(props.get("CorsConfiguration", {}).get("CorsRules", [])))
+            if site_origin and deployed_site:
+                rules = tuple(_with_site_origin(rule, deployed_site, site_origin) for rule in rules)
             stack.buckets[logical_id] = Bucket(logical_id, name, rules)
     globals_ = template.get("Globals", {}).get("Function", {})
     for logical_id, resource in resources.items():
-        if resource["Type"] == "AWS::Serverless::Function":
+        if resource["Type"] == "AWS::Serverless::Function" and _exists(resource, resolver):
             stack.functions[logical_id] = _function(logical_id, resource["Properties"], globals_, resources, resolve)
     return stack
+
+
+def _exists(resource: dict, resolver: "_Resolver") -> bool:
+    return "Condition" not in resource or resolver.condition(resource["Condition"])
+
+
+def _site_origin(template: dict, resolver: "_Resolver") -> str | None:
+    """The deployed site's origin as the template spells it (the SiteUrl output), resolved locally."""
+    output = template.get("Outputs", {}).get(SITE_URL_OUTPUT)
+    return resolver.resolve(output["Value"]).rstrip("/") if output else None
+
+
+def _with_site_origin(rule: dict, deployed_site: str, site_origin: str) -> dict:
+    origins = rule.get("AllowedOrigins", [])
+    if deployed_site not in origins:
+        return rule
+    return {**rule, "AllowedOrigins": [site_origin if origin == deployed_site else origin for origin in origins]}
+
+
+# ------------------------------------------------------------------------ security headers
+RESPONSE_HEADERS_POLICY_TYPE = "AWS::CloudFront::ResponseHeadersPolicy"
+
+
+def security_headers(template: dict) -> dict[str, str]:
+    """The security headers CloudFront adds to every answer, name -> value, read from the template's one
+    response-headers policy, so the local stack can send the same (with local_content_security_policy)."""
+    policies = [r for r in template["Resources"].values() if r["Type"] == RESPONSE_HEADERS_POLICY_TYPE]
+    if len(policies) != 1:
+        raise TemplateError(f"expected one {RESPONSE_HEADERS_POLICY_TYPE}, found {len(policies)}")
+    resolver = _Resolver(template, resolve_parameters(template, {}))
+    config = resolver.resolve(policies[0]["Properties"]["ResponseHeadersPolicyConfig"])
+    security = config.get("SecurityHeadersConfig", {})
+    headers: dict[str, str] = {}
+    if "ContentSecurityPolicy" in security:
+        headers["Content-Security-Policy"] = security["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+    if "StrictTransportSecurity" in security:
+        sts = security["StrictTransportSecurity"]
+        value = f"max-age={int(sts['AccessControlMaxAgeSec'])}"
+        if _true(sts.get("IncludeSubdomains")):
+            value += "; includeSubDomains"
+        if _true(sts.get("Preload")):
+            value += "; preload"
+        headers["Strict-Transport-Security"] = value
+    if "ContentTypeOptions" in security:
+        headers["X-Content-Type-Options"] = "nosniff"
+    if "FrameOptions" in security:
+        headers["X-Frame-Options"] = security["FrameOptions"]["FrameOption"]
+    if "ReferrerPolicy" in security:
+        headers["Referrer-Policy"] = security["ReferrerPolicy"]["ReferrerPolicy"]
+    if "XSSProtection" in security:
+        xss = security["XSSProtection"]
+        value = "1" if _true(xss.get("Protection")) else "0"
+        if value == "1" and _true(xss.get("ModeBlock")):
+            value += "; mode=block"
+        elif value == "1" and xss.get("ReportUri"):
+            value += f"; report={xss['ReportUri']}"
+        headers["X-XSS-Protection"] = value
+    return headers
+
+
+def _true(value) -> bool:
+    return value is True or str(value).lower() == "true"
+
+
+# The directives that must admit the local storage server: variants load from pre-signed GET URLs as
+# images, and large files go up with a pre-signed POST (a request). Deployed, both are https: URLs.
+STORAGE_DIRECTIVES = ("img-src", "connect-src")
+
+
+def local_content_security_policy(policy: str, storage_origin: str) -> str:
+    """The deployed Content-Security-Policy with the local storage origin (http://HOST:PORT) added to
+    img-src and connect-src, which admit the https: pre-signed S3 URLs when deployed; nothing else is
+    widened. A directive the policy leaves to default-src is spelled out from default-src first."""
+    if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?", storage_origin):
+        raise ValueError(f"not an origin (scheme://host[:port]): {storage_origin!r}")
+    directives: list[tuple[str, list[str]]] = []
+    for part in policy.split(";"):
+        tokens = part.split()
+        if tokens:
+            directives.append((tokens[0].lower(), tokens[1:]))
+    default_sources = next((sources for name, sources in directives if name == "default-src"), None)
+    for directive in STORAGE_DIRECTIVES:
+        if directive not in [name for name, _ in directives] and default_sources is not None:
+            directives.append((directive, list(default_sources)))
+    widened = []
+    for name, sources in directives:
+        if name in STORAGE_DIRECTIVES and storage_origin not in sources:
+            sources = [source for source in sources if source != "'none'"] + [storage_origin]
+        widened.append(" ".join([name, *sources]))
+    return "; ".join(widened)
 
 
 def resolve_parameters(template: dict, overrides: dict[str, str]) -> dict[str, str]:
@@ -161,9 +264,7 @@ def _function(logical_id: str, props: dict, globals_: dict, resources: dict, res
             prefix = next((rule["Value"] for rule in rules if rule["Name"].lower() == "prefix"), "")
             events = (events,) if isinstance(events, str) else tuple(events)
             triggers.append(S3Trigger(event_props["Bucket"]["Ref"], events, prefix))
-    layer_dirs = tuple(
-        ROOT / resources[layer["Ref"]]["Properties"]["ContentUri"] for layer in merged.get("Layers", [])
-    )
+    layer_dirs = tuple(ROOT / resources[layer["Ref"]]["Properties"]["ContentUri"] for layer in merged.get("Layers", []))
     return Function(
         logical_id=logical_id,
         code_dir=ROOT / merged["CodeUri"],
@@ -178,9 +279,13 @@ def _function(logical_id: str, props: dict, globals_: dict, resources: dict, res
     )
 
 
+_NO_VALUE = object()  # AWS::NoValue: the property or list item is left out
+
+
 class _Resolver:
     def __init__(self, template: dict, parameters: dict[str, str]):
         self.resources = template["Resources"]
+        self.conditions = template.get("Conditions", {})
         self.names = {
             "AWS::AccountId": LOCAL_ACCOUNT,
             "AWS::Region": LOCAL_REGION,
@@ -193,18 +298,28 @@ class _Resolver:
 
     def resolve(self, value):
         if isinstance(value, list):
-            return [self.resolve(item) for item in value]
+            return [item for item in map(self.resolve, value) if item is not _NO_VALUE]
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
-            (name, argument), = value.items()
+            ((name, argument),) = value.items()
             if name == "Ref":
                 return self._ref(argument)
             if name.startswith("Fn::"):
                 return self._function(name, argument)
-        return {key: self.resolve(item) for key, item in value.items()}
+            if name == "Condition" and isinstance(argument, str):
+                return self.condition(argument)
+        resolved = {key: self.resolve(item) for key, item in value.items()}
+        return {key: item for key, item in resolved.items() if item is not _NO_VALUE}
+
+    def condition(self, name: str) -> bool:
+        if name not in self.conditions:
+            raise TemplateError(f"unknown condition {name}")
+        return bool(self.resolve(self.conditions[name]))
 
     def _ref(self, name: str) -> str:
+        if name == "AWS::NoValue":
+            return _NO_VALUE
         if name in self.names:
             return self.names[name]
         resource = self.resources.get(name)
@@ -229,6 +344,18 @@ class _Resolver:
         if name == "Fn::Join":
             separator, items = argument
             return separator.join(str(item) for item in self.resolve(items))
+        if name == "Fn::If":
+            condition, if_true, if_false = argument
+            return self.resolve(if_true if self.condition(condition) else if_false)
+        if name == "Fn::Equals":
+            left, right = self.resolve(argument)
+            return str(left) == str(right)
+        if name == "Fn::Not":
+            return not self.resolve(argument[0])
+        if name == "Fn::And":
+            return all(self.resolve(argument))
+        if name == "Fn::Or":
+            return any(self.resolve(argument))
         if name == "Fn::GetAtt":
             resource, attribute = argument
             if attribute == "Arn" and self.resources[resource]["Type"] == "AWS::S3::Bucket":

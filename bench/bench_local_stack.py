@@ -1,0 +1,184 @@
+"""Upload->done latency and throughput of the local stack for 12-megapixel photos.
+
+    .venv/bin/python bench/bench_local_stack.py                 # starts `python -m devstack --port 0` itself
+    .venv/bin/python bench/bench_local_stack.py --url http://127.0.0.1:3000 -n 12 --concurrency 1,2,4
+
+Each image goes the way a large file goes: POST /api/uploads, then the pre-signed POST straight to the
+storage server, then GET /api/images/{id}?wait=20 until it is done. Latency is from the first request to
+the answer that says done; throughput is images per second of wall time at each concurrency. One
+small image is processed first and not counted (the first invocation imports Pillow).
+The figures measure this machine and the local stack (moto, one Python process), not AWS Lambda."""
+
+import argparse
+import io
+import math
+import os
+import random
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+from PIL import Image, ImageDraw, ImageFilter
+
+ROOT = Path(__file__).resolve().parent.parent
+READY = re.compile(r"Image processing running at (http://\S+) ")
+
+
+def photo_like(seed: int, width: int = 4000, height: int = 3000, quality: int = 90) -> bytes:
+    """A JPEG that compresses like a photo: smooth gradients, shapes with soft edges, sensor noise."""
+    rng = random.Random(seed)
+    gradient = Image.linear_gradient("L").rotate(rng.choice([0, 90, 180, 270])).resize((width, height), Image.BICUBIC)
+    channels = []
+    for _ in range(3):
+        low, high = rng.randrange(0, 120), rng.randrange(135, 256)
+        channels.append(gradient.point(lambda v, low=low, high=high: low + (high - low) * v // 255))
+    image = Image.merge("RGB", channels)
+    draw = ImageDraw.Draw(image)
+    for _ in range(40):
+        x, y = rng.randrange(width), rng.randrange(height)
+        w, h = rng.randrange(width // 40, width // 5), rng.randrange(height // 40, height // 5)
+        colour = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
+        shape = rng.choice(("ellipse", "rectangle", "polygon"))
+        if shape == "polygon":
+            draw.polygon([(x + rng.randrange(-w, w), y + rng.randrange(-h, h)) for _ in range(5)], fill=colour)
+        else:
+            getattr(draw, shape)((x, y, x + w, y + h), fill=colour)
+    image = image.filter(ImageFilter.GaussianBlur(2))
+    noise = Image.effect_noise((width, height), 40)
+    image = Image.blend(image, Image.merge("RGB", (noise, noise, noise)), 0.15)
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=quality)
+    return out.getvalue()
+
+
+def small_jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (90, 120, 150)).save(out, "JPEG")
+    return out.getvalue()
+
+
+def upload_until_done(session: requests.Session, base_url: str, data: bytes) -> tuple[float, str]:
+    """Seconds from POST /api/uploads to the answer that says done; and the final status."""
+    started = time.perf_counter()
+    ticket = session.post(f"{base_url}/api/uploads", json={"content_type": "image/jpeg"}, timeout=30)
+    ticket.raise_for_status()
+    body = ticket.json()
+    stored = session.post(
+        body["upload"]["url"],
+        data=body["upload"]["fields"],
+        files={"file": ("photo.jpg", data, "image/jpeg")},
+        timeout=120,
+    )
+    stored.raise_for_status()
+    while True:
+        answer = session.get(f"{base_url}/api/images/{body['id']}", params={"wait": 20}, timeout=60)
+        if answer.status_code != 202:
+            return time.perf_counter() - started, answer.json().get("status", str(answer.status_code))
+
+
+def run_level(base_url: str, images: list[bytes], concurrency: int) -> dict:
+    local = threading.local()
+
+    def one(data: bytes) -> tuple[float, str]:
+        if not hasattr(local, "session"):
+            local.session = requests.Session()
+        return upload_until_done(local.session, base_url, data)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        results = list(pool.map(one, images))
+    wall = time.perf_counter() - started
+    latencies = sorted(seconds * 1000 for seconds, _ in results)
+    return {
+        "concurrency": concurrency,
+        "images": len(images),
+        "done": sum(1 for _, status in results if status == "done"),
+        "p50": statistics.median(latencies),
+        "p95": latencies[max(0, math.ceil(0.95 * len(latencies)) - 1)],
+        "per_second": len(images) / wall,
+    }
+
+
+def start_stack(extra: list[str]) -> tuple[subprocess.Popen, str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "devstack", "--port", "0", *extra],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        bufsize=1,
+    )
+    deadline = time.monotonic() + 60
+    for line in process.stdout:
+        match = READY.search(line)
+        if match:
+            # Keep draining its output so the stack never blocks on a full pipe.
+            threading.Thread(target=lambda: [None for _ in process.stdout], daemon=True).start()
+            return process, match[1]
+        if time.monotonic() > deadline:
+            break
+    process.kill()
+    raise SystemExit("the local stack did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--url", help="a running local stack (default: start one)")
+    parser.add_argument("-n", "--images", type=int, default=8, help="images per concurrency level (default 8)")
+    parser.add_argument("--concurrency", default="1,4", help="comma-separated levels (default 1,4)")
+    parser.add_argument("--width", type=int, default=4000)
+    parser.add_argument("--height", type=int, default=3000)
+    parser.add_argument("--stack-args", default="", help="extra arguments for the stack this script starts")
+    args = parser.parse_args()
+    levels = [int(level) for level in args.concurrency.split(",")]
+
+    print(
+        f"Generating {args.images} photo-like JPEGs of {args.width}x{args.height} "
+        f"({args.width * args.height / 1e6:.0f} MP)...",
+        flush=True,
+    )
+    images = [photo_like(seed, args.width, args.height) for seed in range(args.images)]
+    sizes = sorted(len(image) for image in images)
+    print(f"  {sizes[0] / 1e6:.1f} to {sizes[-1] / 1e6:.1f} MB each", flush=True)
+
+    process = None
+    base_url = args.url
+    if base_url is None:
+        process, base_url = start_stack(args.stack_args.split())
+        print(f"Started the local stack at {base_url}", flush=True)
+    try:
+        with requests.Session() as session:
+            seconds, status = upload_until_done(session, base_url, small_jpeg())
+            assert status == "done", status
+        rows = []
+        for level in levels:
+            print(f"Concurrency {level}...", flush=True)
+            rows.append(run_level(base_url, images, level))
+    finally:
+        if process is not None:
+            process.send_signal(signal.SIGTERM)
+            process.wait(30)
+
+    print()
+    print(
+        f"local stack, {args.width}x{args.height} JPEGs via POST /api/uploads + pre-signed POST, "
+        f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}"
+    )
+    print("| concurrency | images | done | p50 upload->done (ms) | p95 upload->done (ms) | uploads/s |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: |")
+    for row in rows:
+        print(
+            f"| {row['concurrency']} | {row['images']} | {row['done']} | {row['p50']:.0f} | {row['p95']:.0f} "
+            f"| {row['per_second']:.2f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,310 @@
+"""The storage side of the local stack: curl as the README shows it, the buckets' CORS, the pre-signed
+URLs and POST policies the handlers generate, S3 events (concurrent, duplicated, failing)."""
+
+import base64
+import json
+import shutil
+import subprocess
+import threading
+import time
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+from PIL import Image
+
+from devstack.storage import resource_queue_name, trigger_queue_name
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def stored_bucket(stack_resources) -> str:
+    return stack_resources.bucket_name("StoredImagesBucket")
+
+
+@pytest.fixture(scope="module")
+def processed_bucket(stack_resources) -> str:
+    return stack_resources.bucket_name("ProcessedImagesBucket")
+
+
+@pytest.fixture(scope="module")
+def url_expires_seconds(stack_resources) -> int:
+    return int(stack_resources.parameters["UrlExpiresSeconds"])
+
+
+# ------------------------------------------------------------------------------ curl, as the README shows it
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_curl_upload_and_download(base_url, tmp_path, photo, wait_done):
+    (tmp_path / "photo.jpg").write_bytes(photo(1024, 768, seed=21))
+    upload = subprocess.run(
+        ["curl", "-sS", "-F", "file=@photo.jpg", f"{base_url}/api/images"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    image_id = json.loads(upload.stdout)["id"]
+    image = wait_done(image_id)
+    assert image["status"] == "done"
+    subprocess.run(
+        ["curl", "-sSL", "-o", "out.jpg", f"{base_url}/api/images/{image_id}/thumb"],
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+    thumb = Image.open(tmp_path / "out.jpg")
+    assert thumb.format == "JPEG"
+    assert thumb.size == (256, 192)
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_curl_presigned_post(http, base_url, tmp_path, noisy_jpeg, wait_done, direct_upload_max_bytes):
+    """The README's large-file path: every field of upload.fields with -F, the file last."""
+    (tmp_path / "big.jpg").write_bytes(noisy_jpeg(direct_upload_max_bytes + 10_000, seed=22))
+    ticket = http.post(f"{base_url}/api/uploads", json={"content_type": "image/jpeg"}, timeout=30).json()
+    form = [arg for name, value in ticket["upload"]["fields"].items() for arg in ("-F", f"{name}={value}")]
+    subprocess.run(
+        ["curl", "-sS", "--fail", *form, "-F", "file=@big.jpg", ticket["upload"]["url"]],
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+    assert wait_done(ticket["id"])["status"] == "done"
+
+
+# ------------------------------------------------------------------------------ CORS of the buckets
+def _preflight(local_stack, bucket: str, origin: str):
+    return requests.options(
+        f"{local_stack.storage_url}/{bucket}",
+        timeout=10,
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
+
+
+def test_cors_preflight_from_the_page_is_allowed(local_stack, stored_bucket):
+    answer = _preflight(local_stack, stored_bucket, local_stack.url)
+    assert answer.status_code == 200
+    assert answer.headers["Access-Control-Allow-Origin"] == local_stack.url
+    assert "POST" in answer.headers["Access-Control-Allow-Methods"]
+
+
+@pytest.mark.parametrize("origin", ["http://evil.example", "http://127.0.0.1:1", "https://127.0.0.1:{port}"])
+def test_cors_preflight_from_another_origin_is_refused(local_stack, stored_bucket, origin):
+    answer = _preflight(local_stack, stored_bucket, origin.format(port=local_stack.port))
+    assert answer.status_code == 403
+    assert "Access-Control-Allow-Origin" not in answer.headers
+
+
+def test_processed_bucket_allows_no_cross_origin_requests(local_stack, processed_bucket):
+    answer = _preflight(local_stack, processed_bucket, local_stack.url)
+    assert "Access-Control-Allow-Origin" not in answer.headers
+
+
+def test_browser_upload_can_read_the_answer(http, base_url, local_stack, photo, wait_done):
+    """A browser's cross-origin POST needs Access-Control-Allow-Origin on the answer too, as S3 sends it."""
+    ticket = http.post(f"{base_url}/api/uploads", json={"content_type": "image/jpeg"}, timeout=30).json()
+    answer = requests.post(
+        ticket["upload"]["url"],
+        data=ticket["upload"]["fields"],
+        timeout=30,
+        files={"file": ("photo.jpg", photo(seed=23), "image/jpeg")},
+        headers={"Origin": local_stack.url},
+    )
+    assert answer.status_code == 204
+    assert answer.headers["Access-Control-Allow-Origin"] == local_stack.url
+    assert wait_done(ticket["id"])["status"] == "done"
+
+
+# ------------------------------------------------------------------------------ what the handlers sign
+def test_presigned_get_urls(http, base_url, local_stack, photo, wait_done, processed_bucket, url_expires_seconds):
+    image_id = http.post(f"{base_url}/api/images", data=photo(seed=24), timeout=30).json()["id"]
+    image = wait_done(image_id)
+    for variant in image["variants"]:
+        url = urlsplit(variant["url"])
+        assert (url.scheme, url.netloc) == ("http", f"127.0.0.1:{local_stack.storage_port}")
+        assert url.path.startswith(f"/{processed_bucket}/images/{image_id}/{variant['name']}.")  # path-style
+        query = {name: values[0] for name, values in parse_qs(url.query).items()}
+        assert query["X-Amz-Algorithm"] == "AWS4-HMAC-SHA256"
+        assert query["X-Amz-Expires"] == str(url_expires_seconds)
+        assert query["X-Amz-SignedHeaders"] == "host"
+        signed_at = datetime.strptime(query["X-Amz-Date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        assert abs(datetime.now(UTC) - signed_at) < timedelta(minutes=2)
+    assert image["expires_in"] == url_expires_seconds
+
+
+@pytest.mark.parametrize("content_type", ["image/jpeg", None])
+def test_presigned_post_policy(
+    http, base_url, local_stack, stack_resources, stored_bucket, url_expires_seconds, content_type
+):
+    request = {"format": "webp", "quality": 70, "filters": ["sharpen"]}
+    if content_type:
+        request["content_type"] = content_type
+    ticket = http.post(f"{base_url}/api/uploads", json=request, timeout=30).json()
+    upload = ticket["upload"]
+    assert upload["url"] == f"{local_stack.storage_url}/{stored_bucket}"  # path-style, on the storage server
+    fields = upload["fields"]
+    assert fields["key"] == f"uploads/{ticket['id']}"
+    policy = json.loads(base64.b64decode(fields["policy"]))
+    expiration = datetime.strptime(policy["expiration"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    assert abs(expiration - (datetime.now(UTC) + timedelta(seconds=url_expires_seconds))) < timedelta(minutes=1)
+    conditions = policy["conditions"]
+    assert {"bucket": stored_bucket} in conditions
+    assert {"key": f"uploads/{ticket['id']}"} in conditions  # pinned: this ticket writes this one key
+    assert ["content-length-range", 1, int(stack_resources.parameters["LargeUploadMaxBytes"])] in conditions
+    assert ticket["max_bytes"] == int(stack_resources.parameters["LargeUploadMaxBytes"])
+    assert ticket["expires_in"] == url_expires_seconds
+    if content_type:
+        assert {"Content-Type": content_type} in conditions and fields["Content-Type"] == content_type
+    else:
+        assert ["starts-with", "$Content-Type", "image/"] in conditions
+    for name, value in {"format": "webp", "quality": "70", "filters": "sharpen"}.items():
+        assert fields[f"x-amz-meta-{name}"] == value
+        assert {f"x-amz-meta-{name}": value} in conditions
+
+
+def test_storage_does_not_enforce_signatures_or_policies(http, base_url, local_stack, photo, stack_resources):
+    """What moto does not check, so the README can say so: if this starts failing, moto began enforcing
+    (good news) and the README's note on it is out of date."""
+    ticket = http.post(f"{base_url}/api/uploads", json={"content_type": "image/jpeg"}, timeout=30).json()
+    fields = {**ticket["upload"]["fields"], "x-amz-signature": "0" * 64, "Content-Type": "text/plain"}
+    tampered = requests.post(
+        ticket["upload"]["url"], data=fields, timeout=30, files={"file": ("photo.jpg", photo(seed=25), "text/plain")}
+    )
+    assert tampered.status_code == 204
+    image = http.get(f"{base_url}/api/images/{ticket['id']}", params={"wait": 20}, timeout=30).json()
+    url = image["variants"][0]["url"]
+    assert requests.get(url.replace("X-Amz-Signature=", "X-Amz-Signature=0"), timeout=30).status_code == 200
+    query = parse_qs(urlsplit(url).query)
+    expired = url.replace(f"X-Amz-Date={query['X-Amz-Date'][0]}", "X-Amz-Date=20010101T000000Z")
+    assert requests.get(expired, timeout=30).status_code == 200
+
+
+# ------------------------------------------------------------------------------ S3 events
+def test_concurrent_uploads_all_finish(base_url, photo, wait_done, local_stack, processed_bucket):
+    count, threads = 30, 8
+    sizes = {index: (300 + index, 200 + index) for index in range(count)}
+    images = {index: photo(*sizes[index], seed=100 + index) for index in range(count)}
+
+    def upload(index: int) -> tuple[int, str]:
+        answer = requests.post(f"{base_url}/api/images", data=images[index], timeout=60)
+        assert answer.status_code == 202, answer.text
+        return index, answer.json()["id"]
+
+    with ThreadPoolExecutor(threads) as pool:
+        ids = dict(pool.map(upload, range(count)))
+        results = dict(zip(ids, pool.map(lambda image_id: wait_done(image_id, timeout=120), ids.values()), strict=True))
+    assert len(set(ids.values())) == count, "every upload gets an id of its own"
+    s3 = local_stack.client("s3")
+    for index, image in results.items():
+        assert image["status"] == "done", image
+        assert image["id"] == ids[index]
+        # The image processed under this id is the one uploaded with it.
+        assert (image["original"]["width"], image["original"]["height"]) == sizes[index]
+        manifest = json.loads(
+            s3.get_object(Bucket=processed_bucket, Key=f"images/{ids[index]}/manifest.json")["Body"].read()
+        )
+        assert manifest["id"] == ids[index]
+
+
+def test_duplicate_event_ends_in_one_correct_manifest(
+    http, base_url, local_stack, stack_resources, photo, wait_done, s3_event, stored_bucket, processed_bucket
+):
+    image_id = http.post(f"{base_url}/api/images", data=photo(700, 500, seed=31), timeout=30).json()["id"]
+    first = wait_done(image_id)
+    assert first["status"] == "done"
+    s3, sqs = local_stack.client("s3"), local_stack.client("sqs")
+    manifest_key = f"images/{image_id}/manifest.json"
+    before = s3.get_object(Bucket=processed_bucket, Key=manifest_key)["Body"].read()
+    keys_before = _keys(s3, processed_bucket, f"images/{image_id}/")
+    assert len(keys_before) == len(first["variants"]) + 1
+
+    queue = sqs.get_queue_url(QueueName=trigger_queue_name(stack_resources.functions["ProcessFunction"]))["QueueUrl"]
+    replay = json.dumps(s3_event(stored_bucket, f"uploads/{image_id}"))
+    for _ in range(2):
+        sqs.send_message(QueueUrl=queue, MessageBody=replay)
+    assert local_stack.wait_for_line(rf"image {image_id} done", timeout=60, count=3), "both replays processed"
+
+    after = s3.get_object(Bucket=processed_bucket, Key=manifest_key)["Body"].read()
+    assert after == before, "a replayed event writes the same manifest"
+    assert _keys(s3, processed_bucket, f"images/{image_id}/") == keys_before
+    again = http.get(f"{base_url}/api/images/{image_id}", timeout=30).json()
+    assert [(v["name"], v["bytes"]) for v in again["variants"]] == [(v["name"], v["bytes"]) for v in first["variants"]]
+
+
+def test_failing_event_is_retried_then_sent_to_the_failure_queue(local_stack, stack_resources, s3_event):
+    """A storage fault (here: an event naming a bucket that does not exist) raises; the invocation is
+    retried MaximumRetryAttempts times and then lands in the on-failure queue with the error."""
+    function = stack_resources.functions["ProcessFunction"]
+    sqs = local_stack.client("sqs")
+    queue = sqs.get_queue_url(QueueName=trigger_queue_name(function))["QueueUrl"]
+    failures = sqs.get_queue_url(QueueName=resource_queue_name("ProcessFailureQueue"))["QueueUrl"]
+    image_id = str(uuid.uuid4())
+    event = s3_event("no-such-bucket", f"uploads/{image_id}")
+    sqs.send_message(QueueUrl=queue, MessageBody=json.dumps(event))
+
+    deadline = time.monotonic() + 60
+    record = None
+    while record is None and time.monotonic() < deadline:
+        for message in sqs.receive_message(QueueUrl=failures, WaitTimeSeconds=2, MaxNumberOfMessages=10).get(
+            "Messages", []
+        ):
+            body = json.loads(message["Body"])
+            if body["requestPayload"] == event:
+                record = body
+                sqs.delete_message(QueueUrl=failures, ReceiptHandle=message["ReceiptHandle"])
+    assert record is not None, "the event reached the on-failure queue"
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["requestContext"]["approximateInvokeCount"] == function.max_retries + 1
+    assert record["requestContext"]["functionArn"].endswith(f":function:{function.logical_id}:$LATEST")
+    assert record["responseContext"]["functionError"] == "Unhandled"
+    assert "NoSuchBucket" in record["responsePayload"]["errorMessage"]
+    attempts = Counter(
+        line.split(", attempt ")[1].split(",")[0]
+        for line in local_stack.output().splitlines()
+        if f"image {image_id} error" in line
+    )
+    assert sorted(attempts) == [str(n) for n in range(1, function.max_retries + 2)]
+
+
+def test_objects_outside_uploads_do_not_trigger(local_stack, stored_bucket):
+    s3 = local_stack.client("s3")
+    s3.put_object(Bucket=stored_bucket, Key="elsewhere/file.txt", Body=b"not for processing")
+    time.sleep(1.5)
+    assert local_stack.count_lines("elsewhere/file.txt") == 0
+
+
+def test_requests_are_handled_concurrently(base_url, http, local_stack, stack_resources, photo, stored_bucket):
+    """A long poll (?wait=) does not hold other requests up."""
+    s3 = local_stack.client("s3")
+    saved = s3.get_bucket_notification_configuration(Bucket=stored_bucket)
+    saved.pop("ResponseMetadata", None)
+    s3.put_bucket_notification_configuration(Bucket=stored_bucket, NotificationConfiguration={})
+    try:
+        image_id = http.post(f"{base_url}/api/images", data=photo(seed=41), timeout=30).json()["id"]
+    finally:
+        s3.put_bucket_notification_configuration(Bucket=stored_bucket, NotificationConfiguration=saved)
+    waiting = threading.Thread(
+        target=requests.get, args=(f"{base_url}/api/images/{image_id}",), kwargs={"params": {"wait": 4}, "timeout": 30}
+    )
+    waiting.start()
+    time.sleep(0.3)
+    started = time.monotonic()
+    assert requests.get(f"{base_url}/api/health", timeout=10).status_code == 200
+    assert time.monotonic() - started < 2
+    waiting.join()
+
+
+def _keys(s3, bucket: str, prefix: str) -> list[str]:
+    return sorted(item["Key"] for item in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", []))
