@@ -1,0 +1,189 @@
+// Every request the page makes: the /api of its own origin, and the pre-signed storage POST.
+
+/**
+ * The largest file sent through POST /api/images; larger ones go straight to storage through
+ * POST /api/uploads. 4 MiB is the deployment default (template parameter DirectUploadMaxBytes).
+ * A deployment with a smaller limit still works: its 413 makes the page fall back to storage.
+ */
+export const DIRECT_UPLOAD_MAX_BYTES = 4 * 1024 * 1024;
+
+/** Long-poll for the outcome this many seconds per request (the API allows up to 20). */
+export const POLL_WAIT_SECONDS = 10;
+
+const REQUEST_TIMEOUT_MS = (POLL_WAIT_SECONDS + 20) * 1000;
+
+export class ApiError extends Error {
+  constructor(code, serverMessage = "", { status = 0, limit = null } = {}) {
+    super(serverMessage || code);
+    this.name = "ApiError";
+    this.code = code;
+    this.serverMessage = serverMessage;
+    this.status = status;
+    this.limit = limit;
+  }
+}
+
+/** An ApiError from an HTTP status and the text of the body ({"error": {"code", "message"}}). */
+function errorFromResponse(status, text) {
+  let code = status >= 500 ? "server_error" : `http_${status}`;
+  let message = "";
+  try {
+    const body = JSON.parse(text);
+    if (body && typeof body.error === "object" && body.error) {
+      code = typeof body.error.code === "string" ? body.error.code : code;
+      message = typeof body.error.message === "string" ? body.error.message : "";
+    }
+  } catch {
+    // Not JSON (a proxy's error page, say): the status decides.
+  }
+  return new ApiError(code, message, { status });
+}
+
+function parseJson(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ApiError("server_error", "The server's answer was not readable.");
+  }
+}
+
+/** Options as the query of POST /api/images. */
+export function optionsQuery(options) {
+  const query = new URLSearchParams({ format: options.format, quality: String(options.quality) });
+  if (options.filters.length) query.set("filters", options.filters.join(","));
+  return query;
+}
+
+/**
+ * An XMLHttpRequest (fetch cannot report upload progress). Resolves with {status, text,
+ * header(name)} for any HTTP answer; rejects with ApiError("network") when there is none.
+ */
+export function send({ method, url, body, headers = {}, onProgress }) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open(method, url);
+    for (const [name, value] of Object.entries(headers)) xhr.setRequestHeader(name, value);
+    if (onProgress) {
+      xhr.upload.addEventListener("progress", (event) => {
+        if (event.lengthComputable) onProgress(event.loaded, event.total);
+      });
+    }
+    xhr.addEventListener("load", () => resolve({
+      status: xhr.status,
+      text: xhr.responseText,
+      header: (name) => xhr.getResponseHeader(name),
+    }));
+    xhr.addEventListener("error", () => reject(new ApiError("network")));
+    xhr.addEventListener("abort", () => reject(new ApiError("network")));
+    xhr.addEventListener("timeout", () => reject(new ApiError("timeout")));
+    xhr.send(body);
+  });
+}
+
+/** fetch() that turns "no answer" into ApiError("network"/"timeout"). */
+async function request(url, init = {}) {
+  try {
+    return await fetch(url, { ...init, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS), cache: "no-store" });
+  } catch (error) {
+    throw new ApiError(error?.name === "TimeoutError" ? "timeout" : "network");
+  }
+}
+
+/** POST /api/images with the raw bytes; resolves with the new image id. */
+export async function uploadDirect(file, options, onProgress) {
+  const response = await send({
+    method: "POST",
+    url: `/api/images?${optionsQuery(options)}`,
+    body: file,
+    headers: { "Content-Type": file.type || "application/octet-stream" },
+    onProgress,
+  });
+  if (response.status !== 202) throw errorFromResponse(response.status, response.text);
+  return parseJson(response.text).id;
+}
+
+/** POST /api/uploads: a pre-signed POST for one file of `contentType` (null: any image/*). */
+export async function requestUpload(contentType, options) {
+  const response = await request("/api/uploads", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({
+      content_type: contentType,
+      format: options.format,
+      quality: options.quality,
+      filters: options.filters,
+    }),
+  });
+  const text = await response.text();
+  if (response.status !== 201) throw errorFromResponse(response.status, text);
+  return parseJson(text);
+}
+
+/**
+ * The browser's multipart POST straight to storage: every field of the ticket, then the file
+ * last (S3 ignores fields after it). `fallbackType` fills Content-Type when the ticket has none.
+ */
+export async function uploadToStorage(ticket, file, fallbackType, onProgress) {
+  const form = new FormData();
+  const fields = ticket.upload.fields ?? {};
+  for (const [name, value] of Object.entries(fields)) form.append(name, value);
+  if (!Object.keys(fields).some((name) => name.toLowerCase() === "content-type")) {
+    form.append("Content-Type", fallbackType);
+  }
+  form.append("file", file);
+  const response = await send({ method: "POST", url: ticket.upload.url, body: form, onProgress });
+  if (response.status >= 200 && response.status < 300) return;
+  throw storageError(response);
+}
+
+/** S3 answers errors in XML: <Error><Code>EntityTooLarge</Code><Message>…</Message></Error>. */
+function storageError(response) {
+  let code = "";
+  let message = "";
+  try {
+    const xml = new DOMParser().parseFromString(response.text, "application/xml");
+    code = xml.querySelector("Error > Code")?.textContent ?? "";
+    message = xml.querySelector("Error > Message")?.textContent ?? "";
+  } catch {
+    // Unreadable body: the status decides.
+  }
+  if (code === "EntityTooLarge") return new ApiError("too_large", message, { status: response.status });
+  if (code === "AccessDenied" || code === "ExpiredToken" || response.status === 403) {
+    return new ApiError("upload_expired", message, { status: response.status });
+  }
+  return new ApiError("storage_error", message, { status: response.status });
+}
+
+/**
+ * GET /api/images/{id}: {state: "done"|"pending"|"failed", body, retryAfter}. Throws ApiError
+ * for answers that are not about the image's processing (404, 5xx, no answer).
+ */
+export async function getImage(id, waitSeconds = 0) {
+  const query = waitSeconds > 0 ? `?wait=${waitSeconds}` : "";
+  const response = await request(`/api/images/${encodeURIComponent(id)}${query}`);
+  const text = await response.text();
+  if (response.status === 200) return { state: "done", body: parseJson(text) };
+  if (response.status === 202) {
+    const retryAfter = Number.parseInt(response.headers.get("Retry-After") ?? "1", 10);
+    return { state: "pending", body: parseJson(text), retryAfter: Number.isFinite(retryAfter) ? retryAfter : 1 };
+  }
+  if (response.status === 422) {
+    const body = parseJson(text);
+    const error = body.error ?? {};
+    return { state: "failed", body, error: new ApiError(error.code ?? "unknown", error.message ?? "", { status: 422 }) };
+  }
+  throw errorFromResponse(response.status, text);
+}
+
+/** DELETE /api/images/{id}. */
+export async function deleteImage(id) {
+  const response = await request(`/api/images/${encodeURIComponent(id)}`, { method: "DELETE" });
+  if (response.status !== 204 && response.status !== 404) {
+    throw errorFromResponse(response.status, await response.text());
+  }
+}
+
+/** The stable address of a variant: it redirects to a freshly signed URL on every request. */
+export function variantAddress(id, name, origin = window.location.origin) {
+  return `${origin}/api/images/${encodeURIComponent(id)}/${encodeURIComponent(name)}`;
+}

@@ -1,0 +1,62 @@
+// The API's error codes in words a person understands. Every failure the page shows goes
+// through `describeError`, so nothing reaches the screen as a bare code.
+
+import { formatBytes } from "./format.js";
+
+export const ACCEPTED_SENTENCE = "Choose a JPEG, PNG, WebP, GIF, AVIF, HEIC, TIFF or BMP file.";
+
+/**
+ * {title, detail, retry} for an error thrown by api.js (an ApiError) or anything else.
+ * `retry` says whether trying the same thing again can help.
+ */
+export function describeError(error) {
+  const code = error?.code ?? "unknown";
+  const server = error?.serverMessage ?? "";
+  switch (code) {
+    case "not_an_image":
+    case "unsupported_media_type":
+      return { title: "This file is not an image we can read.", detail: ACCEPTED_SENTENCE, retry: false };
+    case "empty_file":
+      return { title: "This file is empty.", detail: "Choose the image again; it may not have finished saving.", retry: false };
+    case "too_large":
+    case "payload_too_large":
+    case "EntityTooLarge":
+      return {
+        title: "This file is too large.",
+        detail: error.limit ? `The largest image accepted is ${formatBytes(error.limit)}.` : "Try a smaller or more compressed version.",
+        retry: false,
+      };
+    case "image_too_large":
+      return { title: "This image has too many pixels to process.", detail: server || "Try a smaller version of it.", retry: false };
+    case "corrupt_image":
+      return { title: "This image is damaged or incomplete, so it could not be processed.", detail: "Try exporting or saving it again.", retry: false };
+    case "unsupported_image":
+      return { title: "This kind of image could not be processed.", detail: server || ACCEPTED_SENTENCE, retry: false };
+    case "invalid_option":
+      return { title: "The chosen options were not accepted.", detail: server, retry: false };
+    case "bad_request":
+      return { title: "The upload was not accepted.", detail: server, retry: false };
+    case "processing_timeout":
+      return { title: "Processing took too long and was stopped.", detail: "Upload the image again.", retry: true };
+    case "not_found":
+      return { title: "This image is no longer on the server.", detail: "It may have been deleted or expired. Upload it again.", retry: true };
+    case "upload_expired":
+    case "AccessDenied":
+      return { title: "The upload link expired or was refused.", detail: "Try again to get a new one.", retry: true };
+    case "storage_error":
+      return { title: "The storage service refused the upload.", detail: server || "Try again in a moment.", retry: true };
+    case "network":
+      return { title: "Could not reach the server.", detail: "Check your connection, then try again.", retry: true };
+    case "timeout":
+      return { title: "The server took too long to answer.", detail: "Try again in a moment.", retry: true };
+    case "internal_error":
+    case "server_error":
+      return { title: "Something went wrong on the server.", detail: "Try again in a moment.", retry: true };
+    default:
+      return {
+        title: "Something unexpected went wrong.",
+        detail: server || (error?.message ?? ""),
+        retry: true,
+      };
+  }
+}
