@@ -177,7 +177,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def do_GET(self):
         self._handle()
 
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = do_GET
+    # Every method is routed, so one without a route gets the API's JSON 404, never the server's HTML 501.
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = do_TRACE = do_CONNECT = do_QUERY = do_GET
 
     # -------------------------------------------------------------- dispatch
     def _handle(self) -> None:
