@@ -1,16 +1,7 @@
 // Every request the page makes: the /api of its own origin, and the pre-signed storage POST.
 
-/**
- * The largest file sent through POST /api/images; larger ones go straight to storage through
- * POST /api/uploads. 4 MiB is the deployment default (template parameter DirectUploadMaxBytes).
- * A deployment with a smaller limit still works: its 413 makes the page fall back to storage.
- */
-export const DIRECT_UPLOAD_MAX_BYTES = 4 * 1024 * 1024;
-
-/** Long-poll for the outcome this many seconds per request (the API allows up to 20). */
-export const POLL_WAIT_SECONDS = 10;
-
-const REQUEST_TIMEOUT_MS = (POLL_WAIT_SECONDS + 20) * 1000;
+// How much longer than the server may hold a request the page waits before giving up on it.
+const REQUEST_MARGIN_MS = 20_000;
 
 export class ApiError extends Error {
   constructor(code, serverMessage = "", { status = 0, limit = null } = {}) {
@@ -81,12 +72,23 @@ export function send({ method, url, body, headers = {}, onProgress }) {
 }
 
 /** fetch() that turns "no answer" into ApiError("network"/"timeout"). */
-async function request(url, init = {}) {
+async function request(url, init = {}, timeoutMs = REQUEST_MARGIN_MS) {
   try {
-    return await fetch(url, { ...init, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS), cache: "no-store" });
+    return await fetch(url, { cache: "no-store", ...init, signal: AbortSignal.timeout(timeoutMs) });
   } catch (error) {
     throw new ApiError(error?.name === "TimeoutError" ? "timeout" : "network");
   }
+}
+
+/**
+ * GET /api/options: what this deployment accepts and its limits (the raw body; options.js reads
+ * it). The API lets it be cached for a while, so the browser cache may answer.
+ */
+export async function getOptions() {
+  const response = await request("/api/options", { cache: "default" });
+  const text = await response.text();
+  if (response.status !== 200) throw errorFromResponse(response.status, text);
+  return parseJson(text);
 }
 
 /** POST /api/images with the raw bytes; resolves with the new image id. */
@@ -155,14 +157,18 @@ function storageError(response) {
 }
 
 /**
- * GET /api/images/{id}: {state: "done"|"pending"|"failed", body, retryAfter}. Throws ApiError
- * for answers that are not about the image's processing (404, 5xx, no answer).
+ * GET /api/images/{id}: {state: "done"|"pending"|"failed", body, retryAfter}; a done answer also
+ * has `clock`, {server, local}: the server's time (its Date header) and the page's when it arrived.
+ * Throws ApiError for answers that are not about the image's processing (404, 5xx, no answer).
  */
 export async function getImage(id, waitSeconds = 0) {
   const query = waitSeconds > 0 ? `?wait=${waitSeconds}` : "";
-  const response = await request(`/api/images/${encodeURIComponent(id)}${query}`);
+  const response = await request(`/api/images/${encodeURIComponent(id)}${query}`, {}, waitSeconds * 1000 + REQUEST_MARGIN_MS);
   const text = await response.text();
-  if (response.status === 200) return { state: "done", body: parseJson(text) };
+  if (response.status === 200) {
+    const clock = { server: Date.parse(response.headers.get("Date") ?? ""), local: Date.now() };
+    return { state: "done", body: parseJson(text), clock };
+  }
   if (response.status === 202) {
     const retryAfter = Number.parseInt(response.headers.get("Retry-After") ?? "1", 10);
     return { state: "pending", body: parseJson(text), retryAfter: Number.isFinite(retryAfter) ? retryAfter : 1 };

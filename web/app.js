@@ -1,14 +1,18 @@
 // The page: choosing files (picker, drop, paste), uploading each with progress, following its
 // processing, and showing the results. Talks only to /api on this origin and the pre-signed
-// storage POST the API hands out.
+// storage POST the API hands out. What may be asked for and the limits come from GET
+// /api/options, loaded once at start-up; nothing is uploaded before it has answered.
 
 import {
-  ApiError, DIRECT_UPLOAD_MAX_BYTES, POLL_WAIT_SECONDS,
-  deleteImage, getImage, requestUpload, uploadDirect, uploadToStorage,
+  ApiError,
+  deleteImage, getImage, getOptions, requestUpload, uploadDirect, uploadToStorage,
 } from "./api.js";
 import { Card, describeOptions } from "./card.js";
 import { copyText } from "./dom.js";
-import { describeError } from "./messages.js";
+import { describeError, setAcceptedTypes } from "./messages.js";
+import {
+  acceptAttribute, acceptedTypesInWords, acceptsType, buildControls, chooseHint, readConfig,
+} from "./options.js";
 import { CONTENT_TYPES, sniffFile } from "./sniff.js";
 
 const $ = (id) => document.getElementById(id);
@@ -17,9 +21,21 @@ const els = {
   fileInput: $("file-input"),
   dropzone: $("dropzone"),
   overlay: $("drop-overlay"),
+  acceptedHint: $("accepted-types"),
   form: $("options-form"),
+  format: $("format"),
+  formatHint: $("format-hint"),
   quality: $("quality"),
   qualityValue: $("quality-value"),
+  filters: $("filters"),
+  filtersNote: $("filters-note"),
+  variantsHint: $("variants-hint"),
+  optionsStatus: $("options-status"),
+  optionsLoading: $("options-loading"),
+  optionsError: $("options-error"),
+  optionsErrorTitle: $("options-error-title"),
+  optionsErrorDetail: $("options-error-detail"),
+  optionsRetry: $("options-retry"),
   uploadButton: $("upload-button"),
   clearButton: $("clear-button"),
   queue: $("queue"),
@@ -32,8 +48,11 @@ const els = {
 /** Every chosen file: {card, file, state, id, options, error}. */
 const items = [];
 
+/** GET /api/options as options.js reads it; null until it has answered. */
+let config = null;
+
 // Same-origin connections are few (6 per host in HTTP/1.1) and a long poll holds one for up to
-// POLL_WAIT_SECONDS: uploads and polls get separate, small pools so neither starves the other.
+// max_wait_seconds: uploads and polls get separate, small pools so neither starves the other.
 const uploadSlots = semaphore(2);
 const pollSlots = semaphore(3);
 
@@ -104,7 +123,7 @@ function readOptions() {
   const data = new FormData(els.form);
   return {
     format: String(data.get("format") || "original"),
-    quality: Number.parseInt(String(data.get("quality") || "82"), 10),
+    quality: Number.parseInt(String(data.get("quality") || config.quality.default), 10),
     filters: data.getAll("filters").map(String),
   };
 }
@@ -126,22 +145,33 @@ function addFiles(fileList, how) {
     });
     items.push(item);
     els.queue.append(item.card.element);
-    let problem = null;
-    if (file.size === 0) problem = new ApiError("empty_file");
-    else if (file.type && !file.type.startsWith("image/")) problem = new ApiError("not_an_image");
-    if (problem) {
-      refused += 1;
-      fail(item, problem);
-    }
+    if (refuseEarly(item)) refused += 1;
   }
   const noun = (n) => `${n} ${n === 1 ? "image" : "images"}`;
   if (files.length > refused) announce(`${how} ${noun(files.length - refused)}. Choose options, then press Upload.`);
   refreshControls();
 }
 
+/**
+ * Fail a file that cannot be an image we accept, before anything is sent: empty, of a type the
+ * API does not take, or larger than it takes (known once the options have loaded; until then it
+ * waits). True if refused.
+ */
+function refuseEarly(item) {
+  const { size, type } = item.file;
+  let problem = null;
+  if (size === 0) problem = new ApiError("empty_file");
+  else if (config && !acceptsType(config, type)) problem = new ApiError("not_an_image");
+  else if (config?.largeUploadMaxBytes && size > config.largeUploadMaxBytes) {
+    problem = new ApiError("too_large", "", { limit: config.largeUploadMaxBytes });
+  }
+  if (problem) fail(item, problem);
+  return problem !== null;
+}
+
 function refreshControls() {
   const ready = items.filter((item) => item.state === "ready").length;
-  els.uploadButton.disabled = ready === 0;
+  els.uploadButton.disabled = ready === 0 || config === null;
   els.uploadButton.textContent = ready > 1 ? `Upload ${ready} images` : "Upload";
   els.empty.hidden = items.length > 0;
   els.clearButton.hidden = !items.some((item) => item.state === "done" || item.state === "failed");
@@ -204,6 +234,7 @@ document.addEventListener("paste", (event) => {
 // ---------------------------------------------------------------- uploading and processing
 
 els.uploadButton.addEventListener("click", () => {
+  if (!config) return;
   const options = readOptions();
   const ready = items.filter((item) => item.state === "ready");
   for (const item of ready) {
@@ -231,8 +262,9 @@ async function start(item, { again = false } = {}) {
     }
     setState(item, "processing");
     announce(`${item.file.name}: uploaded, now processing.`);
-    const image = await waitForResult(item);
-    item.card.showResult(image);
+    const answer = await waitForResult(item);
+    const image = answer.body;
+    item.card.showResult(image, answer.clock);
     setState(item, "done");
     announce(`${item.file.name} is ready: ${image.variants.length} ${image.variants.length === 1 ? "variant" : "variants"}.`);
   } catch (error) {
@@ -244,13 +276,13 @@ async function start(item, { again = false } = {}) {
 async function upload(item) {
   const { file, options, card } = item;
   const progress = (loaded, total) => card.setProgress(loaded, total);
-  if (file.size <= DIRECT_UPLOAD_MAX_BYTES) {
+  if (file.size <= config.directUploadMaxBytes) {
     card.setRoute(`Direct upload · ${describeOptions(options)}`);
     try {
       return await uploadDirect(file, options, progress);
     } catch (error) {
       if (!(error instanceof ApiError) || error.code !== "payload_too_large") throw error;
-      // This deployment's direct limit is lower than the page's: the storage route takes it.
+      // The limit went down since the page loaded its options: the storage route takes it.
     }
   }
   card.setRoute(`Straight to storage · ${describeOptions(options)}`);
@@ -266,11 +298,11 @@ async function upload(item) {
   return ticket.id;
 }
 
-/** Long-poll GET /api/images/{id}?wait=… until the image is done (returns it) or failed (throws). */
+/** Long-poll GET /api/images/{id}?wait=… until the image is done (returns the answer) or failed (throws). */
 async function waitForResult(item) {
   for (;;) {
-    const answer = await pollSlots.run(() => getImage(item.id, POLL_WAIT_SECONDS));
-    if (answer.state === "done") return answer.body;
+    const answer = await pollSlots.run(() => getImage(item.id, config.maxWaitSeconds));
+    if (answer.state === "done") return answer;
     if (answer.state === "failed") throw answer.error;
     await sleep(Math.min(Math.max(answer.retryAfter, 1), 10) * 1000);
   }
@@ -297,7 +329,7 @@ async function refreshLinks(item, button) {
   try {
     const answer = await getImage(item.id);
     if (answer.state !== "done") throw answer.error ?? new ApiError("not_found");
-    item.card.showResult(answer.body);
+    item.card.showResult(answer.body, answer.clock);
     announce(`Fresh links for ${item.file.name}.`);
   } catch (error) {
     const description = describeError(error);
@@ -361,5 +393,49 @@ els.clearButton.addEventListener("click", () => {
 setInterval(() => {
   for (const item of items) if (item.state === "done") item.card.updateExpiry();
 }, 15000);
+
+// ---------------------------------------------------------------- options
+
+/** GET /api/options, then the controls; on failure a readable error with a way to try again. */
+async function loadOptions() {
+  document.documentElement.dataset.options = "loading";
+  els.optionsError.hidden = true;
+  els.optionsLoading.hidden = false;
+  els.optionsStatus.hidden = false;
+  try {
+    config = readConfig(await getOptions());
+  } catch (error) {
+    if (!(error instanceof ApiError)) console.warn("unexpected failure", error);
+    const description = describeError(error);
+    els.optionsErrorTitle.textContent = "The options could not be loaded, so nothing can be uploaded yet.";
+    els.optionsErrorDetail.textContent = `${description.title} ${description.detail ?? ""}`.trim();
+    els.optionsLoading.hidden = true;
+    els.optionsError.hidden = false;
+    els.optionsRetry.hidden = !description.retry;
+    document.documentElement.dataset.options = "failed";
+    announceError(`${els.optionsErrorTitle.textContent} ${els.optionsErrorDetail.textContent}`);
+    return;
+  }
+  buildControls(els, config);
+  els.fileInput.accept = acceptAttribute(config);
+  els.acceptedHint.textContent = chooseHint(config);
+  setAcceptedTypes(acceptedTypesInWords(config));
+  els.optionsStatus.hidden = true;
+  els.form.hidden = false;
+  document.documentElement.dataset.options = "ready";
+  // Files chosen while the options were loading are checked now.
+  for (const item of items.filter((entry) => entry.state === "ready")) refuseEarly(item);
+  refreshControls();
+}
+
+els.optionsRetry.addEventListener("click", async () => {
+  els.optionsRetry.disabled = true;
+  await loadOptions();
+  els.optionsRetry.disabled = false;
+  // Focus would be lost with the hidden button: put it on the first control, or back on the button.
+  (config ? els.format : els.optionsRetry).focus();
+});
+
+loadOptions();
 
 document.documentElement.classList.add("js-ready");

@@ -3,6 +3,7 @@
 import { blurhashDataUrl } from "./blurhash.js";
 import { h, append } from "./dom.js";
 import { formatBytes, formatClock, formatFromNow, formatName, formatPixels, metadataName, savings } from "./format.js";
+import { filterLabel } from "./options.js";
 import { srcsetSnippet } from "./snippet.js";
 
 const STATE_LABELS = {
@@ -13,12 +14,23 @@ const STATE_LABELS = {
   failed: "Failed",
 };
 
-const FILTER_NAMES = {
-  grayscale: "Grayscale", sepia: "Sepia", blur: "Blur", sharpen: "Sharpen", contour: "Contour",
-  edge: "Edges", emboss: "Emboss", invert: "Invert", autocontrast: "Auto contrast",
-};
-
 let cardCount = 0;
+
+/** How far this device's clock may be from the server's before the page corrects for it. */
+const CLOCK_TOLERANCE_MS = 30_000;
+
+/**
+ * When an answer's links expire, on this page's clock: the server's `expires_at`, moved by how
+ * far this device's clock is off (judged by the answer's Date header), so "work until" and the
+ * countdown agree with the clock the person sees. An answer without `expires_at` counts
+ * `expires_in` from its arrival.
+ */
+function localExpiry(image, { server = Number.NaN, local = Date.now() } = {}) {
+  const expiresAt = typeof image.expires_at === "string" ? Date.parse(image.expires_at) : Number.NaN;
+  if (!Number.isFinite(expiresAt)) return local + (Number(image.expires_in) || 0) * 1000;
+  const skew = Number.isFinite(server) ? local - server : 0;
+  return Math.abs(skew) > CLOCK_TOLERANCE_MS ? expiresAt + skew : expiresAt;
+}
 
 /** The file's type in words, from its MIME type or its extension. */
 function fileKind(file) {
@@ -30,7 +42,7 @@ function fileKind(file) {
 
 export function describeOptions(options) {
   const parts = [options.format === "original" ? "Same format" : formatName(options.format), `quality ${options.quality}`];
-  if (options.filters.length) parts.push(options.filters.map((name) => FILTER_NAMES[name] ?? name).join(", "));
+  if (options.filters.length) parts.push(options.filters.map(filterLabel).join(", "));
   return parts.join(" · ");
 }
 
@@ -145,10 +157,13 @@ export class Card {
     this.retryButton.hidden = !description.retry;
   }
 
-  /** The results of GET /api/images/{id} (status done), received at `receivedAt` (ms). */
-  showResult(image, receivedAt = Date.now()) {
+  /**
+   * The results of GET /api/images/{id} (status done). `clock` is {server, local}: the server's
+   * time when it answered and this page's when the answer arrived (ms), as api.getImage gives them.
+   */
+  showResult(image, clock = {}) {
     this.image = image;
-    this.expiresAt = receivedAt + (Number(image.expires_in) || 0) * 1000;
+    this.expiresAt = localExpiry(image, clock);
     const name = this.file.name;
     const variants = [...(image.variants ?? [])].sort((a, b) => b.width * b.height - a.width * a.height);
     const largest = variants[0];
@@ -264,9 +279,13 @@ export class Card {
         "data-variant": variant.name,
       }));
     paint(frame);
+    // download_url answers with Content-Disposition: attachment and the file name, so the file is
+    // saved, not opened (`download` alone is ignored across origins). Without one, a new tab, so
+    // the page and its results stay.
+    const saves = typeof variant.download_url === "string";
     const download = h("a", {
-      class: "button small", href: variant.url, download: `${variant.name}.${variant.format}`,
-      target: "_blank", rel: "noopener",
+      class: "button small", href: saves ? variant.download_url : variant.url, download: true,
+      target: saves ? null : "_blank", rel: saves ? null : "noopener",
     }, "Download");
     download.setAttribute("aria-label", `Download the ${variant.name} variant`);
     const copy = h("button", { type: "button", class: "button small" }, "Copy link");

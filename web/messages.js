@@ -3,7 +3,13 @@
 
 import { formatBytes } from "./format.js";
 
-export const ACCEPTED_SENTENCE = "Choose a JPEG, PNG, WebP, GIF, AVIF, HEIC, TIFF or BMP file.";
+/** What to choose instead of a file that is not an accepted image; named once the options load. */
+let acceptedSentence = "Choose an image file, such as a JPEG or PNG.";
+
+/** `types` in words ("JPEG, PNG or GIF"), as GET /api/options lists them. */
+export function setAcceptedTypes(types) {
+  if (types) acceptedSentence = `Choose an image in one of these formats: ${types}.`;
+}
 
 /**
  * {title, detail, retry} for an error thrown by api.js (an ApiError) or anything else.
@@ -15,7 +21,7 @@ export function describeError(error) {
   switch (code) {
     case "not_an_image":
     case "unsupported_media_type":
-      return { title: "This file is not an image we can read.", detail: ACCEPTED_SENTENCE, retry: false };
+      return { title: "This file is not an image we can read.", detail: acceptedSentence, retry: false };
     case "empty_file":
       return { title: "This file is empty.", detail: "Choose the image again; it may not have finished saving.", retry: false };
     case "too_large":
@@ -31,7 +37,7 @@ export function describeError(error) {
     case "corrupt_image":
       return { title: "This image is damaged or incomplete, so it could not be processed.", detail: "Try exporting or saving it again.", retry: false };
     case "unsupported_image":
-      return { title: "This kind of image could not be processed.", detail: server || ACCEPTED_SENTENCE, retry: false };
+      return { title: "This kind of image could not be processed.", detail: server || acceptedSentence, retry: false };
     case "invalid_option":
       return { title: "The chosen options were not accepted.", detail: server, retry: false };
     case "bad_request":

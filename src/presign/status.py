@@ -9,7 +9,7 @@ from imageservice.errors import InvalidOption, NotFound
 from imageservice.keys import is_image_id, manifest_key, upload_key
 from imageservice.manifest import DONE, FAILED, decode_manifest, failed_manifest
 from imageservice.options import FILTERS, MAX_FILTERS, OUTPUT_FORMATS
-from imageservice.sniff import IMAGE_CONTENT_TYPES
+from imageservice.sniff import ACCEPTED_CONTENT_TYPES
 
 RESPONSE_STATUS = {DONE: 200, FAILED: 422}
 
@@ -106,7 +106,7 @@ def processing_options(config: Config) -> dict:
         "formats": list(OUTPUT_FORMATS),
         "filters": list(FILTERS),
         "max_filters": MAX_FILTERS,
-        "accepted_types": sorted(IMAGE_CONTENT_TYPES.values()),
+        "accepted_types": sorted(ACCEPTED_CONTENT_TYPES),
         "quality": {"min": 1, "max": 100, "default": config.default_quality},
         "variants": [{"name": size.name, "long_edge": size.long_edge} for size in config.variants],
         "limits": {

@@ -3,7 +3,9 @@ for errors, test images, and driving the page (drop, waiting for results)."""
 
 import base64
 import io
+import json
 import math
+import os
 import random
 import shutil
 from dataclasses import dataclass, field
@@ -14,6 +16,8 @@ from PIL import Image, ImageDraw, ImageFilter
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 DOCS_SCREENSHOT = ROOT / "docs" / "screenshot.png"
+# docs/screenshot.png is part of the repository: a test run rewrites it only when asked to.
+UPDATE_README_SCREENSHOT = os.environ.get("UPDATE_README_SCREENSHOT") == "1"
 
 # The policy the page must work under (the issue's); the tests add it to the HTML response.
 CSP = (
@@ -102,6 +106,23 @@ def add_csp(page, base_url: str, watch: PageWatch) -> None:
         route.fulfill(response=response, headers=headers)
 
     page.route(lambda url: url.rstrip("/") == base_url.rstrip("/") or url.endswith(".html"), with_csp)
+
+
+def edit_options(page, **changes) -> list[dict]:
+    """Answer GET /api/options with the real answer changed: top-level keys replaced, except
+    `limits` and `quality`, whose keys are merged in. Returns the list of bodies the page got."""
+    served: list[dict] = []
+
+    def edited(route):
+        response = route.fetch()
+        body = response.json()
+        for key, value in changes.items():
+            body[key] = {**body[key], **value} if key in ("limits", "quality") else value
+        served.append(body)
+        route.fulfill(response=response, body=json.dumps(body), content_type="application/json")
+
+    page.route("**/api/options", edited)
+    return served
 
 
 # ------------------------------------------------------------------------------ test images

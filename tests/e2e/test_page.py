@@ -1,12 +1,15 @@
 """The web page (web/) in headless Chromium against the local stack, under the strict CSP.
 
-The stack is conftest's `local_stack` (DirectUploadMaxBytes=200000): the page sends files up to
-4 MiB through POST /api/images, so a file between the two exercises the page's fallback on 413,
-and a file over 4 MiB the straight-to-storage route the page picks by size.
+The stack is conftest's `local_stack` (DirectUploadMaxBytes=200000). The page takes its limits and
+choices from GET /api/options: files over the direct limit go straight to storage, and an answer
+edited to claim a larger limit exercises the page's fallback when POST /api/images answers 413.
+
+docs/screenshot.png is rewritten only with UPDATE_README_SCREENSHOT=1; artifacts/screenshots/ always.
 """
 
 import re
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
@@ -14,11 +17,13 @@ from page_helpers import (
     DESKTOP,
     DOCS_SCREENSHOT,
     PHONE,
+    UPDATE_README_SCREENSHOT,
     WATCH_SCRIPT,
     PageWatch,
     add_csp,
     card_states,
     drop_files,
+    edit_options,
     landscape_jpeg,
     launch_browser,
     paste_files,
@@ -33,8 +38,6 @@ from playwright.sync_api import expect, sync_playwright
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
-PAGE_DIRECT_LIMIT = 4 * 1024 * 1024  # web/api.js DIRECT_UPLOAD_MAX_BYTES
-
 
 @pytest.fixture(scope="module")
 def browser():
@@ -46,11 +49,13 @@ def browser():
 
 @pytest.fixture
 def open_page(browser, base_url):
-    """open_page(viewport=DESKTOP, color_scheme="light", fake_clock=False) -> (page, watch), the page
-    loaded under the CSP."""
+    """open_page(viewport=DESKTOP, color_scheme="light", fake_clock=False, before_load=None,
+    options_loaded=True) -> (page, watch), the page loaded under the CSP. `before_load(page)` runs
+    before the page is opened (to route its requests); with `options_loaded`, the page's
+    GET /api/options has answered and its controls are built."""
     contexts = []
 
-    def open_(viewport=DESKTOP, color_scheme="light", fake_clock=False):
+    def open_(viewport=DESKTOP, color_scheme="light", fake_clock=False, before_load=None, options_loaded=True):
         context = browser.new_context(viewport=viewport, color_scheme=color_scheme, reduced_motion="reduce")
         # local-network-access: a document Playwright fulfils (to add the CSP header) has no address,
         # so Chromium counts it as public and would ask before it reaches the loopback storage server.
@@ -65,13 +70,23 @@ def open_page(browser, base_url):
         add_csp(page, base_url, watch)
         if fake_clock:
             page.clock.install()  # before the page's timers start, so they run on it too
+        if before_load is not None:
+            before_load(page)
         page.goto(base_url + "/")
         page.wait_for_function("() => document.documentElement.classList.contains('js-ready')")
+        if options_loaded:
+            page.wait_for_function("() => document.documentElement.dataset.options === 'ready'")
         return page, watch
 
     yield open_
     for context in contexts:
         context.close()
+
+
+def api_options(base_url: str) -> dict:
+    answer = requests.get(f"{base_url}/api/options", timeout=30)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
 
 
 def api_image(base_url: str, image_id: str) -> dict:
@@ -132,7 +147,8 @@ def test_choose_two_files_and_see_the_results(open_page, base_url):
         assert states == ["ready", "uploading", "processing", "done"], states
     polls = [url for method, url in watch.requests
              if method == "GET" and re.search(r"/api/images/[0-9a-f-]{36}\?", url)]
-    assert polls and all(url.endswith("?wait=10") for url in polls), polls
+    wait = api_options(base_url)["limits"]["max_wait_seconds"]
+    assert polls and all(url.endswith(f"?wait={wait}") for url in polls), polls
 
     lake = cards.first
     image = api_image(base_url, card_image_id(page, lake))
@@ -193,15 +209,20 @@ def test_finished_page_screenshot_for_the_readme(open_page, base_url):
     page.locator(".compare-range").fill("58")
     watch.assert_clean(page)
     page.evaluate("window.scrollTo(0, 0)")
-    DOCS_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(DOCS_SCREENSHOT), full_page=True)
+    shot = screenshot(page, "readme.png")
+    if UPDATE_README_SCREENSHOT:
+        DOCS_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        DOCS_SCREENSHOT.write_bytes(shot.read_bytes())
     page.emulate_media(color_scheme="dark")
     screenshot(page, "desktop-dark.png")
 
 
-def test_file_over_the_direct_limit_goes_straight_to_storage(open_page, base_url, local_stack, noisy_jpeg):
+def test_file_over_the_direct_limit_goes_straight_to_storage(open_page, base_url, local_stack, noisy_jpeg,
+                                                             direct_upload_max_bytes):
+    """The page knows the stack's direct limit from GET /api/options: no POST /api/images, no 413."""
+    assert api_options(base_url)["limits"]["direct_upload_max_bytes"] == direct_upload_max_bytes
     page, watch = open_page()
-    big = noisy_jpeg(PAGE_DIRECT_LIMIT + 100_000)
+    big = noisy_jpeg(direct_upload_max_bytes + 50_000)
     page.set_input_files("#file-input", files=[{"name": "big.jpg", "mimeType": "image/jpeg", "buffer": big}])
     page.click("#upload-button")
     wait_finished(page, 1, timeout=60_000)
@@ -220,9 +241,10 @@ def test_file_over_the_direct_limit_goes_straight_to_storage(open_page, base_url
 
 def test_direct_upload_refused_as_too_large_falls_back_to_storage(open_page, base_url, local_stack, noisy_jpeg,
                                                                   direct_upload_max_bytes):
-    page, watch = open_page()
+    """A limit lowered after the page loaded its options: the page still believes the old, larger one."""
+    page, watch = open_page(before_load=lambda page: edit_options(page, limits={"direct_upload_max_bytes": 4 << 20}))
     medium = noisy_jpeg(direct_upload_max_bytes + 50_000)
-    assert len(medium) < PAGE_DIRECT_LIMIT
+    assert len(medium) < 4 << 20
     page.set_input_files("#file-input", files=[{"name": "medium.jpg", "mimeType": "image/jpeg", "buffer": medium}])
     page.click("#upload-button")
     wait_finished(page, 1, timeout=60_000)
@@ -392,3 +414,165 @@ def test_expired_links_can_be_renewed(open_page, base_url):
     wait_images_loaded(page)
     assert card.locator(".variant[data-variant=thumb] img").get_attribute("src") != old_url
     watch.assert_clean(page)
+
+
+def test_choices_defaults_and_limits_come_from_the_api(open_page, base_url, noisy_jpeg):
+    """GET /api/options edited: smaller size limits, another default quality, a format and a filter
+    the page has no words for, at most two filters, and no GIF. The page follows every one."""
+    real = api_options(base_url)
+    page, watch = open_page(before_load=lambda page: edit_options(
+        page, limits={"direct_upload_max_bytes": 100_000, "large_upload_max_bytes": 300_000},
+        quality={"default": 70},
+        formats=[*real["formats"], "jpeg_xl"], filters=[*real["filters"], "oil_paint"], max_filters=2,
+        accepted_types=[t for t in real["accepted_types"] if t != "image/gif"]))
+    expect(page.locator("#quality")).to_have_value("70")
+    expect(page.locator("#quality-value")).to_have_text("70")
+    assert page.locator("#format option").all_text_contents() == [
+        "Same as the original", "JPEG", "PNG", "WebP", "AVIF", "JPEG XL"]
+    expect(page.locator("#format")).to_have_value("original")
+    expect(page.locator("#format-hint")).to_contain_text("Keeps JPEG, PNG, WebP and GIF")
+    page.select_option("#format", "jpeg_xl")
+    expect(page.locator("#format-hint")).to_be_hidden()  # no words for it, and none made up
+    page.select_option("#format", "original")
+    assert page.locator("#filters .chip").all_text_contents() == [
+        "Grayscale", "Sepia", "Blur", "Sharpen", "Contour", "Edges", "Emboss", "Invert", "Auto contrast", "Oil paint"]
+    expect(page.locator("#filters-note")).to_have_text("(optional, at most 2, applied in this order)")
+    page.check("input[value=grayscale]")
+    page.check("input[value=sepia]")
+    expect(page.locator("input[value=blur]")).to_be_disabled()
+    expect(page.locator("input[value=oil_paint]")).to_be_disabled()
+    page.uncheck("input[value=sepia]")
+    expect(page.locator("input[value=blur]")).to_be_enabled()
+    expect(page.locator("#variants-hint")).to_have_text(
+        "Every image becomes large (2048 px), medium (1024 px) and thumb (256 px) on its longest side, never enlarged.")
+
+    accept = page.get_attribute("#file-input", "accept").split(",")
+    assert {"image/jpeg", "image/heif", "image/heic", ".heic", ".jpg"} <= set(accept)
+    assert "image/gif" not in accept and ".gif" not in accept
+    words = "JPEG, PNG, WebP, AVIF, HEIC, TIFF or BMP"
+    expect(page.locator("#accepted-types")).to_have_text(
+        f"{words}, up to 300 kB and 50 megapixels each. Several at once is fine.")
+
+    # Types this deployment does not take and a file over the largest size are refused on the spot;
+    # the file over the direct limit (but under the stack's real one) goes straight to storage with
+    # the default quality.
+    photo = noisy_jpeg(110_000)
+    assert 100_000 < len(photo) < 300_000
+    page.set_input_files("#file-input", files=[
+        {"name": "moving.gif", "mimeType": "image/gif", "buffer": b"GIF89a" + bytes(64)},
+        {"name": "logo.svg", "mimeType": "image/svg+xml", "buffer": b"<svg xmlns='http://www.w3.org/2000/svg'/>"},
+        {"name": "noise.jpg", "mimeType": "image/jpeg", "buffer": photo},
+        {"name": "huge.jpg", "mimeType": "image/jpeg", "buffer": noisy_jpeg(310_000, seed=2)},
+    ])
+    cards = page.locator(".card")
+    expect(cards).to_have_count(4)
+    expect(cards.nth(3).locator(".error-title")).to_have_text("This file is too large.")
+    expect(cards.nth(3).locator(".error-detail")).to_have_text("The largest image accepted is 300 kB.")
+    for index in range(2):
+        expect(cards.nth(index)).to_have_attribute("data-state", "failed")
+        expect(cards.nth(index).locator(".error-title")).to_have_text("This file is not an image we can read.")
+        expect(cards.nth(index).locator(".error-detail")).to_have_text(
+            f"Choose an image in one of these formats: {words}.")
+    expect(page.locator("#upload-button")).to_have_text("Upload")
+    with page.expect_request(lambda r: r.url.endswith("/api/uploads") and r.method == "POST") as ticket:
+        page.click("#upload-button")
+    assert ticket.value.post_data_json == {
+        "content_type": "image/jpeg", "format": "original", "quality": 70, "filters": ["grayscale"]}
+    wait_finished(page, 4)
+    assert sum(url.endswith("/api/uploads") for _, url in watch.requests) == 1
+    expect(cards.nth(2)).to_have_attribute("data-state", "done")
+    expect(cards.nth(2).locator(".file-route")).to_have_text(
+        "Straight to storage · Same format · quality 70 · Grayscale")
+    posts = [url for method, url in watch.requests if method == "POST"]
+    assert not any(url.startswith(f"{base_url}/api/images") for url in posts), posts
+    watch.assert_clean(page)
+
+
+def test_download_saves_the_file_and_the_expiry_is_the_servers(open_page, base_url):
+    """Download links are the download_url (an attachment, saved under the server's file name) and
+    "links work until" is the answer's expires_at (edited here to two hours, not the 15 minutes)."""
+    answers = []
+    until = (datetime.now(UTC) + timedelta(hours=2)).replace(microsecond=0)
+
+    def later_expiry(route):
+        response = route.fetch()
+        body = response.json()
+        if response.status == 200:
+            body["expires_at"] = until.isoformat().replace("+00:00", "Z")
+            answers.append(body)
+        route.fulfill(response=response, json=body)
+
+    page, watch = open_page(before_load=lambda page: page.route(
+        re.compile(r"/api/images/[0-9a-f-]{36}\?wait="), later_expiry))
+    page.set_input_files("#file-input", files=[
+        {"name": "lake.jpg", "mimeType": "image/jpeg", "buffer": landscape_jpeg(seed=13)}])
+    page.click("#upload-button")
+    wait_finished(page, 1)
+    card = page.locator(".card")
+    expect(card).to_have_attribute("data-state", "done")
+    expect(card.locator(".expiry")).to_contain_text("(in 2 hours)")
+    image = answers[-1]
+    for variant in image["variants"]:
+        item = card.locator(f".variant[data-variant={variant['name']}]")
+        expect(item.locator("a", has_text="Download")).to_have_attribute("href", variant["download_url"])
+        expect(item.locator("img")).to_have_attribute("src", variant["url"])
+    thumb = next(v for v in image["variants"] if v["name"] == "thumb")
+    extension = re.search(r"/thumb\.(\w+)\?", thumb["url"])[1]
+    with page.expect_download() as download:
+        card.locator(".variant[data-variant=thumb] a", has_text="Download").click()
+    assert download.value.suggested_filename == f"{image['id']}-thumb.{extension}"
+    assert download.value.failure() is None
+    assert page.url.rstrip("/") == base_url and len(page.context.pages) == 1  # the page stayed
+    # Chromium reports a navigation that became a download as an aborted request.
+    assert watch.failed_requests == [f"GET {thumb['download_url']} net::ERR_ABORTED"]
+    watch.failed_requests.clear()
+    watch.assert_clean(page)
+
+
+def test_options_that_fail_to_load_offer_a_retry_that_works(open_page):
+    """No /api/options, no uploads: a readable error (offline, then a server error) and Try again."""
+    answer = {"now": "offline"}
+
+    def flaky(route):
+        if answer["now"] == "offline":
+            route.abort("internetdisconnected")
+        elif answer["now"] == "broken":
+            route.fulfill(status=500, json={"error": {"code": "internal_error", "message": "Something failed."}})
+        else:
+            route.continue_()
+
+    page, watch = open_page(before_load=lambda page: page.route("**/api/options", flaky), options_loaded=False)
+    page.wait_for_function("() => document.documentElement.dataset.options === 'failed'")
+    error = page.locator("#options-error")
+    expect(error.locator(".error-title")).to_have_text(
+        "The options could not be loaded, so nothing can be uploaded yet.")
+    expect(error.locator(".error-detail")).to_have_text(
+        "Could not reach the server. Check your connection, then try again.")
+    expect(page.locator("#options-form")).to_be_hidden()
+    expect(page.locator("#live-alert")).to_contain_text("The options could not be loaded")
+    page.set_input_files("#file-input", files=[
+        {"name": "lake.jpg", "mimeType": "image/jpeg", "buffer": landscape_jpeg(seed=15)}])
+    expect(page.locator(".card")).to_have_count(1)
+    expect(page.locator("#upload-button")).to_be_disabled()
+    screenshot(page, "options-error.png")
+
+    retry = page.get_by_role("button", name="Try again to load the options")
+    answer["now"] = "broken"
+    retry.click()
+    expect(error.locator(".error-detail")).to_have_text("Something went wrong on the server. Try again in a moment.")
+    expect(page.locator("#upload-button")).to_be_disabled()
+
+    answer["now"] = "working"
+    retry.click()
+    expect(page.locator("#options-form")).to_be_visible()
+    expect(error).to_be_hidden()
+    expect(page.locator("#format")).to_be_focused()
+    expect(page.locator("#quality")).to_have_value("82")
+    expect(page.locator("#upload-button")).to_be_enabled()
+    page.click("#upload-button")
+    wait_finished(page, 1)
+    expect(page.locator(".card")).to_have_attribute("data-state", "done")
+    assert len(watch.failed_requests) == 1 and "/api/options" in watch.failed_requests[0]
+    watch.failed_requests.clear()
+    watch.console_errors[:] = [m for m in watch.console_errors if "ERR_INTERNET_DISCONNECTED" not in m]
+    watch.assert_clean(page, allow_status=(500,))
