@@ -7,5 +7,5 @@ if [ "$(id -u)" = 0 ]; then
 elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
   sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null
 else
-  echo "chromium is not installed and cannot be installed here (apt-get install chromium); browser tests will be skipped" >&2
+  echo "chromium is not installed and cannot be installed here (apt-get install chromium); the browser tests (tests/e2e/test_page.py) will fail" >&2
 fi
