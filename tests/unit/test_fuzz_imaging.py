@@ -71,10 +71,6 @@ def test_forged_sizes_over_the_limit_are_refused_before_decoding(seed, width, he
     assert memory.peak < 16 * 2**20  # nothing of the declared size was allocated
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Pillow allocates a GIF frame's disposal buffer while seeking to it, before decode.frames checks the frame "
-    "against the recipe's limit: only Pillow's process-wide backstop (2 x Image.MAX_IMAGE_PIXELS = 179 MP, "
-    "~680 MiB at 4 B/px) bounds it, whatever MaxPixels says. Tie that backstop to max_pixels."))
 def test_no_buffer_over_the_pixel_limit_is_allocated_for_a_forged_gif_frame():
     from unittest import mock
 

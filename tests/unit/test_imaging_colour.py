@@ -43,6 +43,29 @@ def test_embedded_profile_is_converted_to_srgb_then_dropped(output_format):
     assert green > 170 and red < 60 and blue < 60
 
 
+@pytest.mark.parametrize("output_format", ["jpeg", "webp", "png"])
+def test_embedded_profile_is_converted_when_a_large_jpeg_shrinks(output_format):
+    # Shrinking 8x: luma and DCT-scaled chroma planes for jpeg and webp, full RGB for png.
+    stored = Image.new("RGB", (512, 384), (200, 30, 30))
+    data = encode(stored, "JPEG", quality=95, icc_profile=swapped_primaries_profile())
+    result = build_variants(data, recipe(64, output_format=output_format))
+    assert result.metadata_removed == ("icc_profile",)
+    out = decode(result.variants[0].data).convert("RGB")
+    red, green, blue = out.getpixel((32, 24))
+    assert green > 170 and red < 60 and blue < 60
+
+
+@pytest.mark.parametrize("output_format", ["jpeg", "webp", "avif", "png"])
+def test_colours_survive_shrinking_a_jpeg(output_format):
+    colours = [(230, 20, 20), (20, 200, 20), (30, 40, 220), (240, 220, 30)]
+    stored = Image.new("RGB", (800, 600))
+    for i, colour in enumerate(colours):
+        stored.paste(colour, (i * 200, 0, i * 200 + 200, 600))
+    out = only(encode(stored, "JPEG", quality=95), 200, output_format=output_format).convert("RGB")
+    for i, colour in enumerate(colours):
+        assert _near(out.getpixel((i * 50 + 25, 75)), colour, 8), (i, out.getpixel((i * 50 + 25, 75)))
+
+
 def test_embedded_profile_conversion_keeps_alpha():
     stored = Image.new("RGBA", (16, 16), (200, 30, 30, 90))
     data = encode(stored, "PNG", icc_profile=swapped_primaries_profile())

@@ -40,6 +40,22 @@ def test_every_orientation_displays_upright(orientation, fmt):
         assert _close(out.getpixel((w - 1 - w // 16, h - 1 - h // 16)), BACKGROUND)
 
 
+@pytest.mark.parametrize("orientation", range(1, 9))
+@pytest.mark.parametrize("output_format", ["jpeg", "webp"])
+def test_every_orientation_displays_upright_from_planes(orientation, output_format):
+    # A JPEG four times the variant is decoded as luma plus 1/4-scale chroma and shrunk as planes.
+    upright = marked(480, 320)
+    data = encode(stored_for(upright, orientation), "JPEG", exif=exif(orientation=orientation), quality=95)
+    result = build_variants(data, recipe(120, 60, output_format=output_format))
+    for variant, size in zip(result.variants, [(120, 80), (60, 40)], strict=True):
+        out = decode(variant.data).convert("RGB")
+        assert out.size == size
+        w, h = out.size
+        assert _close(out.getpixel((w // 16, h // 16)), MARKER_RED)
+        assert _close(out.getpixel((w - 1 - w // 16, h // 16)), MARKER_GREEN)
+        assert _close(out.getpixel((w // 16, h - 1 - h // 16)), BACKGROUND)
+
+
 def test_orientation_is_applied_with_reduced_scale_jpeg_decoding():
     # 1600 px source, 100 px variant: the JPEG is decoded at 1/8 scale before rotating.
     upright = marked(1600, 1200)

@@ -1,6 +1,7 @@
 """Variant sizes, and resampling quality against a slow full-resolution reference."""
 
 import io
+from functools import cache
 
 import numpy as np
 import pytest
@@ -44,25 +45,107 @@ def test_variants_follow_recipe_order_and_names_whatever_the_sizes():
     assert result.variants[2].data == result.variants[3].data
 
 
-def _reference(full: Image.Image, size: tuple[int, int]) -> Image.Image:
-    return full.resize(size, Image.Resampling.LANCZOS)
+@cache
+def _full(data: bytes) -> Image.Image:
+    return decode(data).convert("RGB")
 
 
+@cache
+def _reference_luma(data: bytes, size: tuple[int, int]) -> np.ndarray:
+    """The slow way: the full decode resized once, with Lanczos, to size."""
+    return luma(_full(data).resize(size, Image.Resampling.LANCZOS))
+
+
+def _ssim(out: Image.Image, data: bytes) -> float:
+    ours, reference = luma(out), _reference_luma(data, out.size)
+    # SSIM of a 2048 px pair takes a second; identical pixels need no score.
+    return 1.0 if np.array_equal(ours, reference) else structural_similarity(ours, reference, data_range=255)
+
+
+@cache
+def _photo_png() -> bytes:
+    return encode(photo(2400, 1800, seed=5), "PNG", compress_level=1)
+
+
+@cache
+def _progressive_jpeg() -> bytes:
+    return encode(decode(big_photo_jpeg()), "JPEG", quality=92, progressive=True)
+
+
+SOURCES = {"jpeg": big_photo_jpeg, "progressive": _progressive_jpeg, "png": _photo_png}
+
+
+@pytest.fixture
+def planes_loads(monkeypatch):
+    """Record the chroma scale of every JPEG decoded as full-size luma plus DCT-scaled chroma."""
+    calls = []
+    real = decode_module.load_planes
+
+    def spy(data, im, scale):
+        calls.append(scale)
+        return real(data, im, scale)
+
+    monkeypatch.setattr(decode_module, "load_planes", spy)
+    return calls
+
+
+# Quality 100 leaves the codec's loss negligible, so what is scored is the resampling. The ids name the
+# path: a baseline 4000x3000 JPEG to 2048 or 1600 px decodes luma in full and chroma at 1/4; to 800 px
+# it is decoded once at 1/2 (the DCT-domain draft) and split into planes in memory, as a progressive
+# JPEG and a PNG source to JPEG are; PNG output keeps full-resolution RGB.
 @pytest.mark.parametrize(
-    "edges",
-    [(2048, 1024, 512, 256), (1600, 800, 320, 150), (800, 300, 64)],
-    ids=["2048-chain", "uneven-chain", "reduced-jpeg-decode"],
+    "source, edges, output_format, planes",
+    [
+        ("jpeg", (2048, 1024, 512, 256), "jpeg", [4]),
+        ("jpeg", (1600, 800, 320, 150), "jpeg", [4]),
+        ("jpeg", (800, 300, 64), "jpeg", []),
+        ("jpeg", (2048, 1024, 256), "png", []),
+        ("jpeg", (800, 300, 64), "png", []),
+        ("progressive", (2048, 1024, 256), "jpeg", []),
+        ("png", (1100, 550, 100), "jpeg", []),
+    ],
+    ids=[
+        "planes-2048-chain",
+        "planes-uneven-chain",
+        "split-dct-draft",
+        "rgb-2048-chain",
+        "rgb-dct-draft",
+        "split-progressive",
+        "png-split",
+    ],
 )
-def test_every_variant_matches_a_single_full_resolution_lanczos_resize(edges):
-    data = big_photo_jpeg()
-    full = decode(data)
-    result = build_variants(data, recipe(*edges, output_format="png"))
+def test_every_variant_matches_a_single_full_resolution_lanczos_resize(
+    source, edges, output_format, planes, planes_loads
+):
+    data = SOURCES[source]()
+    result = build_variants(data, recipe(*edges, output_format=output_format, quality=100))
+    assert planes_loads == planes
     for variant in result.variants:
-        out = decode(variant.data)
-        ours, reference = luma(out), luma(_reference(full, out.size))
-        # SSIM of a 2048 px pair takes a second; identical pixels need no score.
-        score = 1.0 if np.array_equal(ours, reference) else structural_similarity(ours, reference, data_range=255)
+        score = _ssim(decode(variant.data), data)
         assert score >= 0.98, (variant.name, score)
+
+
+def test_planes_keep_colour_as_the_slow_path_does():
+    # Luma is what SSIM scores; chroma is checked on its own: 8x8 block means of every channel, which
+    # codec and resampling noise barely move, against the slow path's.
+    data = big_photo_jpeg()
+    out = decode(build_variants(data, recipe(1024, quality=100)).variants[0].data).convert("RGB")
+    reference = _full(data).resize(out.size, Image.Resampling.LANCZOS)
+
+    def blocks(im):
+        return np.asarray(im.resize((out.width // 8, out.height // 8), Image.Resampling.BOX), dtype=float)
+
+    assert np.abs(blocks(out) - blocks(reference)).mean() < 1.5
+
+
+def test_rgb_coded_jpeg_decodes_as_planes_too():
+    # An Adobe JPEG that stores RGB, not YCbCr: libjpeg cannot give its chroma pass as YCbCr.
+    picture = photo(1600, 1200, seed=9)
+    data = encode(picture, "JPEG", quality=95, keep_rgb=True)
+    assert decode(data).info.get("adobe_transform") == 0
+    out = decode(build_variants(data, recipe(200, quality=100)).variants[0].data).convert("RGB")
+    reference = picture.resize(out.size, Image.Resampling.LANCZOS)
+    assert np.abs(np.asarray(out, dtype=float) - np.asarray(reference, dtype=float)).mean() < 4
 
 
 @pytest.mark.parametrize(

@@ -64,7 +64,7 @@ def _describes_srgb(profile: ImageCms.ImageCmsProfile) -> bool:
         return False
 
 
-def _unchanged(im: Image.Image) -> Image.Image:
+def unchanged(im: Image.Image) -> Image.Image:
     """Leave the image as it is."""
     return im
 
@@ -84,7 +84,7 @@ def srgb_converter(icc: bytes | None, mode: str) -> Converter:
         return converter
     # Grey and mismatched profiles are dropped: grey gamma differences are slight, and a
     # profile that does not match the pixel layout cannot be applied.
-    return (lambda im: im.convert("RGB")) if mode == "CMYK" else _unchanged
+    return (lambda im: im.convert("RGB")) if mode == "CMYK" else unchanged
 
 
 def has_transparency(im: Image.Image) -> bool:

@@ -1,7 +1,10 @@
 """Identify, bound and decode uploaded bytes, turning every failure into an ImageRejected."""
 
 import io
+import math
+import re
 import struct
+import warnings
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -9,9 +12,12 @@ from contextlib import contextmanager
 import pillow_heif
 from PIL import Image, UnidentifiedImageError
 
+from . import planar
 from .errors import CorruptImage, ImageTooLarge, UnsupportedImage
 
 pillow_heif.register_heif_opener()
+# Our own check from the header decides; Pillow's warning below its error threshold is noise.
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 # AVIF before HEIF: both claim the generic "mif1" brand, and libheif here has no AV1 decoder.
 _OPEN_AS = ["JPEG", "PNG", "WEBP", "GIF", "AVIF", "HEIF", "TIFF", "BMP"]
@@ -93,9 +99,16 @@ def _check_frames(im: Image.Image, max_pixels: int, max_frames: int) -> None:
 
 def open_image(data: bytes, max_pixels: int, max_frames: int) -> tuple[Image.Image, str]:
     """Open and bound the image from its header, returning it with its lower-case format."""
+    _tie_pillow_backstop(max_pixels)
     with decoding():
         try:
             im = Image.open(io.BytesIO(data), formats=_OPEN_AS)
+        except Image.DecompressionBombError as error:
+            declared = re.search(r"\((\d+) pixels\)", str(error))
+            size = f"{int(declared[1]) / 1e6:.1f} MP" if declared else "larger than the limit"
+            raise ImageTooLarge(
+                f"The image is {size}; the limit is {max_pixels / 1e6:.1f} MP. Reduce its size and upload it again."
+            ) from None
         except UnidentifiedImageError:
             if _looks_supported(data):
                 raise CorruptImage(
@@ -113,6 +126,13 @@ def open_image(data: bytes, max_pixels: int, max_frames: int) -> tuple[Image.Ima
     return im, fmt
 
 
+def _tie_pillow_backstop(max_pixels: int) -> None:
+    # Pillow sizes some buffers while parsing (a GIF frame's disposal area when seeking to it) before
+    # any check of ours can run; its own check refuses sizes over twice MAX_IMAGE_PIXELS, so tie that to
+    # the recipe's limit. The setting is process-wide, and every call in a function carries the same limit.
+    Image.MAX_IMAGE_PIXELS = math.ceil(max_pixels / 2)
+
+
 def is_animated(im: Image.Image, fmt: str) -> bool:
     """Whether the source is an animation this module decodes frame by frame."""
     return fmt in ANIMATED_FORMATS and im.n_frames > 1
@@ -127,6 +147,70 @@ def load(im: Image.Image, draft_size: tuple[int, int] | None) -> Image.Image:
             im.draft(im.mode, draft_size)
         im.load()
     return im
+
+
+# A second pass over the entropy-coded data for chroma pays only when DCT scaling does most of its work
+# (pipeline._jpeg_planes_scale has the figures): at 1/4 or 1/8, not at 1/2. The decoded chroma may fall
+# a little short of the size a 4:2:0 encoder keeps (1000 px for 1024 from a 4000 px photo);
+# planar.Planes use it as it is.
+_CHROMA_SCALES = (8, 4)
+
+
+def dct_scale(size: tuple[int, int], draft_size: tuple[int, int] | None) -> int:
+    """The reduction (1, 2, 4 or 8) Pillow's JPEG draft picks to decode size at no less than draft_size."""
+    if not draft_size:
+        return 1
+    fits = min(size[0] // draft_size[0], size[1] // draft_size[1])
+    return next(scale for scale in (8, 4, 2, 1) if fits >= scale)
+
+
+def chroma_scale(size: tuple[int, int], chroma_size: tuple[int, int]) -> int | None:
+    """The DCT scale (8 or 4) at which a JPEG's chroma is decoded for chroma_size, or None when neither will do."""
+    for scale in _CHROMA_SCALES:
+        if math.ceil(max(size) / scale) >= planar.CHROMA_SHORTFALL * max(chroma_size):
+            return scale
+    return None
+
+
+def _stores_ycbcr(im: Image.Image) -> bool:
+    """Whether a three-component JPEG stores YCbCr, decided as libjpeg decides it."""
+    if "jfif" in im.info:
+        return True
+    if "adobe" in im.info:
+        return im.info.get("adobe_transform") != 0
+    return [layer[0] for layer in im.layer] != [ord("R"), ord("G"), ord("B")]
+
+
+def _small_chroma(data: bytes, scale: int) -> Image.Image:
+    """The JPEG decoded at 1/scale, as YCbCr when it stores YCbCr (no colour conversion at all), else RGB."""
+    small = Image.open(io.BytesIO(data), formats=["JPEG"])
+    size = (math.ceil(small.width / scale), math.ceil(small.height / scale))
+    if _stores_ycbcr(small):
+        small.draft("YCbCr", size)
+        try:
+            small.load()
+            return small
+        except OSError:
+            # libjpeg refused the YCbCr output after all; decode it as RGB below.
+            small = Image.open(io.BytesIO(data), formats=["JPEG"])
+    small.draft("RGB", size)
+    small.load()
+    return small
+
+
+def load_planes(data: bytes, im: Image.Image, scale: int) -> tuple[Image.Image, Image.Image]:
+    """A colour JPEG's full-size luma and its YCbCr decode at 1/scale.
+
+    The luma pass skips libjpeg's chroma IDCT, upsampling and colour conversion; the second pass runs
+    the IDCT on DCT-scaled blocks only. im keeps its metadata and is decoded as mode L.
+    """
+    with decoding():
+        im.draft("L", None)
+        im.load()
+        small = _small_chroma(data, scale)
+        # Both drafts apply to every baseline or progressive colour JPEG; the conversions are a backstop.
+        luma = im if im.mode == "L" else im.convert("L")
+        return luma, small if small.mode == "YCbCr" else small.convert("YCbCr")
 
 
 def frames(im: Image.Image, max_pixels: int) -> Iterator[tuple[Image.Image, int]]:

@@ -1,0 +1,600 @@
+"""Processing speed, memory and quality of the imaging core next to naive Pillow, pyvips and sharp.
+
+    .venv/bin/python bench/bench_processing.py                      # generated 12 MP photo-like JPEGs
+    .venv/bin/python bench/bench_processing.py --photos DIR         # any folder of real photos
+    .venv/bin/python bench/bench_processing.py --encoders           # encoder settings: time against bytes
+    .venv/bin/python bench/bench_processing.py --memory             # peak RSS and time at the 50 MP limit
+
+Every engine makes the same three JPEG variants (long edge 2048, 1024 and 256, quality 80) from the same
+bytes, on one thread, each in its own worker process (so each has its own peak RSS):
+  ours          imaging.build_variants (src/process/imaging), as the Process function runs it
+  naive         Pillow the slow way: full decode, EXIF orientation, one Lanczos resize per variant from the
+                full image, JPEG quality 80; also the quality reference
+  pyvips        pyvips.Image.thumbnail_buffer per variant (shrink-on-load, auto-rotate), jpegsave Q=80,
+                metadata stripped; VIPS_CONCURRENCY=1, operation cache off
+  pyvips-chain  pyvips thumbnailing once to 2048 and the smaller variants from that
+  sharp         sharp per variant (bench/sharp_variants.mjs, concurrency(1), cache off, sharp's JPEG defaults)
+pyvips and sharp are used when installed (`pip install -r bench/requirements.txt`, `npm ci --prefix bench`).
+Rounds interleave the engines per image in rotating order, so machine noise hits all of them alike; times
+are per image (all three variants), from the bytes in memory to the encoded bytes, wall clock.
+
+Quality: each variant, decoded, against the slow reference (full decode, EXIF orientation, one Lanczos
+resize of the RGB image to the variant's size): SSIM (skimage, luma, data_range=255) at the run's
+quality, and in a second, untimed pass at quality 100, where the codec's loss is negligible and what is
+left is the engine's resampling.
+"""
+
+import argparse
+import io
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "src" / "process"), str(ROOT / "src" / "shared")]
+
+EDGES = (2048, 1024, 256)
+GENERATED = ((4000, 3000), (4032, 3024))
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif", ".avif", ".tif", ".tiff")
+
+
+# --------------------------------------------------------------------------- test images
+
+
+def photo_like(width: int, height: int, seed: int):
+    """An RGB image with a photo's statistics: smooth light, textures at several scales, grain, hard edges, text."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    u, v = x / width, y / height
+    base = np.stack(
+        [60 + 150 * u + 30 * np.sin(5 * v), 80 + 90 * (0.5 + 0.5 * np.sin(4 * v + 2 * u + seed)), 200 - 120 * u * v],
+        axis=-1,
+    )
+    del x, y, u, v
+    # Foliage, fabric, gravel: noise at 64, 16 and 4 pixel scales, then sensor grain.
+    for scale, amplitude in ((64, 18), (16, 12), (4, 8)):
+        coarse = rng.standard_normal((height // scale + 2, width // scale + 2)).astype(np.float32)
+        texture = np.asarray(Image.fromarray(coarse, "F").resize((width, height), Image.Resampling.BICUBIC))
+        base += amplitude * texture[..., None]
+    base += 3.0 * rng.standard_normal((height, width, 1), dtype=np.float32)
+    im = Image.fromarray(np.clip(base, 0, 255).astype(np.uint8))
+    del base
+    draw = ImageDraw.Draw(im)
+    s = max(1, width // 400)
+    for i in range(12):
+        left, top = int(width * (0.04 + 0.08 * i)), int(height * (0.7 - 0.04 * i))
+        draw.rectangle((left, top, left + 30 * s, top + 50 * s), fill=(250 - 20 * i, 18 * i, 60 + 10 * i))
+        draw.ellipse((left, top - 40 * s, left + 25 * s, top - 12 * s), outline=(10, 10, 10), width=s)
+    for i in range(8):
+        text = f"Sample text line {i}: the quick brown fox"
+        draw.text((width * 0.08, height * (0.06 + 0.05 * i)), text, fill=(0, 0, 0), font_size=12 * s)
+    for i in range(20):
+        draw.line((0, height * i / 20, width - 1, height * (1 - i / 20)), fill=(255, 255, 255), width=max(1, s // 3))
+    return im
+
+
+def generated_photos(count: int) -> list[Path]:
+    """count 12-megapixel photo-like JPEGs (quality 90), every third stored sideways with EXIF orientation 6."""
+    from PIL import Image
+
+    folder = ROOT / "bench" / "results" / "photos"
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for index in range(count):
+        width, height = GENERATED[index % len(GENERATED)]
+        turned = index % 3 == 2
+        path = folder / f"photo-{index}-{width}x{height}{'-exif6' if turned else ''}.jpg"
+        if not path.exists():
+            print(f"generating {path.name}", file=sys.stderr)
+            im = photo_like(width, height, seed=index)
+            exif = Image.Exif()
+            if turned:
+                # Stored as a camera held upright stores it: turned, with the tag that turns it back.
+                im = im.transpose(Image.Transpose.ROTATE_90)
+                exif[0x0112] = 6
+            im.save(path, "JPEG", quality=90, exif=exif)
+        paths.append(path)
+    return paths
+
+
+def photos_in(folder: Path) -> list[Path]:
+    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES)
+    if not paths:
+        raise SystemExit(f"no photos ({', '.join(PHOTO_SUFFIXES)}) in {folder}")
+    return paths
+
+
+# --------------------------------------------------------------------------- workers
+
+
+def _rss_kb() -> int:
+    """This process's peak resident set so far, in KiB.
+
+    On Linux VmHWM, the high-water mark of this address space: ru_maxrss is the same for a process that
+    was started small, but a child keeps the ru_maxrss of the parent it was forked from, even across exec.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+class PillowEngine:
+    def __init__(self, kind: str, imaging_path: str | None = None) -> None:
+        if imaging_path:
+            sys.path.insert(0, imaging_path)
+        import imaging
+        from PIL import Image, ImageOps
+
+        self.imaging, self.Image, self.ImageOps, self.kind = imaging, Image, ImageOps, kind
+
+    def run(self, data: bytes, edges: list[int], quality: int) -> list[bytes]:
+        if self.kind == "ours":
+            specs = tuple(self.imaging.VariantSpec(f"v{edge}", edge) for edge in edges)
+            result = self.imaging.build_variants(data, self.imaging.Recipe(variants=specs, quality=quality))
+            return [variant.data for variant in result.variants]
+        Image = self.Image
+        im = self.ImageOps.exif_transpose(Image.open(io.BytesIO(data)))
+        im = im.convert("RGB") if im.mode != "RGB" else im
+        im.info = {}
+        outputs = []
+        for edge in edges:
+            small = im.resize(self.imaging.resize.fit(im.size, edge), Image.Resampling.LANCZOS)
+            buffer = io.BytesIO()
+            small.save(buffer, "JPEG", quality=quality)
+            outputs.append(buffer.getvalue())
+        return outputs
+
+
+class VipsEngine:
+    def __init__(self, chain: bool) -> None:
+        import pyvips
+
+        pyvips.cache_set_max(0)
+        self.pyvips, self.chain = pyvips, chain
+
+    def run(self, data: bytes, edges: list[int], quality: int) -> list[bytes]:
+        thumbnail = self.pyvips.Image.thumbnail_buffer
+        if not self.chain:
+            return [
+                thumbnail(data, edge, height=edge, size="down").jpegsave_buffer(Q=quality, keep="none")
+                for edge in edges
+            ]
+        largest = thumbnail(data, edges[0], height=edges[0], size="down").copy_memory()
+        outputs = [largest.jpegsave_buffer(Q=quality, keep="none")]
+        for edge in edges[1:]:
+            im = largest.thumbnail_image(edge, height=edge, size="down")
+            outputs.append(im.jpegsave_buffer(Q=quality, keep="none"))
+        return outputs
+
+
+def worker(engine_name: str, imaging_path: str | None) -> None:
+    """Serve one engine over stdin/stdout, one JSON request per line."""
+    from PIL import Image
+
+    if engine_name in ("pyvips", "pyvips-chain"):
+        engine = VipsEngine(chain=engine_name == "pyvips-chain")
+    else:
+        engine = PillowEngine("naive" if engine_name == "naive" else "ours", imaging_path)
+    baseline = _rss_kb()
+    placeholder_ms = []
+    for line in sys.stdin:
+        request = json.loads(line)
+        if request.get("quit"):
+            print(json.dumps({"max_rss_kb": _rss_kb(), "baseline_rss_kb": baseline, "placeholder_ms": placeholder_ms}))
+            return
+        data = Path(request["path"]).read_bytes()
+        cpu, wall = time.process_time(), time.perf_counter()
+        outputs = engine.run(data, request["edges"], request["quality"])
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        files, sizes = [], []
+        for index, output in enumerate(outputs):
+            file = f"{request['out']}-{index}.jpg"
+            Path(file).write_bytes(output)
+            files.append(file)
+            sizes.append(Image.open(io.BytesIO(output)).size)
+        if engine_name == "ours" and request.get("placeholder"):
+            # The blurhash is part of build_variants' time; timed here on its own, from the smallest output.
+            from imaging.placeholder import blurhash
+
+            smallest = Image.open(io.BytesIO(outputs[-1])).convert("RGB")
+            start = time.perf_counter()
+            for _ in range(10):
+                blurhash(smallest)
+            placeholder_ms.append((time.perf_counter() - start) * 100)
+        answer = {"ms": wall * 1000, "cpu_ms": cpu * 1000, "bytes": [len(o) for o in outputs], "sizes": sizes}
+        print(json.dumps(answer | {"files": files}), flush=True)
+
+
+class Worker:
+    """A running engine process."""
+
+    def __init__(self, name: str, command: list[str], env: dict[str, str]) -> None:
+        self.name = name
+        self.process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT
+        )
+
+    def ask(self, request: dict) -> dict:
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"{self.name} worker stopped (exit code {self.process.wait()})")
+        return json.loads(line)
+
+    def close(self) -> dict:
+        answer = self.ask({"quit": True})
+        self.process.stdin.close()
+        self.process.wait(timeout=30)
+        return answer
+
+
+def available_engines(wanted: list[str]) -> tuple[list[str], dict[str, str]]:
+    """The wanted engines that can run here, and why the others cannot."""
+    missing = {}
+    try:
+        import pyvips  # noqa: F401
+    except (ImportError, OSError) as error:
+        missing["pyvips"] = missing["pyvips-chain"] = (
+            f"pyvips not importable ({error}); pip install -r bench/requirements.txt"
+        )
+    if not (ROOT / "bench" / "node_modules" / "sharp").is_dir():
+        missing["sharp"] = "sharp not installed; npm ci --prefix bench"
+    return [name for name in wanted if name not in missing], {k: v for k, v in missing.items() if k in wanted}
+
+
+def start_worker(name: str, imaging_path: str | None) -> Worker:
+    env = dict(os.environ, VIPS_CONCURRENCY="1", OMP_NUM_THREADS="1", UV_THREADPOOL_SIZE="1")
+    if name == "sharp":
+        return Worker(name, ["node", str(ROOT / "bench" / "sharp_variants.mjs")], env)
+    command = [sys.executable, __file__, "--worker", name.split("@")[0]]
+    if imaging_path:
+        command += ["--imaging-path", imaging_path]
+    return Worker(name, command, env)
+
+
+# --------------------------------------------------------------------------- quality
+
+
+def luma(im):
+    import numpy as np
+
+    return np.asarray(im.convert("L"), dtype=np.float64)
+
+
+class Reference:
+    """The slow way, per photo: full decode, EXIF orientation, one Lanczos resize from the full image."""
+
+    def __init__(self, path: Path) -> None:
+        from PIL import Image, ImageOps
+
+        im = ImageOps.exif_transpose(Image.open(path))
+        self.full = im.convert("RGB")
+        self.sizes: dict[tuple[int, int], object] = {}
+
+    def at(self, size: tuple[int, int]):
+        """The reference at size as luma (L) and chroma (Cb, Cr) planes."""
+        from PIL import Image
+
+        if size not in self.sizes:
+            small = self.full.resize(size, Image.Resampling.LANCZOS)
+            self.sizes[size] = _planes(small)
+        return self.sizes[size]
+
+
+def _planes(im) -> list:
+    """Luma as Pillow's L (ITU-R 601, what the tests score), then Cb and Cr, as float arrays."""
+    import numpy as np
+
+    _, cb, cr = im.convert("YCbCr").split()
+    return [np.asarray(band, dtype=np.float64) for band in (im.convert("L"), cb, cr)]
+
+
+def ssim(file: str, reference: Reference, chroma: bool = False) -> float:
+    """Luma SSIM of a variant against the reference; with chroma, the mean of Cb's and Cr's instead."""
+    import numpy as np
+    from PIL import Image
+    from skimage.metrics import structural_similarity
+
+    with Image.open(file) as im:
+        out = _planes(im.convert("RGB"))
+    ref = reference.at((out[0].shape[1], out[0].shape[0]))
+    bands = (1, 2) if chroma else (0,)
+    scores = [
+        1.0 if np.array_equal(out[b], ref[b]) else structural_similarity(out[b], ref[b], data_range=255) for b in bands
+    ]
+    return float(statistics.mean(scores))
+
+
+# --------------------------------------------------------------------------- the comparison
+
+
+def megapixels(path: Path) -> float:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return im.width * im.height / 1e6
+
+
+def compare(args: argparse.Namespace, photos: list[Path]) -> None:
+    engines, missing = available_engines(args.engines)
+    if args.compare_imaging:
+        engines.insert(1, "ours@" + args.compare_imaging)
+    for name, reason in missing.items():
+        print(f"skipping {name}: {reason}")
+    workers = {name: start_worker(name, name.split("@")[1] if "@" in name else None) for name in engines}
+    results: dict[str, dict[Path, list[dict]]] = {name: {p: [] for p in photos} for name in engines}
+    scratch = Path(tempfile.mkdtemp(prefix="bench-processing-"))
+    edges = list(args.edges)
+    try:
+        # One untimed warm-up per engine: imports, first-call allocations, the JIT in node.
+        for w in workers.values():
+            w.ask({"path": str(photos[0]), "edges": edges, "quality": args.quality, "out": str(scratch / "warm")})
+        for round_ in range(args.rounds):
+            for index, photo in enumerate(photos):
+                order = engines[(round_ + index) % len(engines) :] + engines[: (round_ + index) % len(engines)]
+                for name in order:
+                    out = scratch / f"{name.replace('@', '_').replace('/', '_')}-{index}-q{args.quality}"
+                    request = {"path": str(photo), "edges": edges, "quality": args.quality, "out": str(out)}
+                    results[name][photo].append(workers[name].ask(request | {"placeholder": round_ == 0}))
+        # Quality 100: the same engines, untimed, so what is left of SSIM is resampling.
+        best = {name: {} for name in engines}
+        for index, photo in enumerate(photos):
+            for name in engines:
+                out = scratch / f"{name.replace('@', '_').replace('/', '_')}-{index}-q100"
+                best[name][photo] = workers[name].ask(
+                    {"path": str(photo), "edges": edges, "quality": 100, "out": str(out)}
+                )
+        finals = {name: w.close() for name, w in workers.items()}
+    finally:
+        for w in workers.values():
+            if w.process.poll() is None:
+                w.process.kill()
+
+    print(
+        f"\n{len(photos)} photos, {statistics.median(megapixels(p) for p in photos):.1f} MP median, "
+        f"{args.rounds} rounds, variants {'/'.join(map(str, edges))} JPEG q{args.quality}, one thread"
+    )
+    mp = {photo: megapixels(photo) for photo in photos}
+    summary = {}
+    for name in engines:
+        per_image = [statistics.median(r["ms"] for r in runs) for runs in results[name].values()]
+        cpu = [statistics.median(r["cpu_ms"] for r in runs) for runs in results[name].values()]
+        rate = [mp[p] / (statistics.median(r["ms"] for r in runs) / 1000) for p, runs in results[name].items()]
+        nbytes = [sum(runs[0]["bytes"]) for runs in results[name].values()]
+        final = finals[name]
+        summary[name] = {
+            "ms": statistics.median(per_image),
+            "cpu_ms": statistics.median(cpu),
+            "mps": statistics.median(rate),
+            "rss": (final["max_rss_kb"] - final.get("baseline_rss_kb", 0)) / 1024,
+            "rss_total": final["max_rss_kb"] / 1024,
+            "bytes": statistics.median(nbytes),
+        }
+    header = f"{'engine':16} {'ms/image':>9} {'cpu ms':>8} {'MP/s':>6} {'peak RSS MB':>16} {'bytes (3 variants)':>19}"
+    print(header)
+    for name, s in summary.items():
+        rss = (
+            f"{s['rss']:.0f} (+{s['rss_total'] - s['rss']:.0f} base)"
+            if name != "sharp"
+            else f"{s['rss_total']:.0f} (process)"
+        )
+        print(f"{name:16} {s['ms']:9.0f} {s['cpu_ms']:8.0f} {s['mps']:6.1f} {rss:>16} {s['bytes']:19,.0f}")
+    print("  ms/image and cpu ms: median over photos of each photo's median over rounds; bytes: median photo.")
+    print("  peak RSS: the worker's peak (VmHWM) less its RSS after imports (sharp: the node process's maxRSS).")
+
+    print("\nSSIM against the slow reference, per variant: min / median over photos (luma; chroma: Cb and Cr")
+    print("at q100, min over photos and variants; 4:2:0 but pyvips, which writes 4:4:4 from Q 90 up)")
+    print(f"{'engine':16} {'quality':>7} " + " ".join(f"{edge:>15}" for edge in edges) + f" {'chroma':>7}")
+    references = {photo: Reference(photo) for photo in photos}
+    for name in engines:
+        for label, runs in ((f"q{args.quality}", {p: r[0] for p, r in results[name].items()}), ("q100", best[name])):
+            scores = [[ssim(runs[p]["files"][i], references[p]) for p in photos] for i in range(len(edges))]
+            line = f"{name:16} {label:>7} " + " ".join(f"{min(s):.4f} / {statistics.median(s):.4f}" for s in scores)
+            if label == "q100":
+                chroma = [
+                    ssim(runs[p]["files"][i], references[p], chroma=True) for p in photos for i in range(len(edges))
+                ]
+                line += f" {min(chroma):7.4f}"
+            print(line)
+    placeholder = finals.get("ours", {}).get("placeholder_ms") or []
+    if placeholder:
+        print(
+            f"\nblurhash placeholder (part of ours): {statistics.median(placeholder):.2f} ms median, "
+            f"{max(placeholder):.2f} ms max per image"
+        )
+
+    print("\nratios (ours / other, median ms per image; <= 1.0 means ours is no slower)")
+    goals = {"naive": 1 / 2.5, "pyvips": 1.0, "pyvips-chain": 1.0, "sharp": 1.0}
+    for name in engines:
+        if name == "ours" or "ours" not in summary:
+            continue
+        ratio = summary["ours"]["ms"] / summary[name]["ms"]
+        cpu_ratio = summary["ours"]["cpu_ms"] / summary[name]["cpu_ms"]
+        goal = goals.get(name)
+        verdict = "" if goal is None else f"  goal <= {goal:.2f}: {'met' if ratio <= goal else 'NOT met'}"
+        print(f"  ours/{name:14} {ratio:5.2f} (cpu {cpu_ratio:5.2f}){verdict}")
+    shutil_rmtree(scratch)
+
+
+def shutil_rmtree(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- encoder settings
+
+
+def encoders(photos: list[Path], rounds: int) -> None:
+    """Time against bytes for each encoder setting, on the variants ours makes from each photo."""
+    import imaging
+    import numpy as np
+    from PIL import Image
+    from skimage.metrics import structural_similarity
+
+    specs = tuple(imaging.VariantSpec(f"v{edge}", edge) for edge in EDGES)
+    settings = [
+        ("jpeg", "baseline", {"quality": 80, "subsampling": "4:2:0"}),
+        ("jpeg", "baseline+optimize", {"quality": 80, "subsampling": "4:2:0", "optimize": True}),
+        ("jpeg", "progressive", {"quality": 80, "subsampling": "4:2:0", "progressive": True}),
+        *(("webp", f"method {m}", {"quality": 80, "method": m}) for m in (0, 2, 4, 6)),
+        *(("avif", f"speed {s}", {"quality": 80, "speed": s, "subsampling": "4:2:0"}) for s in (6, 8, 9, 10)),
+        *(("png", f"compress_level {level}", {"compress_level": level}) for level in (1, 3, 4, 6, 9)),
+    ]
+    images = []
+    for photo in photos:
+        result = imaging.build_variants(photo.read_bytes(), imaging.Recipe(variants=specs, output_format="png"))
+        images.append([Image.open(io.BytesIO(v.data)).convert("RGB") for v in result.variants])
+    table: dict[tuple[str, str, int], dict[str, list[float]]] = {}
+    for round_ in range(rounds):
+        for variants in images:
+            for fmt, label, options in settings[round_ % len(settings) :] + settings[: round_ % len(settings)]:
+                for edge, im in zip(EDGES, variants, strict=True):
+                    buffer = io.BytesIO()
+                    start = time.perf_counter()
+                    im.save(buffer, fmt.upper(), **options)
+                    elapsed = (time.perf_counter() - start) * 1000
+                    row = table.setdefault((fmt, label, edge), {"ms": [], "bytes": [], "ssim": []})
+                    row["ms"].append(elapsed)
+                    if round_ == 0:
+                        row["bytes"].append(len(buffer.getvalue()))
+                        out = np.asarray(Image.open(buffer).convert("L"), dtype=np.float64)
+                        ref = np.asarray(im.convert("L"), dtype=np.float64)
+                        row["ssim"].append(structural_similarity(out, ref, data_range=255))
+    print(
+        f"\nencoder settings at quality 80 on ours' variants of {len(photos)} photos, {rounds} rounds: "
+        "median ms, median bytes, median luma SSIM against the unencoded variant"
+    )
+    print(f"{'format':6} {'setting':18} " + " ".join(f"{f'{edge} px ms/bytes/SSIM':>28}" for edge in EDGES))
+    for fmt, label, _ in settings:
+        cells = []
+        for edge in EDGES:
+            row = table[(fmt, label, edge)]
+            ms, nbytes, score = (statistics.median(row[k]) for k in ("ms", "bytes", "ssim"))
+            cells.append(f"{ms:7.1f} {nbytes:10,.0f} {score:.4f}")
+        print(f"{fmt:6} {label:18} " + " ".join(f"{c:>28}" for c in cells))
+
+
+# --------------------------------------------------------------------------- memory at the pixel limit
+
+
+def _limit_photo(kind: str) -> Path:
+    """A 50 MP (8660x5773) photo-like JPEG or PNG, made once."""
+    from PIL import Image, ImageChops
+
+    folder = ROOT / "bench" / "results" / "photos"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"limit-8660x5773.{kind}"
+    if not path.exists():
+        print(f"generating {path.name}", file=sys.stderr)
+        im = photo_like(4330, 2887, seed=50).resize((8660, 5773), Image.Resampling.BICUBIC)
+        grain = Image.effect_noise(im.size, 12).convert("RGB")
+        im = ImageChops.add(im, grain, scale=1.0, offset=-128)
+        im.save(path, "JPEG" if kind == "jpg" else "PNG", quality=90)
+    return path
+
+
+def memory_probe(path: str, quality: int, output_format: str) -> None:
+    """In a fresh process: RSS after imports, then peak RSS and time for one build_variants."""
+    import imaging
+    from imageservice.config import parse_variants
+
+    variants = parse_variants(os.environ.get("VARIANTS", "large=2048,medium=1024,thumb=256"))
+    specs = tuple(imaging.VariantSpec(v.name, v.long_edge) for v in variants)
+    recipe = imaging.Recipe(variants=specs, quality=quality, output_format=output_format)
+    baseline = _rss_kb()
+    data = Path(path).read_bytes()
+    start = time.perf_counter()
+    imaging.build_variants(data, recipe)
+    elapsed = time.perf_counter() - start
+    print(json.dumps({"baseline_kb": baseline, "peak_kb": _rss_kb(), "seconds": elapsed, "input_bytes": len(data)}))
+
+
+def memory(repeats: int) -> None:
+    jpeg, png = _limit_photo("jpg"), _limit_photo("png")
+    cases = [
+        ("50 MP JPEG", jpeg, "original"),
+        ("50 MP PNG", png, "original"),
+        ("50 MP PNG to JPEG", png, "jpeg"),
+        ("50 MP PNG to WebP", png, "webp"),
+        ("50 MP PNG to AVIF", png, "avif"),
+        ("12 MP JPEG", generated_photos(1)[0], "original"),
+    ]
+    print(f"\nbuild_variants(large=2048, medium=1024, thumb=256, quality 80), a fresh process per run, {repeats} runs")
+    print("50 MP: 8660x5773 photo-like; output 'original' writes a JPEG as JPEG and a PNG as PNG")
+    print(
+        f"{'source':22} {'input MB':>8} {'RSS after imports MB':>21} {'peak RSS MB':>12} {'peak - imports MB':>18} "
+        f"{'seconds (median, max)':>22}"
+    )
+    for label, path, output_format in cases:
+        runs = []
+        for _ in range(repeats):
+            command = [sys.executable, __file__, "--memory-probe", str(path), "--output-format", output_format]
+            out = subprocess.run(command, capture_output=True, text=True, check=True)
+            runs.append(json.loads(out.stdout.splitlines()[-1]))
+        peak = max(r["peak_kb"] for r in runs) / 1024
+        base = statistics.median(r["baseline_kb"] for r in runs) / 1024
+        seconds = [r["seconds"] for r in runs]
+        print(
+            f"{label:22} {runs[0]['input_bytes'] / 1e6:8.1f} {base:21.0f} {peak:12.0f} {peak - base:18.0f} "
+            f"{statistics.median(seconds):14.2f}, {max(seconds):5.2f}"
+        )
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--photos", type=Path, help="folder of photos (default: generated 12 MP photo-like JPEGs)")
+    parser.add_argument("--count", type=int, default=6, help="generated photos (default 6)")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--quality", type=int, default=80)
+    parser.add_argument("--edges", type=lambda s: tuple(int(e) for e in s.split(",")), default=EDGES)
+    parser.add_argument(
+        "--engines",
+        type=lambda s: s.split(","),
+        default=["ours", "naive", "pyvips", "pyvips-chain", "sharp"],
+        help="comma-separated: ours, naive, pyvips, pyvips-chain, sharp",
+    )
+    parser.add_argument("--compare-imaging", metavar="DIR", help="also run the imaging package found in DIR")
+    parser.add_argument("--encoders", action="store_true", help="encoder settings: time against bytes")
+    parser.add_argument("--memory", action="store_true", help="peak RSS and time at the 50 MP pixel limit")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per source for --memory")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--imaging-path", help=argparse.SUPPRESS)
+    parser.add_argument("--memory-probe", help=argparse.SUPPRESS)
+    parser.add_argument("--output-format", default="original", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args.worker, args.imaging_path)
+        return
+    if args.memory_probe:
+        memory_probe(args.memory_probe, args.quality, args.output_format)
+        return
+    if args.memory:
+        memory(args.repeats)
+        return
+    photos = photos_in(args.photos) if args.photos else generated_photos(args.count)
+    if args.encoders:
+        encoders(photos, args.rounds)
+        return
+    compare(args, photos)
+
+
+if __name__ == "__main__":
+    main()
