@@ -72,9 +72,11 @@ def http_event():
     return vary_http_event
 
 
-def vary_http_event(template_event: dict, *, method: str | None = None, path: str | None = None, route: str | None = None,
-               body: bytes | str | None = None, headers: dict | None = None, query: dict | None = None,
-               path_parameters: dict | None = None) -> dict:
+def vary_http_event(
+    template_event: dict, *, method: str | None = None, path: str | None = None, route: str | None = None,
+    body: bytes | str | None = None, headers: dict | None = None, query: dict | None = None,
+    path_parameters: dict | None = None,
+) -> dict:
     """A variation of a sample HTTP API event from events/ (never a hand-written copy of one)."""
     event = copy.deepcopy(template_event)
     if method or route:

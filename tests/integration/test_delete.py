@@ -1,8 +1,7 @@
 """DELETE /api/images/{id} over moto."""
 
-from lambda_responses import response_json
-
 from imageservice.keys import image_prefix, new_image_id, upload_key
+from lambda_responses import response_json
 
 
 def delete(invoke, load_event, http_event, image_id):

@@ -5,9 +5,8 @@ import json
 from pathlib import Path
 
 import pytest
-from lambda_responses import response_json
-
 from imageservice.keys import upload_key
+from lambda_responses import response_json
 
 EVENTS = sorted((Path(__file__).resolve().parents[2] / "events").glob("*.json"))
 SAMPLE_ID = "3f0c9a56-8d1e-4c1b-9a59-2f4d6c7b8e90"

@@ -5,10 +5,9 @@ from unittest import mock
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from lambda_responses import response_json
-
 from imageservice.keys import manifest_key, new_image_id, upload_key
 from imageservice.manifest import encode_manifest, failed_manifest
+from lambda_responses import response_json
 
 
 def get_image(invoke, load_event, http_event, image_id, query=None):

@@ -6,9 +6,8 @@ from unittest import mock
 
 import pytest
 from botocore.exceptions import ClientError
-from PIL import Image
-
 from imageservice.keys import manifest_key, new_image_id, upload_key, variant_key
+from PIL import Image
 
 SAMPLE_ID = "3f0c9a56-8d1e-4c1b-9a59-2f4d6c7b8e90"
 
