@@ -26,13 +26,14 @@ ANIMATION_FORMATS = ("gif", "webp")
 # directly. Lossy WebP is always 4:2:0; JPEG and AVIF are asked for it explicitly below.
 SUBSAMPLED_FORMATS = ("jpeg", "webp", "avif")
 
-# Chosen with bench/bench_processing.py --encoders (time against bytes at the same quality setting).
-# JPEG: baseline with optimised Huffman tables, as sharp writes by default. Progressive took 3-5x the
-# encoding time (+40 ms for a 2048 px photo) for 2-6% fewer bytes; the optimised tables cost about 1.5x
-# (+7 ms) for 3-6% fewer bytes on real photos. 4:2:0 is explicit: planar.Planes are built for it.
-# PNG: zlib level 4 was 1.4-2.7x faster than 6 for 2-6% larger files (photos, screenshots, artwork).
-# WebP: method 4, libwebp's and sharp's default. AVIF: speed 8 was 3x faster than 6 for 3% larger
-# files; 9 was 2.6x faster again for 13% larger files.
+# Chosen with bench/bench_processing.py --encoders: time against bytes at the same quality setting, on
+# real and photo-like 2048/1024/256 px variants. JPEG: baseline with optimised Huffman tables, as sharp
+# writes by default; they took 2x the encoding time (+8 ms at 2048 px) for 1-6% fewer bytes. Progressive
+# took 5x (+35 ms at 2048 px, +70 on noisy photos) for 3-6% fewer; it is off. 4:2:0 is explicit:
+# planar.Planes are built for it. PNG: zlib level 4 was 1.4-2x faster than 6 for 1.5-5% larger files
+# (photos, a screenshot, artwork). WebP: method 4, libwebp's and sharp's default; 2 was 2.3x faster for
+# 4% larger files and lower SSIM. AVIF: speed 8 was 2.3x faster than 6 for 4-10% larger files; 9 was
+# 2.6-3.4x faster again for 3-19% larger files.
 _OPTIONS = {
     "jpeg": lambda q: {"quality": q, "optimize": True, "subsampling": "4:2:0"},
     "png": lambda q: {"compress_level": 4},
