@@ -47,6 +47,9 @@ const TYPE_ALIASES = {
   "image/bmp": ["image/x-ms-bmp", "image/x-bmp"],
 };
 
+/** Every other name, so a list that spells out aliases (image/jpg, image/heic) names each type once. */
+const ALIAS_NAMES = new Set(Object.values(TYPE_ALIASES).flat());
+
 /** File name endings for the picker, which does not map every type to an extension by itself. */
 const TYPE_EXTENSIONS = {
   "image/jpeg": [".jpg", ".jpeg", ".jfif"],
@@ -128,7 +131,8 @@ export function acceptedTypesInWords(config) {
   const known = new Map(TYPE_WORDS);
   const words = [
     ...TYPE_WORDS.filter(([type]) => config.acceptedTypes.includes(type)).map(([, word]) => word),
-    ...config.acceptedTypes.filter((type) => !known.has(type)).map((type) => formatName(type.replace(/^image\/(x-)?/, ""))),
+    ...config.acceptedTypes.filter((type) => !known.has(type) && !ALIAS_NAMES.has(type))
+      .map((type) => formatName(type.replace(/^image\/(x-)?/, ""))),
   ];
   const unique = [...new Set(words)];
   if (unique.length <= 1) return unique.join("");
