@@ -28,8 +28,6 @@ def create_image():
 def create_upload():
     body = json_body(app)
     content_type = body.pop("content_type", None)
-    if content_type is not None and not isinstance(content_type, str):
-        content_type = repr(content_type)
     image_id, post = presigned_upload(s3_client(), get_config(), content_type, ImageOptions.from_json(body))
     logger.info("pre-signed upload issued", extra={"image_id": image_id})
     return json_response(201, {

@@ -62,9 +62,13 @@ def store_direct_upload(s3, config: Config, image: bytes, options: ImageOptions)
     return image_id
 
 
-def presigned_upload(s3, config: Config, content_type: str | None, options: ImageOptions) -> tuple[str, dict]:
-    """A new image id and the pre-signed POST that may create its original, and nothing else."""
-    if content_type is not None and content_type.lower() not in ACCEPTED_CONTENT_TYPES:
+def presigned_upload(s3, config: Config, content_type: object, options: ImageOptions) -> tuple[str, dict]:
+    """A new image id and the pre-signed POST that may create its original, and nothing else.
+
+    `content_type` is the client's JSON value as sent: None, or a string naming an accepted image type."""
+    if content_type is not None and (
+        not isinstance(content_type, str) or content_type.lower() not in ACCEPTED_CONTENT_TYPES
+    ):
         raise UnsupportedMediaType(f"content_type {content_type!r} is not accepted; send {ACCEPTED_TYPES_SENTENCE}.")
     image_id = new_image_id()
     metadata = {f"x-amz-meta-{name}": value for name, value in options.to_strings().items()}
