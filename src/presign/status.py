@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from botocore.exceptions import ClientError
 from imageservice.config import Config
 from imageservice.errors import InvalidOption, NotFound
+from imageservice.filename import attachment_disposition
 from imageservice.keys import is_image_id, manifest_key, upload_key
 from imageservice.manifest import DONE, FAILED, decode_manifest, failed_manifest
 from imageservice.options import FILTERS, MAX_FILTERS, OUTPUT_FORMATS
@@ -61,7 +62,7 @@ def api_view(s3, config: Config, manifest: dict) -> dict:
         {
             **{k: v for k, v in variant.items() if k not in ("key", "content_type")},
             "url": presigned_get(s3, config, variant["key"]),
-            "download_url": presigned_get(s3, config, variant["key"], download_name(manifest["id"], variant)),
+            "download_url": presigned_get(s3, config, variant["key"], download_disposition(manifest, variant)),
         }
         for variant in manifest["variants"]
     ]
@@ -78,25 +79,31 @@ def api_view(s3, config: Config, manifest: dict) -> dict:
     }
 
 
-def download_name(image_id: str, variant: dict) -> str:
-    """The file name a download is saved under; made only of the id and the configured variant name."""
+def download_disposition(manifest: dict, variant: dict) -> str:
+    """Saved as "<original name>-<variant>.<ext>" ("<id>-<variant>.<ext>" when the upload gave no name);
+    the key's parts are server-made, and the name was sanitised when it was stored."""
     extension = variant["key"].rsplit(".", 1)[-1]
-    return f"{image_id}-{variant['name']}.{extension}"
+    by_id = f"{manifest['id']}-{variant['name']}.{extension}"
+    stem = manifest["original"].get("name")
+    if not stem:
+        return attachment_disposition(by_id, by_id)
+    return attachment_disposition(f"{stem}-{variant['name']}.{extension}", by_id)
 
 
 def variant_url(s3, config: Config, manifest: dict, name: str) -> str:
+    """The pre-signed URL of a variant by name; a name that repeats a larger variant leads to that one."""
     for variant in manifest["variants"]:
-        if variant["name"] == name:
+        if name == variant["name"] or name in variant.get("aliases", ()):
             return presigned_get(s3, config, variant["key"])
-    names = ", ".join(variant["name"] for variant in manifest["variants"])
+    names = ", ".join(n for variant in manifest["variants"] for n in (variant["name"], *variant.get("aliases", ())))
     raise NotFound(f"This image has no variant {name!r}; it has: {names}.")
 
 
-def presigned_get(s3, config: Config, key: str, download_as: str | None = None) -> str:
-    """A pre-signed GET; with `download_as`, S3 answers with an attachment disposition so browsers save it."""
+def presigned_get(s3, config: Config, key: str, disposition: str | None = None) -> str:
+    """A pre-signed GET; with `disposition` (an attachment's), S3 answers with it so browsers save the file."""
     params = {"Bucket": config.processed_images_bucket, "Key": key}
-    if download_as is not None:
-        params["ResponseContentDisposition"] = f'attachment; filename="{download_as}"'
+    if disposition is not None:
+        params["ResponseContentDisposition"] = disposition
     return s3.generate_presigned_url("get_object", Params=params, ExpiresIn=config.url_expires_seconds)
 
 

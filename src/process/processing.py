@@ -8,6 +8,8 @@ from aws_lambda_powertools.utilities.data_classes.s3_event import S3EventRecord
 from botocore.exceptions import ClientError
 from imageservice.config import Config
 from imageservice.errors import InvalidOption
+from imageservice.filename import METADATA_KEY as NAME_METADATA_KEY
+from imageservice.filename import from_metadata as name_from_metadata
 from imageservice.keys import manifest_key, parse_upload_key, variant_key
 from imageservice.manifest import done_manifest, encode_manifest, failed_manifest
 from imageservice.options import ImageOptions
@@ -41,20 +43,40 @@ def recipe_for(config: Config, options: ImageOptions) -> imaging.Recipe:
 def render(
     image_id: str, data: bytes, metadata: dict[str, str], config: Config
 ) -> tuple[dict, tuple[imaging.Variant, ...]]:
-    """The manifest and the variants for one original; bad images give a `failed` manifest, not an error."""
+    """The manifest and the variants to store for one original; bad images give a `failed` manifest, not an
+    error. A variant that repeats a larger one is not stored: the larger one's entry lists its name."""
+    options = {key: value for key, value in metadata.items() if key != NAME_METADATA_KEY}
     try:
-        processed = imaging.build_variants(data, recipe_for(config, ImageOptions.from_strings(metadata)))
+        processed = imaging.build_variants(data, recipe_for(config, ImageOptions.from_strings(options)))
     except (imaging.ImageRejected, InvalidOption) as rejection:
         return failed_manifest(image_id, rejection.code, rejection.message), ()
+    distinct = distinct_variants(processed.variants)
     variants = [
         {"name": v.name, "width": v.width, "height": v.height, "format": v.format,
-         "content_type": v.content_type, "bytes": len(v.data), "key": variant_key(image_id, v.name, v.extension)}
-        for v in processed.variants
+         "content_type": v.content_type, "bytes": len(v.data), "key": variant_key(image_id, v.name, v.extension),
+         **({"aliases": list(aliases)} if aliases else {})}
+        for v, aliases in distinct
     ]
     original = {"width": processed.original.width, "height": processed.original.height,
                 "format": processed.original.format, "bytes": processed.original.bytes}
+    name = name_from_metadata(metadata)
+    if name:
+        original["name"] = name
     manifest = done_manifest(image_id, original, variants, list(processed.metadata_removed), processed.placeholder)
-    return manifest, processed.variants
+    return manifest, tuple(v for v, _ in distinct)
+
+
+def distinct_variants(variants: tuple[imaging.Variant, ...]) -> list[tuple[imaging.Variant, tuple[str, ...]]]:
+    """Each variant with the names of the smaller ones that came out the same size (an image smaller than
+    their edges), in recipe order: smaller variants come from larger results, so same size is same image."""
+    kept: dict[tuple[int, int, str], tuple[imaging.Variant, list[str]]] = {}
+    for variant in variants:
+        same = (variant.width, variant.height, variant.format)
+        if same in kept:
+            kept[same][1].append(variant.name)
+        else:
+            kept[same] = (variant, [])
+    return [(variant, tuple(aliases)) for variant, aliases in kept.values()]
 
 
 def process_upload(s3, config: Config, stored: StoredObject) -> dict | None:

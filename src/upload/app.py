@@ -14,10 +14,12 @@ app = make_resolver()
 
 @app.post("/api/images")
 def create_image():
-    options = ImageOptions.from_strings(app.current_event.query_string_parameters or {})
+    query = dict(app.current_event.query_string_parameters or {})
+    file_name = query.pop("name", None)
+    options = ImageOptions.from_strings(query)
     content_type = (app.current_event.headers.get("content-type") or "").lower()
     image = extract_image(request_body(app), content_type, get_config().direct_upload_max_bytes)
-    image_id = store_direct_upload(s3_client(), get_config(), image, options)
+    image_id = store_direct_upload(s3_client(), get_config(), image, options, file_name)
     logger.info("original stored", extra={"image_id": image_id, "bytes": len(image)})
     location = f"/api/images/{image_id}"
     body = {"id": image_id, "status": "pending", "links": {"self": location}}
@@ -28,7 +30,8 @@ def create_image():
 def create_upload():
     body = json_body(app)
     content_type = body.pop("content_type", None)
-    image_id, post = presigned_upload(s3_client(), get_config(), content_type, ImageOptions.from_json(body))
+    file_name = body.pop("name", None)
+    image_id, post = presigned_upload(s3_client(), get_config(), content_type, ImageOptions.from_json(body), file_name)
     logger.info("pre-signed upload issued", extra={"image_id": image_id})
     return json_response(201, {
         "id": image_id,

@@ -5,6 +5,8 @@ from email.policy import HTTP
 
 from imageservice.config import Config
 from imageservice.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from imageservice.filename import METADATA_KEY as NAME_METADATA_KEY
+from imageservice.filename import file_stem, to_metadata
 from imageservice.keys import new_image_id, upload_key
 from imageservice.options import ImageOptions
 from imageservice.sniff import ACCEPTED_CONTENT_TYPES, IMAGE_CONTENT_TYPES, sniff_image_type
@@ -46,8 +48,8 @@ def _multipart_file(body: bytes, content_type: str) -> bytes:
     raise BadRequest("The multipart body has no part named 'file'; send the image as file=@photo.jpg.")
 
 
-def store_direct_upload(s3, config: Config, image: bytes, options: ImageOptions) -> str:
-    """Store a sniffed, accepted original and return its new image id."""
+def store_direct_upload(s3, config: Config, image: bytes, options: ImageOptions, file_name: object = None) -> str:
+    """Store a sniffed, accepted original and return its new image id; `file_name` only names downloads."""
     image_type = sniff_image_type(image)
     if image_type is None:
         raise UnsupportedMediaType(f"These bytes are not an image we accept; send {ACCEPTED_TYPES_SENTENCE}.")
@@ -57,12 +59,20 @@ def store_direct_upload(s3, config: Config, image: bytes, options: ImageOptions)
         Key=upload_key(image_id),
         Body=image,
         ContentType=IMAGE_CONTENT_TYPES[image_type],
-        Metadata=options.to_strings(),
+        Metadata=options.to_strings() | name_metadata(file_name),
     )
     return image_id
 
 
-def presigned_upload(s3, config: Config, content_type: object, options: ImageOptions) -> tuple[str, dict]:
+def name_metadata(file_name: object) -> dict[str, str]:
+    """The original's sanitised file name as S3 metadata, or nothing when it gives no usable name."""
+    stem = file_stem(file_name)
+    return {NAME_METADATA_KEY: to_metadata(stem)} if stem else {}
+
+
+def presigned_upload(
+    s3, config: Config, content_type: object, options: ImageOptions, file_name: object = None
+) -> tuple[str, dict]:
     """A new image id and the pre-signed POST that may create its original, and nothing else.
 
     `content_type` is the client's JSON value as sent: None, or a string naming an accepted image type."""
@@ -71,7 +81,8 @@ def presigned_upload(s3, config: Config, content_type: object, options: ImageOpt
     ):
         raise UnsupportedMediaType(f"content_type {content_type!r} is not accepted; send {ACCEPTED_TYPES_SENTENCE}.")
     image_id = new_image_id()
-    metadata = {f"x-amz-meta-{name}": value for name, value in options.to_strings().items()}
+    stored_metadata = options.to_strings() | name_metadata(file_name)
+    metadata = {f"x-amz-meta-{name}": value for name, value in stored_metadata.items()}
     fields = dict(metadata)
     conditions: list = [["content-length-range", 1, config.large_upload_max_bytes]]
     conditions += [{name: value} for name, value in metadata.items()]

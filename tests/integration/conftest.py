@@ -103,8 +103,8 @@ def vary_http_event(
 
 @pytest.fixture
 def photo():
-    """A small photo-like image encoded in code: `photo("JPEG", 640, 480)`."""
-    def make(fmt: str = "JPEG", width: int = 640, height: int = 480, **params) -> bytes:
+    """A photo-like image encoded in code, larger than the medium variant so all three differ: `photo("JPEG", 1280, 960)`."""
+    def make(fmt: str = "JPEG", width: int = 1280, height: int = 960, **params) -> bytes:
         import io
 
         from PIL import Image, ImageDraw

@@ -48,7 +48,7 @@ def original(s3, config, photo):
     """Store an original as an upload would, returning (image id, bytes, metadata)."""
     def store(data: bytes | None = None, metadata: dict | None = None):
         image_id = new_image_id()
-        data = photo("JPEG", 480, 360) if data is None else data
+        data = photo("JPEG", 1280, 960) if data is None else data
         metadata = {"format": "webp", "filters": ""} if metadata is None else metadata
         s3.put_object(Bucket=config.stored_images_bucket, Key=upload_key(image_id), Body=data, Metadata=metadata)
         return image_id, data, metadata

@@ -29,7 +29,7 @@ def test_done_image_has_presigned_urls_for_every_variant(invoke, load_event, htt
     body = response_json(response)
     assert response["statusCode"] == 200
     assert body["status"] == "done" and body["id"] == image_id
-    assert body["original"] == {"width": 640, "height": 480, "format": "jpeg", "bytes": body["original"]["bytes"]}
+    assert body["original"] == {"width": 1280, "height": 960, "format": "jpeg", "bytes": body["original"]["bytes"]}
     assert [v["name"] for v in body["variants"]] == ["large", "medium", "thumb"]
     assert body["expires_in"] == config.url_expires_seconds
     expires_at = datetime.fromisoformat(body["expires_at"].replace("Z", "+00:00"))
@@ -145,6 +145,33 @@ def test_variant_route_redirects_to_the_presigned_url(invoke, load_event, http_e
     location = urlparse(response["headers"]["Location"])
     assert location.path.endswith(f"/images/{image_id}/medium.jpg")
     assert "X-Amz-Signature" in location.query
+
+
+def test_downloads_are_named_after_the_original_file(invoke, load_event, http_event, upload, process):
+    image_id = upload(query={"format": "webp", "name": "Été à Zürich.jpg"})
+    process(image_id)
+    body = response_json(get_image(invoke, load_event, http_event, image_id))
+    assert body["original"]["name"] == "Été à Zürich"
+    thumb = next(v for v in body["variants"] if v["name"] == "thumb")
+    disposition = parse_qs(urlparse(thumb["download_url"]).query)["response-content-disposition"]
+    assert disposition == [f"attachment; filename=\"{image_id}-thumb.webp\"; "
+                           "filename*=UTF-8''%C3%89t%C3%A9%20%C3%A0%20Z%C3%BCrich-thumb.webp"]
+    ascii_id = upload(query={"name": "lake.png"})
+    process(ascii_id)
+    ascii_body = response_json(get_image(invoke, load_event, http_event, ascii_id))
+    assert parse_qs(urlparse(ascii_body["variants"][0]["download_url"]).query)["response-content-disposition"] == [
+        'attachment; filename="lake-large.jpg"']
+
+
+def test_a_variant_that_repeats_a_larger_one_is_listed_once_and_its_route_leads_there(
+        invoke, load_event, http_event, upload, process, photo):
+    image_id = upload(photo("JPEG", 800, 600))
+    process(image_id)
+    body = response_json(get_image(invoke, load_event, http_event, image_id))
+    assert [(v["name"], v.get("aliases")) for v in body["variants"]] == [("large", ["medium"]), ("thumb", None)]
+    response = get_variant(invoke, load_event, http_event, image_id, "medium")
+    assert response["statusCode"] == 302
+    assert urlparse(response["headers"]["Location"]).path.endswith(f"/images/{image_id}/large.jpg")
 
 
 def test_variant_route_states(invoke, load_event, http_event, upload, process, s3, config, photo):

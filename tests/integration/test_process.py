@@ -67,7 +67,30 @@ def test_the_same_event_twice_gives_the_same_result(invoke, load_event, s3, conf
     second = {item["Key"]: s3.get_object(Bucket=config.processed_images_bucket, Key=item["Key"])["Body"].read()
               for item in s3.list_objects_v2(Bucket=config.processed_images_bucket)["Contents"]}
     assert first == second
-    assert len(first) == 4
+    assert len(first) == 3  # 900 × 700 is under medium's edge too: large and medium are one image, stored once
+
+
+def test_a_variant_that_repeats_a_larger_one_is_stored_once(invoke, load_event, s3, config, photo):
+    """Smaller than medium's edge: large and medium come out the same, so large lists medium as an alias."""
+    store(s3, config, SAMPLE_ID, photo("JPEG", 800, 600))
+    invoke("ProcessFunction", load_event("process_put.json"))
+    manifest = read_manifest(s3, config, SAMPLE_ID)
+    entries = {v["name"]: v for v in manifest["variants"]}
+    assert set(entries) == {"large", "thumb"}
+    assert entries["large"]["aliases"] == ["medium"] and (entries["large"]["width"], entries["large"]["height"]) == (800, 600)
+    assert "aliases" not in entries["thumb"]
+    keys = {item["Key"] for item in s3.list_objects_v2(Bucket=config.processed_images_bucket)["Contents"]}
+    assert keys == {entries["large"]["key"], entries["thumb"]["key"], manifest_key(SAMPLE_ID)}
+
+
+def test_the_original_file_name_is_kept_sanitised_in_the_manifest(invoke, load_event, s3, config, photo):
+    store(s3, config, SAMPLE_ID, photo(), {"format": "original", "filters": "",
+                                           "original-name": "..%2F..%2Fsecret%0A%22holiday%22%20%C3%A9t%C3%A9"})
+    invoke("ProcessFunction", load_event("process_put.json"))
+    manifest = read_manifest(s3, config, SAMPLE_ID)
+    assert manifest["status"] == "done"
+    assert manifest["original"]["name"] == "secret_holiday_ été"
+    assert all("secret" not in v["key"] for v in manifest["variants"])
 
 
 @pytest.mark.parametrize("make, code", [

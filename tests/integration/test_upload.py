@@ -129,3 +129,23 @@ def test_bad_presigned_upload_requests(invoke, load_event, http_event, body, sta
     response = invoke("UploadFunction", http_event(load_event("upload_post_uploads.json"), body=body))
     assert response["statusCode"] == status
     assert response_json(response)["error"]["code"] == code
+
+
+def test_presigned_post_carries_the_sanitised_file_name_as_a_signed_field(invoke, load_event, http_event, s3):
+    body = json.dumps({"content_type": "image/jpeg", "name": "../Été 2024\n.jpg"})
+    response = invoke("UploadFunction", http_event(load_event("upload_post_uploads.json"), body=body))
+    upload = response_json(response)
+    fields = upload["upload"]["fields"]
+    assert fields["x-amz-meta-original-name"] == "%C3%89t%C3%A9%202024"
+    assert {"x-amz-meta-original-name": "%C3%89t%C3%A9%202024"} in decode_policy(fields)["conditions"]
+    assert fields["key"] == upload_key(upload["id"])  # the name never reaches the key
+
+
+def test_direct_upload_takes_the_file_name_from_the_query(invoke, load_event, http_event, s3, config, photo):
+    event = http_event(load_event("upload_post_image.json"), body=photo(), query={"name": "lake at dusk.jpg"})
+    image_id = response_json(invoke("UploadFunction", event))["id"]
+    stored = s3.head_object(Bucket=config.stored_images_bucket, Key=upload_key(image_id))
+    assert stored["Metadata"]["original-name"] == "lake%20at%20dusk"
+    unnamed = http_event(load_event("upload_post_image.json"), body=photo(), query={"name": "///"})
+    unnamed_id = response_json(invoke("UploadFunction", unnamed))["id"]
+    assert "original-name" not in s3.head_object(Bucket=config.stored_images_bucket, Key=upload_key(unnamed_id))["Metadata"]

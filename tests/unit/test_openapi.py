@@ -148,7 +148,7 @@ def test_upload_bodies_are_raw_image_octet_stream_or_multipart_file(document):
     multipart = content["multipart/form-data"]["schema"]
     assert multipart["required"] == ["file"]
     params = {p["$ref"].rsplit("/", 1)[1] for p in document["paths"]["/api/images"]["post"]["parameters"]}
-    assert params == {"Format", "Quality", "Filters"}
+    assert params == {"Format", "Quality", "Filters", "FileName"}
 
 
 def sample_image() -> bytes:
@@ -168,8 +168,9 @@ class PresigningStub:
 
 def test_the_code_answers_match_their_schemas(document, config):
     image_id = new_image_id()
-    manifest, _ = render(image_id, sample_image(), {"format": "webp", "filters": "sepia"}, config)
-    assert manifest["status"] == "done"
+    manifest, _ = render(image_id, sample_image(), {"format": "webp", "filters": "sepia", "original-name": "sample%20photo"}, config)
+    assert manifest["status"] == "done" and manifest["original"]["name"] == "sample photo"
+    assert manifest["variants"][0]["aliases"] == ["medium", "thumb"]  # 96 × 64: every variant is the same image
     validator(document, "ImageDone").validate(api_view(PresigningStub(), config, manifest))
     failed = failed_manifest(image_id, "corrupt_image", "The image data is damaged.")
     validator(document, "ImageFailed").validate(api_view(PresigningStub(), config, failed))
