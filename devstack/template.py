@@ -137,11 +137,17 @@ def _site_origin(template: dict, resolver: "_Resolver") -> str | None:
     return resolver.resolve(output["Value"]).rstrip("/") if output else None
 
 
+# Where the template cannot name its own distribution (the processed-images bucket: a cycle), it admits every
+# CloudFront origin, and so the site.
+ANY_CLOUDFRONT_ORIGIN = "https://*.cloudfront.net"
+
+
 def _with_site_origin(rule: dict, deployed_site: str, site_origin: str) -> dict:
     origins = rule.get("AllowedOrigins", [])
-    if deployed_site not in origins:
+    stands_for_site = (deployed_site, ANY_CLOUDFRONT_ORIGIN)
+    if not any(origin in stands_for_site for origin in origins):
         return rule
-    return {**rule, "AllowedOrigins": [site_origin if origin == deployed_site else origin for origin in origins]}
+    return {**rule, "AllowedOrigins": [site_origin if origin in stands_for_site else origin for origin in origins]}
 
 
 # ------------------------------------------------------------------------ security headers

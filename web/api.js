@@ -4,13 +4,14 @@
 const REQUEST_MARGIN_MS = 20_000;
 
 export class ApiError extends Error {
-  constructor(code, serverMessage = "", { status = 0, limit = null } = {}) {
+  constructor(code, serverMessage = "", { status = 0, limit = null, pixels = null } = {}) {
     super(serverMessage || code);
     this.name = "ApiError";
     this.code = code;
     this.serverMessage = serverMessage;
     this.status = status;
     this.limit = limit;
+    this.pixels = pixels;
   }
 }
 
@@ -38,20 +39,27 @@ function parseJson(text) {
   }
 }
 
-/** Options as the query of POST /api/images. */
-export function optionsQuery(options) {
+/** Options (and the file's name, which only names downloads) as the query of POST /api/images. */
+export function optionsQuery(options, name = "") {
   const query = new URLSearchParams({ format: options.format, quality: String(options.quality) });
   if (options.filters.length) query.set("filters", options.filters.join(","));
+  if (name) query.set("name", name);
   return query;
 }
 
 /**
  * An XMLHttpRequest (fetch cannot report upload progress). Resolves with {status, text,
- * header(name)} for any HTTP answer; rejects with ApiError("network") when there is none.
+ * header(name)} for any HTTP answer; rejects with ApiError("network") when there is none, and
+ * ApiError("cancelled") when `signal` aborts it.
  */
-export function send({ method, url, body, headers = {}, onProgress }) {
+export function send({ method, url, body, headers = {}, onProgress, signal }) {
   return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(new ApiError("cancelled"));
+      return;
+    }
     const xhr = new XMLHttpRequest();
+    signal?.addEventListener("abort", () => xhr.abort(), { once: true });
     xhr.open(method, url);
     for (const [name, value] of Object.entries(headers)) xhr.setRequestHeader(name, value);
     if (onProgress) {
@@ -65,17 +73,21 @@ export function send({ method, url, body, headers = {}, onProgress }) {
       header: (name) => xhr.getResponseHeader(name),
     }));
     xhr.addEventListener("error", () => reject(new ApiError("network")));
-    xhr.addEventListener("abort", () => reject(new ApiError("network")));
+    xhr.addEventListener("abort", () => reject(new ApiError(signal?.aborted ? "cancelled" : "network")));
     xhr.addEventListener("timeout", () => reject(new ApiError("timeout")));
     xhr.send(body);
   });
 }
 
-/** fetch() that turns "no answer" into ApiError("network"/"timeout"). */
-async function request(url, init = {}, timeoutMs = REQUEST_MARGIN_MS) {
+/** fetch() that turns "no answer" into ApiError("network"/"timeout"), and `signal` into "cancelled". */
+async function request(url, init = {}, timeoutMs = REQUEST_MARGIN_MS, signal = null) {
+  const timeout = AbortSignal.timeout(timeoutMs);
   try {
-    return await fetch(url, { cache: "no-store", ...init, signal: AbortSignal.timeout(timeoutMs) });
+    return await fetch(url, {
+      cache: "no-store", ...init, signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+    });
   } catch (error) {
+    if (signal?.aborted) throw new ApiError("cancelled");
     throw new ApiError(error?.name === "TimeoutError" ? "timeout" : "network");
   }
 }
@@ -92,20 +104,21 @@ export async function getOptions() {
 }
 
 /** POST /api/images with the raw bytes; resolves with the new image id. */
-export async function uploadDirect(file, options, onProgress) {
+export async function uploadDirect(file, options, onProgress, signal) {
   const response = await send({
     method: "POST",
-    url: `/api/images?${optionsQuery(options)}`,
+    url: `/api/images?${optionsQuery(options, file.name)}`,
     body: file,
     headers: { "Content-Type": file.type || "application/octet-stream" },
     onProgress,
+    signal,
   });
   if (response.status !== 202) throw errorFromResponse(response.status, response.text);
   return parseJson(response.text).id;
 }
 
-/** POST /api/uploads: a pre-signed POST for one file of `contentType` (null: any image/*). */
-export async function requestUpload(contentType, options) {
+/** POST /api/uploads: a pre-signed POST for one file of `contentType` (null: any image/*) named `name`. */
+export async function requestUpload(contentType, options, name, signal) {
   const response = await request("/api/uploads", {
     method: "POST",
     headers: { "Content-Type": "application/json" },
@@ -114,8 +127,9 @@ export async function requestUpload(contentType, options) {
       format: options.format,
       quality: options.quality,
       filters: options.filters,
+      name,
     }),
-  });
+  }, REQUEST_MARGIN_MS, signal);
   const text = await response.text();
   if (response.status !== 201) throw errorFromResponse(response.status, text);
   return parseJson(text);
@@ -125,7 +139,7 @@ export async function requestUpload(contentType, options) {
  * The browser's multipart POST straight to storage: every field of the ticket, then the file
  * last (S3 ignores fields after it). `fallbackType` fills Content-Type when the ticket has none.
  */
-export async function uploadToStorage(ticket, file, fallbackType, onProgress) {
+export async function uploadToStorage(ticket, file, fallbackType, onProgress, signal) {
   const form = new FormData();
   const fields = ticket.upload.fields ?? {};
   for (const [name, value] of Object.entries(fields)) form.append(name, value);
@@ -133,7 +147,7 @@ export async function uploadToStorage(ticket, file, fallbackType, onProgress) {
     form.append("Content-Type", fallbackType);
   }
   form.append("file", file);
-  const response = await send({ method: "POST", url: ticket.upload.url, body: form, onProgress });
+  const response = await send({ method: "POST", url: ticket.upload.url, body: form, onProgress, signal });
   if (response.status >= 200 && response.status < 300) return;
   throw storageError(response);
 }
@@ -161,9 +175,10 @@ function storageError(response) {
  * has `clock`, {server, local}: the server's time (its Date header) and the page's when it arrived.
  * Throws ApiError for answers that are not about the image's processing (404, 5xx, no answer).
  */
-export async function getImage(id, waitSeconds = 0) {
+export async function getImage(id, waitSeconds = 0, signal = null) {
   const query = waitSeconds > 0 ? `?wait=${waitSeconds}` : "";
-  const response = await request(`/api/images/${encodeURIComponent(id)}${query}`, {}, waitSeconds * 1000 + REQUEST_MARGIN_MS);
+  const url = `/api/images/${encodeURIComponent(id)}${query}`;
+  const response = await request(url, {}, waitSeconds * 1000 + REQUEST_MARGIN_MS, signal);
   const text = await response.text();
   if (response.status === 200) {
     const clock = { server: Date.parse(response.headers.get("Date") ?? ""), local: Date.now() };
@@ -192,4 +207,11 @@ export async function deleteImage(id) {
 /** The stable address of a variant: it redirects to a freshly signed URL on every request. */
 export function variantAddress(id, name, origin = window.location.origin) {
   return `${origin}/api/images/${encodeURIComponent(id)}/${encodeURIComponent(name)}`;
+}
+
+/** A variant's bytes for a ZIP, from its pre-signed URL (the processed-images bucket admits the site's origin). */
+export async function fetchVariant(url) {
+  const response = await request(url, { cache: "default" });
+  if (!response.ok) throw new ApiError(response.status === 403 ? "links_expired" : "storage_error", "", { status: response.status });
+  return response;
 }

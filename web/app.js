@@ -1,32 +1,33 @@
-// The page: choosing files (picker, drop, paste), uploading each with progress, following its
-// processing, and showing the results. Talks only to /api on this origin and the pre-signed
-// storage POST the API hands out. What may be asked for and the limits come from GET
-// /api/options, loaded once at start-up; nothing is uploaded before it has answered.
+// The page: wires the controls to the list of chosen files. Choosing (picker, drop, paste), the
+// list and its persistence, and each file's way through upload and processing live here; the
+// requests are in api.js and uploads.js, a file's card in card.js, the batch bar in batch.js,
+// words in messages.js. What may be asked for and the limits come from GET /api/options, loaded
+// once at start-up; nothing is uploaded before it has answered.
 
-import {
-  ApiError,
-  deleteImage, getImage, getOptions, requestUpload, uploadDirect, uploadToStorage,
-} from "./api.js";
-import { Card, describeOptions } from "./card.js";
+import { ApiError, deleteImage, getImage, getOptions } from "./api.js";
+import { createAnnouncer } from "./announce.js";
+import { renderBatch } from "./batch.js";
+import { BUSY_STATES, Card } from "./card.js";
 import { copyText } from "./dom.js";
-import { describeError, setAcceptedTypes } from "./messages.js";
+import { describeError, errorSentence, setAcceptedTypes } from "./messages.js";
 import {
   acceptAttribute, acceptedTypesInWords, acceptsType, buildControls, chooseHint, readConfig,
 } from "./options.js";
-import { CONTENT_TYPES, sniffFile } from "./sniff.js";
+import { loadList, saveList } from "./store.js";
+import { cancel, checkPixels, upload, waitForResult } from "./uploads.js";
+import { saveZip, zipNameFor } from "./zip.js";
 
 const $ = (id) => document.getElementById(id);
 const els = {
   chooseButton: $("choose-button"),
   fileInput: $("file-input"),
-  dropzone: $("dropzone"),
-  overlay: $("drop-overlay"),
   acceptedHint: $("accepted-types"),
   form: $("options-form"),
   format: $("format"),
   formatHint: $("format-hint"),
   quality: $("quality"),
   qualityValue: $("quality-value"),
+  qualityHint: $("quality-hint"),
   filters: $("filters"),
   filtersNote: $("filters-note"),
   variantsHint: $("variants-hint"),
@@ -36,146 +37,330 @@ const els = {
   optionsErrorTitle: $("options-error-title"),
   optionsErrorDetail: $("options-error-detail"),
   optionsRetry: $("options-retry"),
+  queueSection: $("queue-section"),
   uploadButton: $("upload-button"),
   clearButton: $("clear-button"),
   queue: $("queue"),
   empty: $("queue-empty"),
-  notice: $("notice"),
-  liveStatus: $("live-status"),
-  liveAlert: $("live-alert"),
+  batch: $("batch"),
+  batchProgress: $("batch-progress"),
+  batchText: $("batch-text"),
+  batchSummary: $("batch-summary"),
+  cancelAll: $("cancel-all"),
+  zipAll: $("zip-all"),
+  confirmDelete: $("confirm-delete"),
+  confirmDeleteText: $("confirm-delete-text"),
 };
+const { announce, announceError, notify, hideNotice } = createAnnouncer({
+  liveStatus: $("live-status"), liveAlert: $("live-alert"), notice: $("notice"),
+});
 
-/** Every chosen file: {card, file, state, id, options, error}. */
+/** Every file on the list: {source, card, state, id, options, error, controller, sent, image}. */
 const items = [];
 
-/** GET /api/options as options.js reads it; null until it has answered. */
-let config = null;
+/** The API's options (GET /api/options as options.js reads it); null until it has answered. */
+let apiOptions = null;
 
-// Same-origin connections are few (6 per host in HTTP/1.1) and a long poll holds one for up to
-// max_wait_seconds: uploads and polls get separate, small pools so neither starves the other.
-const uploadSlots = semaphore(2);
-const pollSlots = semaphore(3);
+/** Whether the kept list has been read back: until then, saving would overwrite it. */
+let restored = false;
 
-function semaphore(limit) {
-  let active = 0;
-  const waiting = [];
-  const acquire = () => {
-    if (active < limit) {
-      active += 1;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => waiting.push(resolve));
-  };
-  const release = () => {
-    const next = waiting.shift();
-    if (next) next(); // the slot passes straight to the next waiter
-    else active -= 1;
-  };
-  return {
-    async run(task) {
-      await acquire();
-      try {
-        return await task();
-      } finally {
-        release();
-      }
-    },
-  };
-}
+const FINISHED_STATES = new Set(["done", "failed", "cancelled", "deleted"]);
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-// ---------------------------------------------------------------- announcements
-
-let statusTimer = null;
-
-/** A status change for screen readers (polite). Batched so a burst reads as one sentence. */
-function announce(message) {
-  const pending = els.liveStatus.dataset.pending ? `${els.liveStatus.dataset.pending} ` : "";
-  els.liveStatus.dataset.pending = `${pending}${message}`;
-  clearTimeout(statusTimer);
-  statusTimer = setTimeout(() => {
-    els.liveStatus.textContent = els.liveStatus.dataset.pending;
-    delete els.liveStatus.dataset.pending;
-  }, 150);
-}
-
-/** An error for screen readers (assertive); kept as a short log so none overwrites another. */
-function announceError(message) {
-  const line = document.createElement("p");
-  line.textContent = message;
-  els.liveAlert.append(line);
-  while (els.liveAlert.childElementCount > 5) els.liveAlert.firstElementChild.remove();
-}
-
-/** A page-level message, shown and announced; `isError` makes it assertive. */
-function notify(message, isError = false) {
-  els.notice.textContent = message;
-  els.notice.hidden = false;
-  els.notice.classList.toggle("is-error", isError);
-  if (isError) announceError(message);
-  else announce(message);
-}
-
-// ---------------------------------------------------------------- choosing files
+// ---------------------------------------------------------------- the list
 
 function readOptions() {
   const data = new FormData(els.form);
   return {
     format: String(data.get("format") || "original"),
-    quality: Number.parseInt(String(data.get("quality") || config.quality.default), 10),
+    // A disabled slider (PNG) is not in the form: the default goes along and means nothing.
+    quality: Number.parseInt(String(data.get("quality") || apiOptions.quality.default), 10),
     filters: data.getAll("filters").map(String),
   };
+}
+
+function addItem(source) {
+  const item = { source, state: "ready", id: null, options: null };
+  item.card = new Card(source, {
+    retry: () => start(item, { again: true }),
+    cancel: () => cancelItem(item),
+    remove: () => removeItem(item),
+    deleteRemote: (button) => confirmDelete(item, button),
+    refresh: (button) => refreshLinks(item, button),
+    copy: (text, what, button) => copy(text, what, button),
+    zip: (button) => zip([item], zipNameFor(item.image, item.source.name), button),
+  });
+  items.push(item);
+  els.queue.append(item.card.element);
+  return item;
 }
 
 /** Put files in the list, each with a preview; obvious non-images are refused on the spot. */
 function addFiles(fileList, how) {
   const files = [...fileList];
   if (!files.length) return;
-  els.notice.hidden = true;
+  hideNotice();
   let refused = 0;
   for (const file of files) {
-    const item = { file, state: "ready", id: null, options: null };
-    item.card = new Card(file, {
-      retry: () => start(item, { again: true }),
-      remove: () => removeItem(item),
-      deleteRemote: (button) => deleteRemote(item, button),
-      refresh: (button) => refreshLinks(item, button),
-      copy: (text, what, button) => copy(text, what, button),
-    });
-    items.push(item);
-    els.queue.append(item.card.element);
-    if (refuseEarly(item)) refused += 1;
+    if (refuseEarly(addItem(file))) refused += 1;
   }
   const noun = (n) => `${n} ${n === 1 ? "image" : "images"}`;
   if (files.length > refused) announce(`${how} ${noun(files.length - refused)}. Choose options, then press Upload.`);
-  refreshControls();
+  refresh();
+  // On a phone the list and Upload are screens below the picker: bring them into view.
+  if (els.uploadButton.getBoundingClientRect().bottom > window.innerHeight) {
+    const smooth = !window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+    els.queueSection.scrollIntoView({ block: "start", behavior: smooth ? "smooth" : "auto" });
+  }
 }
 
 /**
- * Fail a file that cannot be an image we accept, before anything is sent: empty, of a type the
- * API does not take, or larger than it takes (known once the options have loaded; until then it
- * waits). True if refused.
+ * Fail a file that cannot be an image we accept, before anything is sent: empty, SVG, of a type
+ * the API does not take, or larger than it takes (known once the options have loaded; until then
+ * it waits). True if refused.
  */
 function refuseEarly(item) {
-  const { size, type } = item.file;
+  const { size, type } = item.source;
   let problem = null;
   if (size === 0) problem = new ApiError("empty_file");
-  else if (config && !acceptsType(config, type)) problem = new ApiError("not_an_image");
-  else if (config?.largeUploadMaxBytes && size > config.largeUploadMaxBytes) {
-    problem = new ApiError("too_large", "", { limit: config.largeUploadMaxBytes });
+  else if (type === "image/svg+xml") problem = new ApiError("svg");
+  else if (apiOptions && !acceptsType(apiOptions, type)) problem = new ApiError("not_an_image");
+  else if (apiOptions?.largeUploadMaxBytes && size > apiOptions.largeUploadMaxBytes) {
+    problem = new ApiError("too_large", "", { limit: apiOptions.largeUploadMaxBytes });
   }
   if (problem) fail(item, problem);
   return problem !== null;
 }
 
-function refreshControls() {
+/** Controls, batch bar and the kept list, after any change. */
+function refresh() {
   const ready = items.filter((item) => item.state === "ready").length;
-  els.uploadButton.disabled = ready === 0 || config === null;
+  els.uploadButton.disabled = ready === 0 || apiOptions === null;
   els.uploadButton.textContent = ready > 1 ? `Upload ${ready} images` : "Upload";
   els.empty.hidden = items.length > 0;
-  els.clearButton.hidden = !items.some((item) => item.state === "done" || item.state === "failed");
+  els.clearButton.hidden = !items.some((item) => FINISHED_STATES.has(item.state));
+  renderBatch(els, items);
+  if (restored) saveList(items);
 }
+
+function setState(item, state) {
+  item.state = state;
+  item.card.setState(state);
+  refresh();
+}
+
+/** Take an item off the list; focus moves to its neighbour so keyboard users keep their place. */
+function removeItem(item) {
+  const index = items.indexOf(item);
+  if (index < 0) return;
+  items.splice(index, 1);
+  const hadFocus = item.card.element.contains(document.activeElement);
+  item.card.dispose();
+  if (hadFocus) {
+    const neighbour = items[index] ?? items[index - 1];
+    (neighbour?.card.element.querySelector("button:not([disabled]):not([hidden]), a") ?? els.chooseButton).focus();
+  }
+  refresh();
+}
+
+// ---------------------------------------------------------------- uploading and processing
+
+/** Rejects with ApiError("cancelled") as soon as `signal` aborts, whatever `promise` is waiting for. */
+function abortable(promise, signal) {
+  return Promise.race([promise, new Promise((_, reject) => {
+    if (signal.aborted) reject(new ApiError("cancelled"));
+    signal.addEventListener("abort", () => reject(new ApiError("cancelled")), { once: true });
+  })]);
+}
+
+/** Upload (unless already uploaded), then follow processing to its end. */
+async function start(item, { again = false } = {}) {
+  if (again && item.restartUpload) item.id = null;
+  item.options ??= readOptions();
+  item.controller = new AbortController();
+  const { signal } = item.controller;
+  try {
+    if (!item.id) {
+      setState(item, "waiting");
+      await abortable(checkPixels(item, apiOptions.maxPixels), signal);
+      const id = await abortable(upload(item, apiOptions, {
+        onUploading: () => {
+          setState(item, "uploading");
+          announce(`${item.source.name}: uploading.`);
+        },
+        onProgress: (loaded, total) => {
+          item.sent = loaded;
+          item.card.setProgress(loaded, total);
+          renderBatch(els, items);
+        },
+      }), signal);
+      item.id = id;
+      if (signal.aborted) throw new ApiError("cancelled"); // sent just as Cancel was pressed
+    }
+    setState(item, "processing");
+    announce(`${item.source.name}: uploaded, now processing.`);
+    const answer = await waitForResult(item, apiOptions.maxWaitSeconds);
+    item.image = answer.body;
+    item.card.showResult(answer.body, answer.clock);
+    setState(item, "done");
+    const count = answer.body.variants.length;
+    announce(`${item.source.name} is ready: ${count} ${count === 1 ? "variant" : "variants"}.`);
+  } catch (error) {
+    if (error?.code === "cancelled") await finishCancel(item);
+    else fail(item, error);
+  }
+}
+
+function fail(item, error) {
+  if (!(error instanceof ApiError)) {
+    console.warn("unexpected failure", error); // a bug in the page, not a network or API answer
+  }
+  // Processing that timed out, or an image gone from the server, needs a new upload; a lost
+  // connection while waiting only needs the waiting resumed.
+  item.restartUpload = ["processing_timeout", "not_found", "upload_expired", "storage_error"].includes(error?.code)
+    || !item.id;
+  item.error = error;
+  const description = describeError(error);
+  // A card restored after a reload has no file to send again.
+  const canRetry = description.retry && (!item.restartUpload || item.source instanceof Blob);
+  item.card.showError({ ...description, retry: canRetry });
+  setState(item, "failed");
+  announceError(`${item.source.name}: ${errorSentence(error)}`);
+}
+
+function cancelItem(item) {
+  item.controller?.abort();
+}
+
+/** After a cancel: whatever the server already took is deleted, then the card says so. */
+async function finishCancel(item) {
+  try {
+    await cancel(item);
+  } catch (error) {
+    notify(`${item.source.name} was cancelled, but its server copy was not deleted: ${errorSentence(error)}`, true);
+  }
+  item.id = null;
+  item.restartUpload = true;
+  const description = describeError(new ApiError("cancelled"));
+  item.card.showError({ ...description, retry: item.source instanceof Blob }, "cancelled");
+  setState(item, "cancelled");
+  announce(`${item.source.name}: cancelled.`);
+}
+
+els.uploadButton.addEventListener("click", () => {
+  if (!apiOptions) return;
+  const options = readOptions();
+  const ready = items.filter((item) => item.state === "ready");
+  for (const item of ready) {
+    item.options = options;
+    start(item);
+  }
+  // The pressed button is now disabled: focus goes to the batch's progress, where the work shows.
+  els.batch.focus();
+});
+
+els.cancelAll.addEventListener("click", () => {
+  for (const item of items.filter((entry) => BUSY_STATES.has(entry.state))) cancelItem(item);
+  els.batch.focus();
+});
+
+window.addEventListener("beforeunload", (event) => {
+  // Files not yet sent are lost with the page (it cannot read them again); processing goes on without it.
+  if (items.some((item) => item.state === "waiting" || item.state === "uploading")) {
+    event.preventDefault();
+    event.returnValue = "";
+  }
+});
+
+// ---------------------------------------------------------------- results
+
+async function refreshLinks(item, button) {
+  button.disabled = true;
+  try {
+    const answer = await getImage(item.id);
+    if (answer.state !== "done") throw answer.error ?? new ApiError("not_found");
+    item.image = answer.body;
+    item.card.showResult(answer.body, answer.clock);
+    announce(`Fresh links for ${item.source.name}.`);
+  } catch (error) {
+    notify(`${item.source.name}: ${errorSentence(error)}`, true);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+/** Ask first (a dialog: Escape or Keep says no); then delete, say so on the card, and focus its next step. */
+function confirmDelete(item, button) {
+  const dialog = els.confirmDelete;
+  els.confirmDeleteText.textContent = `Delete ${item.source.name} and all its variants from the server? Links to them stop working.`;
+  dialog.returnValue = "";
+  dialog.addEventListener("close", async () => {
+    if (dialog.returnValue !== "delete") return; // the dialog gives focus back to the button
+    button.disabled = true;
+    try {
+      await deleteImage(item.id);
+    } catch (error) {
+      button.disabled = false;
+      button.focus();
+      notify(`${item.source.name} was not deleted: ${errorSentence(error)}`, true);
+      return;
+    }
+    item.id = null;
+    item.image = null;
+    item.card.showError(describeError(new ApiError("deleted")), "deleted");
+    setState(item, "deleted");
+    announce(`${item.source.name} and its variants were deleted from the server.`);
+    item.card.removeButton.focus();
+  }, { once: true });
+  dialog.showModal();
+}
+
+async function copy(text, what, button) {
+  const copied = await copyText(text);
+  if (copied) {
+    const label = button.textContent;
+    button.textContent = "Copied";
+    button.classList.add("copied");
+    setTimeout(() => {
+      button.textContent = label;
+      button.classList.remove("copied");
+    }, 1600);
+    announce(`${what} copied.`);
+  } else {
+    notify(`${what} could not be copied; select it and copy it by hand.`, true);
+  }
+}
+
+async function zip(chosen, zipName, button) {
+  button.disabled = true;
+  announce("Making the ZIP…");
+  try {
+    await saveZip(chosen.map((item) => ({ image: item.image, fileName: item.source.name })), zipName);
+    announce(`${zipName} is ready.`);
+  } catch (error) {
+    if (!(error instanceof ApiError)) console.warn("unexpected failure", error);
+    notify(`The ZIP could not be made: ${errorSentence(error)}`, true);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+els.zipAll.addEventListener("click", () => {
+  zip(items.filter((item) => item.state === "done" && item.image), "images.zip", els.zipAll);
+});
+
+els.clearButton.addEventListener("click", () => {
+  for (const item of items.filter((entry) => FINISHED_STATES.has(entry.state))) removeItem(item);
+  hideNotice();
+  announce("Cleared finished images from the list.");
+  els.chooseButton.focus();
+});
+
+// Links expire: keep every "work until …" line honest.
+setInterval(() => {
+  for (const item of items) if (item.state === "done") item.card.updateExpiry();
+}, 15000);
+
+// ---------------------------------------------------------------- choosing files
 
 els.chooseButton.addEventListener("click", () => els.fileInput.click());
 els.fileInput.addEventListener("change", () => {
@@ -231,170 +416,26 @@ document.addEventListener("paste", (event) => {
   addFiles(named, "Pasted");
 });
 
-// ---------------------------------------------------------------- uploading and processing
+// ---------------------------------------------------------------- start-up
 
-els.uploadButton.addEventListener("click", () => {
-  if (!config) return;
-  const options = readOptions();
-  const ready = items.filter((item) => item.state === "ready");
-  for (const item of ready) {
-    item.options = options;
-    start(item);
-  }
-  refreshControls();
-});
-
-function setState(item, state) {
-  item.state = state;
-  item.card.setState(state);
-  refreshControls();
-}
-
-/** Upload (unless already uploaded), then follow processing to its end. */
-async function start(item, { again = false } = {}) {
-  if (again && item.restartUpload) item.id = null;
-  item.options ??= readOptions();
-  try {
-    if (!item.id) {
-      setState(item, "uploading");
-      announce(`${item.file.name}: uploading.`);
-      item.id = await uploadSlots.run(() => upload(item));
-    }
-    setState(item, "processing");
-    announce(`${item.file.name}: uploaded, now processing.`);
-    const answer = await waitForResult(item);
-    const image = answer.body;
-    item.card.showResult(image, answer.clock);
-    setState(item, "done");
-    announce(`${item.file.name} is ready: ${image.variants.length} ${image.variants.length === 1 ? "variant" : "variants"}.`);
-  } catch (error) {
-    fail(item, error);
-  }
-}
-
-/** POST /api/images for files within the direct limit (413: fall back), storage for the rest. */
-async function upload(item) {
-  const { file, options, card } = item;
-  const progress = (loaded, total) => card.setProgress(loaded, total);
-  if (file.size <= config.directUploadMaxBytes) {
-    card.setRoute(`Direct upload · ${describeOptions(options)}`);
-    try {
-      return await uploadDirect(file, options, progress);
-    } catch (error) {
-      if (!(error instanceof ApiError) || error.code !== "payload_too_large") throw error;
-      // The limit went down since the page loaded its options: the storage route takes it.
+/** The list the last page kept: finished images come back with fresh links, unfinished ones resume. */
+function restoreList() {
+  const saved = loadList();
+  for (const entry of saved) {
+    const item = addItem({ name: entry.name, size: entry.size, type: entry.type });
+    item.options = entry.options;
+    item.id = entry.id;
+    if (entry.state === "failed" && entry.error) {
+      fail(item, new ApiError(entry.error.code, entry.error.message));
+    } else if (!entry.id) {
+      fail(item, new ApiError(entry.state === "cancelled" ? "cancelled" : "interrupted"));
+    } else {
+      start(item);
     }
   }
-  card.setRoute(`Straight to storage · ${describeOptions(options)}`);
-  card.setProgress(0, file.size);
-  const type = await sniffFile(file);
-  if (!type) throw new ApiError("not_an_image");
-  const ticket = await requestUpload(CONTENT_TYPES[type], options);
-  if (Number.isFinite(ticket.max_bytes) && file.size > ticket.max_bytes) {
-    throw new ApiError("too_large", "", { limit: ticket.max_bytes });
-  }
-  await uploadToStorage(ticket, file, CONTENT_TYPES[type], progress);
-  card.setProgress(file.size, file.size);
-  return ticket.id;
+  restored = true;
+  if (saved.length) announce(`Restored ${saved.length} ${saved.length === 1 ? "image" : "images"} from before the reload.`);
 }
-
-/** Long-poll GET /api/images/{id}?wait=… until the image is done (returns the answer) or failed (throws). */
-async function waitForResult(item) {
-  for (;;) {
-    const answer = await pollSlots.run(() => getImage(item.id, config.maxWaitSeconds));
-    if (answer.state === "done") return answer;
-    if (answer.state === "failed") throw answer.error;
-    await sleep(Math.min(Math.max(answer.retryAfter, 1), 10) * 1000);
-  }
-}
-
-function fail(item, error) {
-  if (!(error instanceof ApiError)) {
-    console.warn("unexpected failure", error); // a bug in the page, not a network or API answer
-  }
-  const description = describeError(error);
-  // Processing that timed out, or an image gone from the server, needs a new upload; a lost
-  // connection while waiting only needs the waiting resumed.
-  item.restartUpload = ["processing_timeout", "not_found", "upload_expired", "storage_error"].includes(error?.code)
-    || (item.state === "uploading");
-  item.card.showError(description);
-  setState(item, "failed");
-  announceError(`${item.file.name}: ${description.title} ${description.detail ?? ""}`.trim());
-}
-
-// ---------------------------------------------------------------- results
-
-async function refreshLinks(item, button) {
-  button.disabled = true;
-  try {
-    const answer = await getImage(item.id);
-    if (answer.state !== "done") throw answer.error ?? new ApiError("not_found");
-    item.card.showResult(answer.body, answer.clock);
-    announce(`Fresh links for ${item.file.name}.`);
-  } catch (error) {
-    const description = describeError(error);
-    notify(`${item.file.name}: ${description.title} ${description.detail ?? ""}`.trim(), true);
-  } finally {
-    button.disabled = false;
-  }
-}
-
-async function deleteRemote(item, button) {
-  button.disabled = true;
-  try {
-    await deleteImage(item.id);
-    removeItem(item);
-    announce(`${item.file.name} and its variants were deleted from the server.`);
-  } catch (error) {
-    button.disabled = false;
-    const description = describeError(error);
-    notify(`${item.file.name} was not deleted: ${description.title} ${description.detail ?? ""}`.trim(), true);
-  }
-}
-
-async function copy(text, what, button) {
-  const copied = await copyText(text);
-  if (copied) {
-    const label = button.textContent;
-    button.textContent = "Copied";
-    button.classList.add("copied");
-    setTimeout(() => {
-      button.textContent = label;
-      button.classList.remove("copied");
-    }, 1600);
-    announce(`${what} copied.`);
-  } else {
-    notify(`${what} could not be copied; select it and copy it by hand.`, true);
-  }
-}
-
-/** Take an item off the list; focus moves to its neighbour so keyboard users keep their place. */
-function removeItem(item) {
-  const index = items.indexOf(item);
-  if (index < 0) return;
-  items.splice(index, 1);
-  const hadFocus = item.card.element.contains(document.activeElement);
-  item.card.dispose();
-  if (hadFocus) {
-    const neighbour = items[index] ?? items[index - 1];
-    (neighbour?.card.element.querySelector("button:not([disabled]), a") ?? els.chooseButton).focus();
-  }
-  refreshControls();
-}
-
-els.clearButton.addEventListener("click", () => {
-  for (const item of items.filter((entry) => entry.state === "done" || entry.state === "failed")) removeItem(item);
-  els.notice.hidden = true;
-  announce("Cleared finished images from the list.");
-  els.chooseButton.focus();
-});
-
-// Links expire: keep every "work until …" line honest.
-setInterval(() => {
-  for (const item of items) if (item.state === "done") item.card.updateExpiry();
-}, 15000);
-
-// ---------------------------------------------------------------- options
 
 /** GET /api/options, then the controls; on failure a readable error with a way to try again. */
 async function loadOptions() {
@@ -403,29 +444,29 @@ async function loadOptions() {
   els.optionsLoading.hidden = false;
   els.optionsStatus.hidden = false;
   try {
-    config = readConfig(await getOptions());
+    apiOptions = readConfig(await getOptions());
   } catch (error) {
     if (!(error instanceof ApiError)) console.warn("unexpected failure", error);
-    const description = describeError(error);
     els.optionsErrorTitle.textContent = "The options could not be loaded, so nothing can be uploaded yet.";
-    els.optionsErrorDetail.textContent = `${description.title} ${description.detail ?? ""}`.trim();
+    els.optionsErrorDetail.textContent = errorSentence(error);
     els.optionsLoading.hidden = true;
     els.optionsError.hidden = false;
-    els.optionsRetry.hidden = !description.retry;
+    els.optionsRetry.hidden = !describeError(error).retry;
     document.documentElement.dataset.options = "failed";
     announceError(`${els.optionsErrorTitle.textContent} ${els.optionsErrorDetail.textContent}`);
     return;
   }
-  buildControls(els, config);
-  els.fileInput.accept = acceptAttribute(config);
-  els.acceptedHint.textContent = chooseHint(config);
-  setAcceptedTypes(acceptedTypesInWords(config));
+  buildControls(els, apiOptions);
+  els.fileInput.accept = acceptAttribute(apiOptions);
+  els.acceptedHint.textContent = chooseHint(apiOptions);
+  setAcceptedTypes(acceptedTypesInWords(apiOptions));
   els.optionsStatus.hidden = true;
   els.form.hidden = false;
   document.documentElement.dataset.options = "ready";
   // Files chosen while the options were loading are checked now.
   for (const item of items.filter((entry) => entry.state === "ready")) refuseEarly(item);
-  refreshControls();
+  if (!restored) restoreList();
+  refresh();
 }
 
 els.optionsRetry.addEventListener("click", async () => {
@@ -433,7 +474,7 @@ els.optionsRetry.addEventListener("click", async () => {
   await loadOptions();
   els.optionsRetry.disabled = false;
   // Focus would be lost with the hidden button: put it on the first control, or back on the button.
-  (config ? els.format : els.optionsRetry).focus();
+  (apiOptions ? els.format : els.optionsRetry).focus();
 });
 
 loadOptions();

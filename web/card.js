@@ -2,17 +2,24 @@
 
 import { blurhashDataUrl } from "./blurhash.js";
 import { h, append } from "./dom.js";
-import { formatBytes, formatClock, formatFromNow, formatName, formatPixels, metadataName, savings } from "./format.js";
+import { variantAddress } from "./api.js";
+import { formatBytes, formatClock, formatFromNow, formatName, formatPixels, metadataName, sizeChange } from "./format.js";
 import { filterLabel } from "./options.js";
 import { srcsetSnippet } from "./snippet.js";
 
 const STATE_LABELS = {
   ready: "Ready",
+  waiting: "Waiting",
   uploading: "Uploading",
   processing: "Processing",
   done: "Done",
   failed: "Failed",
+  cancelled: "Cancelled",
+  deleted: "Deleted",
 };
+
+/** States in which work is under way and Cancel applies. */
+export const BUSY_STATES = new Set(["waiting", "uploading", "processing"]);
 
 let cardCount = 0;
 
@@ -33,127 +40,177 @@ function localExpiry(image, { server = Number.NaN, local = Date.now() } = {}) {
 }
 
 /** The file's type in words, from its MIME type or its extension. */
-function fileKind(file) {
-  const subtype = file.type.startsWith("image/") ? file.type.slice(6) : "";
-  const extension = file.name.includes(".") ? file.name.split(".").pop() : "";
+function fileKind(source) {
+  const subtype = source.type.startsWith("image/") ? source.type.slice(6) : "";
+  const extension = source.name.includes(".") ? source.name.split(".").pop() : "";
   const kind = subtype || extension;
   return kind ? formatName(kind.replace(/^x-/, "").replace(/^jpg$/, "jpeg")) : "Unknown type";
 }
 
-export function describeOptions(options) {
-  const parts = [options.format === "original" ? "Same format" : formatName(options.format), `quality ${options.quality}`];
+/** Whether the output is lossless PNG, where quality means nothing: PNG asked for, or a PNG kept as it is. */
+function losslessOutput(options, type) {
+  return options.format === "png" || (options.format === "original" && type === "image/png");
+}
+
+/** "WebP · quality 82 · Grayscale"; quality is left out where it does not apply. */
+export function describeOptions(options, type = "") {
+  const parts = [options.format === "original" ? "Same format" : formatName(options.format)];
+  if (!losslessOutput(options, type)) parts.push(`quality ${options.quality}`);
   if (options.filters.length) parts.push(options.filters.map(filterLabel).join(", "));
   return parts.join(" · ");
 }
 
+/** A format that would suit better when a result came out larger than its original. */
+function betterFormat(original, after) {
+  if (after.format === "png") {
+    return "PNG keeps every pixel, so photos grow. For photos choose JPEG or WebP.";
+  }
+  if (original.format === "png" || original.format === "gif") {
+    return "Drawings and screenshots compress better as PNG or WebP than as JPEG.";
+  }
+  return "Try WebP, or a lower quality.";
+}
+
 export class Card {
   /**
-   * @param file the File
-   * @param actions {retry(), remove(), remove server copy: deleteRemote(), refresh(), copy(text, what)}
+   * @param source the File, or for a card restored after a reload {name, size, type} (no preview)
+   * @param actions {retry(), cancel(), remove(), deleteRemote(button), refresh(button),
+   *   copy(text, what, button), zip(button)}
    */
-  constructor(file, actions) {
+  constructor(source, actions) {
     cardCount += 1;
-    this.file = file;
+    this.source = source;
     this.actions = actions;
     this.key = `card-${cardCount}`;
     this.previewUrl = null;
     this.previewLoaded = false;
     this.expiresAt = null;
+    /** Resolves with the preview's {width, height}, or null when the browser cannot show it. */
+    this.previewSize = Promise.resolve(null);
     this.build();
   }
 
+  get name() {
+    return this.source.name;
+  }
+
   build() {
-    const file = this.file;
+    const source = this.source;
+    const name = source.name;
     const titleId = `${this.key}-title`;
     this.badge = h("span", { class: "badge" });
-    this.meta = h("p", { class: "file-meta" }, `${formatBytes(file.size)} · ${fileKind(file)}`);
+    this.meta = h("p", { class: "file-meta" }, `${formatBytes(source.size)} · ${fileKind(source)}`);
     this.route = h("p", { class: "file-route", hidden: true });
-    this.progress = h("progress", { class: "progress", max: "100", value: "0", "aria-label": `Upload progress of ${file.name}` });
+    this.progress = h("progress", { class: "progress", max: "100", value: "0", "aria-label": `Upload progress of ${name}` });
     this.progressText = h("span", { class: "progress-text" });
     this.progressRow = h("div", { class: "progress-row", hidden: true }, this.progress, this.progressText);
     this.errorTitle = h("p", { class: "error-title" });
     this.errorDetail = h("p", { class: "error-detail" });
     this.errorBox = h("div", { class: "card-error", hidden: true }, this.errorTitle, this.errorDetail);
-    this.retryButton = h("button", { type: "button", class: "button small primary", hidden: true }, "Try again");
-    this.retryButton.setAttribute("aria-label", `Try ${file.name} again`);
-    this.removeButton = h("button", { type: "button", class: "button small quiet" }, "Remove");
-    this.removeButton.setAttribute("aria-label", `Remove ${file.name} from the list`);
-    this.retryButton.addEventListener("click", () => this.actions.retry());
-    this.removeButton.addEventListener("click", () => this.actions.remove());
+    // Accessible names start with the visible text (WCAG 2.5.3), then say which file.
+    this.retryButton = this.button("Try again", `Try again: ${name}`, "primary", () => this.actions.retry());
+    this.cancelButton = this.button("Cancel", `Cancel: ${name}`, "", () => this.actions.cancel());
+    this.removeButton = this.button("Remove", `Remove: ${name}`, "quiet", () => this.actions.remove());
 
     this.thumb = h("div", { class: "thumb" });
-    this.previewUrl = URL.createObjectURL(file);
-    const preview = h("img", { class: "preview", src: this.previewUrl, alt: `Preview of ${file.name}` });
-    preview.addEventListener("load", () => {
-      this.previewLoaded = true;
-      this.previewWidth = preview.naturalWidth;
-      this.previewHeight = preview.naturalHeight;
-      append(this.meta, [` · ${formatPixels(preview.naturalWidth, preview.naturalHeight)}`]);
-    });
-    preview.addEventListener("error", () => {
-      preview.replaceWith(h("div", { class: "no-preview" }, h("span", {}, fileKind(file)), h("span", {}, "No preview")));
-      URL.revokeObjectURL(this.previewUrl);
-      this.previewUrl = null;
-    });
-    this.thumb.append(preview);
+    if (source instanceof Blob) {
+      this.previewUrl = URL.createObjectURL(source);
+      const preview = h("img", { class: "preview", src: this.previewUrl, alt: `Preview of ${name}` });
+      this.previewSize = new Promise((resolve) => {
+        preview.addEventListener("load", () => {
+          this.previewLoaded = true;
+          append(this.meta, [` · ${formatPixels(preview.naturalWidth, preview.naturalHeight)}`]);
+          resolve({ width: preview.naturalWidth, height: preview.naturalHeight });
+        });
+        preview.addEventListener("error", () => {
+          preview.replaceWith(this.noPreview("No preview"));
+          URL.revokeObjectURL(this.previewUrl);
+          this.previewUrl = null;
+          resolve(null);
+        });
+      });
+      this.thumb.append(preview);
+    } else {
+      this.thumb.append(this.noPreview("Restored"));
+    }
 
     this.result = h("div", { class: "result", hidden: true });
-    this.element = h("li", { class: "card", id: this.key, "aria-labelledby": titleId },
+    this.element = h("li", { class: "card", id: this.key, "aria-labelledby": titleId, tabindex: "-1" },
       h("div", { class: "card-top" },
         this.thumb,
         h("div", { class: "card-main" },
           h("div", { class: "card-heading" },
-            h("h3", { class: "file-name", id: titleId, title: file.name }, file.name),
+            h("h3", { class: "file-name", id: titleId, title: name }, name),
             this.badge),
           this.meta,
           this.route,
           this.progressRow,
           this.errorBox),
-        h("div", { class: "card-actions" }, this.retryButton, this.removeButton)),
+        h("div", { class: "card-actions" }, this.retryButton, this.cancelButton, this.removeButton)),
       this.result);
     this.setState("ready");
+  }
+
+  button(text, label, kind, onClick) {
+    const button = h("button", { type: "button", class: `button small ${kind}`.trim(), "aria-label": label }, text);
+    button.addEventListener("click", onClick);
+    return button;
+  }
+
+  noPreview(note) {
+    return h("div", { class: "no-preview" }, h("span", {}, fileKind(this.source)), h("span", {}, note));
   }
 
   setState(state) {
     this.state = state;
     this.element.dataset.state = state;
     this.badge.textContent = STATE_LABELS[state] ?? state;
-    const busy = state === "uploading" || state === "processing";
-    this.removeButton.disabled = busy;
+    const busy = BUSY_STATES.has(state);
+    this.removeButton.hidden = busy;
+    this.cancelButton.hidden = !busy;
     this.progressRow.hidden = !busy;
-    if (state === "uploading") this.setProgress(0, this.file.size);
+    if (state === "waiting") {
+      this.progress.value = 0;
+      this.progress.setAttribute("aria-label", `${this.name} is waiting its turn`);
+      this.progressText.textContent = "Waiting for its turn…";
+    }
+    if (state === "uploading") this.setProgress(0, this.source.size);
     if (state === "processing") {
       this.progress.removeAttribute("value");
-      this.progress.setAttribute("aria-label", `Processing ${this.file.name}`);
+      this.progress.setAttribute("aria-label", `Processing ${this.name}`);
       this.progressText.textContent = "Making variants…";
     }
-    if (state !== "failed") {
+    if (!["failed", "cancelled", "deleted"].includes(state)) {
       this.errorBox.hidden = true;
       this.retryButton.hidden = true;
     }
-    this.removeButton.textContent = state === "done" ? "Remove from list" : "Remove";
+    if (state === "deleted") this.result.hidden = true;
+    this.removeButton.textContent = state === "done" || state === "deleted" ? "Remove from list" : "Remove";
+    this.removeButton.setAttribute("aria-label", `${this.removeButton.textContent}: ${this.name}`);
   }
 
-  /** Where the upload goes and with which options, once it starts. */
-  setRoute(text) {
-    this.route.textContent = text;
-    this.route.hidden = !text;
+  /** The options an upload goes with, once it starts (`data-route` says which way, for tests). */
+  setRoute(route, options) {
+    this.route.dataset.route = route;
+    this.route.textContent = describeOptions(options, this.source.type);
+    this.route.hidden = false;
   }
 
   setProgress(loaded, total) {
     const percent = total > 0 ? Math.min(100, Math.floor((loaded / total) * 100)) : 0;
     this.progress.value = percent;
-    this.progress.setAttribute("aria-label", `Upload progress of ${this.file.name}`);
-    this.progressText.textContent = `${percent}% of ${formatBytes(total)}`;
+    this.progress.setAttribute("aria-label", `Upload progress of ${this.name}`);
+    this.progressText.textContent = `Uploading: ${percent}% of ${formatBytes(total)}`;
   }
 
-  /** Show a failure: description is {title, detail, retry} from messages.js. */
-  showError(description) {
-    this.setState("failed");
+  /** Show a failure, a cancellation or a deletion: description is {title, detail, retry} from messages.js. */
+  showError(description, state = "failed") {
+    this.setState(state);
     this.errorTitle.textContent = description.title;
     this.errorDetail.textContent = description.detail ?? "";
     this.errorDetail.hidden = !description.detail;
     this.errorBox.hidden = false;
+    this.errorBox.classList.toggle("is-note", state !== "failed");
     this.retryButton.hidden = !description.retry;
   }
 
@@ -164,17 +221,27 @@ export class Card {
   showResult(image, clock = {}) {
     this.image = image;
     this.expiresAt = localExpiry(image, clock);
-    const name = this.file.name;
+    const name = this.name;
     const variants = [...(image.variants ?? [])].sort((a, b) => b.width * b.height - a.width * a.height);
     const largest = variants[0];
     const aspect = largest ? largest.width / largest.height : 1;
     const placeholder = image.placeholder ? blurhashDataUrl(image.placeholder, aspect) : null;
-    const paint = (element) => {
+    // The placeholder shows only until the image loads; then a checkerboard shows through
+    // transparent areas as transparency, not as a blur of the picture.
+    const paint = (element, images) => {
       if (placeholder) element.style.backgroundImage = `url("${placeholder}")`;
       if (largest) {
         element.style.aspectRatio = `${largest.width} / ${largest.height}`;
         element.style.setProperty("--ratio", String(largest.width / largest.height));
       }
+      const loaded = () => {
+        if (images.every((img) => img.complete && img.naturalWidth > 0)) {
+          element.style.removeProperty("background-image");
+          element.classList.add("is-loaded");
+        }
+      };
+      for (const img of images) img.addEventListener("load", loaded);
+      loaded();
     };
 
     const sections = [];
@@ -182,26 +249,29 @@ export class Card {
     sections.push(h("div", { class: "result-side" }, this.buildPrivacy(image), this.buildLinks()));
 
     const variantList = h("ul", { class: "variants", "aria-label": `Variants of ${name}` },
-      variants.map((variant) => this.buildVariant(variant, paint)));
+      variants.map((variant) => this.buildVariant(image, variant, paint)));
 
     const snippetText = srcsetSnippet(image);
     const code = h("code", {}, snippetText);
-    const copySnippet = h("button", { type: "button", class: "button small" }, "Copy HTML");
-    copySnippet.setAttribute("aria-label", `Copy the responsive image HTML for ${name}`);
-    copySnippet.addEventListener("click", () => this.actions.copy(snippetText, "Responsive image HTML", copySnippet));
+    const copySnippet = this.button("Copy HTML", `Copy HTML: responsive image of ${name}`, "", () => {
+      this.actions.copy(snippetText, "Responsive image HTML", copySnippet);
+    });
     const snippet = h("section", { class: "snippet", "aria-label": "Responsive image HTML" },
       h("div", { class: "subhead" }, h("h4", {}, "Responsive image HTML"), copySnippet),
       h("p", { class: "hint" },
         "Uses this service's own addresses (/api/images/…), which keep working after the signed links expire: each one redirects to a freshly signed link."),
       h("pre", { class: "code", tabindex: "0", "aria-label": "HTML snippet" }, code));
 
-    const deleteButton = h("button", { type: "button", class: "button small danger" }, "Delete from server");
-    deleteButton.setAttribute("aria-label", `Delete ${name} and its variants from the server`);
-    deleteButton.addEventListener("click", () => this.actions.deleteRemote(deleteButton));
+    const zipButton = this.button("Download all as ZIP", `Download all as ZIP: every variant of ${name}`, "", () => {
+      this.actions.zip(zipButton);
+    });
+    const deleteButton = this.button("Delete from server", `Delete from server: ${name} and its variants`, "danger", () => {
+      this.actions.deleteRemote(deleteButton);
+    });
 
     this.result.replaceChildren(
       h("div", { class: "result-grid" }, sections),
-      h("div", { class: "subhead" }, h("h4", {}, `Variants (${variants.length})`)),
+      h("div", { class: "subhead" }, h("h4", {}, `Variants (${variants.length})`), zipButton),
       variantList,
       snippet,
       h("div", { class: "result-actions" }, deleteButton),
@@ -214,20 +284,21 @@ export class Card {
     const original = image.original ?? {};
     const afterImage = h("img", {
       class: "compare-after", src: after.url, width: after.width, height: after.height,
-      alt: `${this.file.name} after processing (${after.name} variant)`,
+      alt: `${this.name} after processing (${after.name} variant)`,
     });
     const stage = h("div", { class: "compare" }, afterImage);
-    paint(stage);
-    const reduction = savings(original.bytes, after.bytes);
+    const change = sizeChange(original.bytes, after.bytes);
     const caption = h("figcaption", {},
       h("span", {}, h("strong", {}, "Original "),
         `${formatPixels(original.width, original.height)} ${formatName(original.format)}, ${formatBytes(original.bytes)}`),
       h("span", {}, h("strong", {}, `${after.name} `),
         `${formatPixels(after.width, after.height)} ${formatName(after.format)}, ${formatBytes(after.bytes)}`,
-        reduction > 0 ? h("span", { class: "saving" }, ` · ${reduction}% smaller`) : null));
+        change?.smaller ? h("span", { class: "saving" }, ` · ${change.smaller}% smaller`) : null,
+        change?.larger ? h("span", { class: "growth" }, ` · +${change.larger}% larger`) : null));
+    if (change?.larger) caption.append(h("span", { class: "hint growth-hint" }, betterFormat(original, after)));
 
     if (this.previewUrl && this.previewLoaded) {
-      const beforeImage = h("img", { class: "compare-before", src: this.previewUrl, alt: `${this.file.name} as uploaded` });
+      const beforeImage = h("img", { class: "compare-before", src: this.previewUrl, alt: `${this.name} as uploaded` });
       const range = h("input", {
         type: "range", class: "compare-range", min: "0", max: "100", value: "50",
         "aria-label": `Compare the original with the ${after.name} variant`,
@@ -245,9 +316,13 @@ export class Card {
         range);
       stage.classList.add("has-before");
       setPosition();
+      paint(stage, [afterImage, beforeImage]);
     } else {
       stage.append(h("span", { class: "compare-tag compare-tag-after" }, "Processed"));
-      caption.append(h("span", { class: "hint" }, "This browser cannot show the original's format, so there is no before view."));
+      caption.append(h("span", { class: "hint" }, this.source instanceof Blob
+        ? "This browser cannot show the original's format, so there is no before view."
+        : "The page does not keep originals across a reload, so there is no before view."));
+      paint(stage, [afterImage]);
     }
     return h("figure", { class: "compare-figure" }, stage, caption);
   }
@@ -264,21 +339,19 @@ export class Card {
 
   buildLinks() {
     this.expiryText = h("p", { class: "expiry" });
-    const refresh = h("button", { type: "button", class: "button small" }, "Get fresh links");
-    refresh.setAttribute("aria-label", `Get fresh links for ${this.file.name}`);
-    refresh.addEventListener("click", () => this.actions.refresh(refresh));
+    const refresh = this.button("Get fresh links", `Get fresh links: ${this.name}`, "", () => this.actions.refresh(refresh));
     return h("section", { class: "links", "aria-label": "Link expiry" },
       h("h4", {}, "Links"), this.expiryText, refresh);
   }
 
-  buildVariant(variant, paint) {
-    const frame = h("div", { class: "variant-frame" },
-      h("img", {
-        src: variant.url, width: variant.width, height: variant.height,
-        alt: `${variant.name} variant of ${this.file.name}, ${variant.width} by ${variant.height} pixels`,
-        "data-variant": variant.name,
-      }));
-    paint(frame);
+  buildVariant(image, variant, paint) {
+    const img = h("img", {
+      src: variant.url, width: variant.width, height: variant.height,
+      alt: `${variant.name} variant of ${this.name}, ${variant.width} by ${variant.height} pixels`,
+      "data-variant": variant.name,
+    });
+    const frame = h("div", { class: "variant-frame" }, img);
+    paint(frame, [img]);
     // download_url answers with Content-Disposition: attachment and the file name, so the file is
     // saved, not opened (`download` alone is ignored across origins). Without one, a new tab, so
     // the page and its results stay.
@@ -286,15 +359,21 @@ export class Card {
     const download = h("a", {
       class: "button small", href: saves ? variant.download_url : variant.url, download: true,
       target: saves ? null : "_blank", rel: saves ? null : "noopener",
+      "aria-label": `Download: ${variant.name} variant`,
     }, "Download");
-    download.setAttribute("aria-label", `Download the ${variant.name} variant`);
-    const copy = h("button", { type: "button", class: "button small" }, "Copy link");
-    copy.setAttribute("aria-label", `Copy the link to the ${variant.name} variant`);
-    copy.addEventListener("click", () => this.actions.copy(variant.url, `Link to the ${variant.name} variant`, copy));
+    // The lasting address (it redirects to a freshly signed URL), not the signed URL that dies with the links.
+    const lasting = variantAddress(image.id, variant.name);
+    const copy = this.button("Copy link", `Copy link: ${variant.name} variant`, "", () => {
+      this.actions.copy(lasting, `Link to the ${variant.name} variant`, copy);
+    });
+    const aliases = Array.isArray(variant.aliases) ? variant.aliases : [];
     return h("li", { class: "variant", "data-variant": variant.name },
       frame,
       h("div", { class: "variant-info" },
         h("p", { class: "variant-name" }, variant.name),
+        aliases.length
+          ? h("p", { class: "variant-aliases hint" }, `Also ${aliases.join(" and ")}: the image is smaller than their size, so they are the same file.`)
+          : null,
         h("p", { class: "variant-facts" },
           h("span", { class: "variant-pixels" }, formatPixels(variant.width, variant.height)),
           h("span", { class: "variant-format" }, formatName(variant.format)),

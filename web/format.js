@@ -2,7 +2,7 @@
 
 const FORMAT_NAMES = {
   jpeg: "JPEG", jpg: "JPEG", png: "PNG", webp: "WebP", avif: "AVIF", gif: "GIF",
-  heif: "HEIF", heic: "HEIC", tiff: "TIFF", bmp: "BMP",
+  heif: "HEIF", heic: "HEIC", tiff: "TIFF", bmp: "BMP", "svg+xml": "SVG", svg: "SVG",
 };
 
 const METADATA_NAMES = {
@@ -18,18 +18,28 @@ const METADATA_NAMES = {
   thumbnail: "Embedded thumbnail",
 };
 
-/** 1234567 -> "1.2 MB" (SI units, as file managers on phones and Macs show them). */
+/**
+ * 52428800 -> "50 MiB": binary units, the convention of the API's limits and messages, so a size
+ * the page shows and a limit the API states never disagree.
+ */
 export function formatBytes(bytes) {
   if (!Number.isFinite(bytes)) return "unknown size";
-  if (bytes < 1000) return `${bytes} ${bytes === 1 ? "byte" : "bytes"}`;
-  const units = ["kB", "MB", "GB", "TB"];
-  let value = bytes / 1000;
+  if (bytes < 1024) return `${bytes} ${bytes === 1 ? "byte" : "bytes"}`;
+  const units = ["KiB", "MiB", "GiB", "TiB"];
+  let value = bytes / 1024;
   let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
     unit += 1;
   }
   return `${value >= 100 ? Math.round(value) : value.toFixed(1).replace(/\.0$/, "")} ${units[unit]}`;
+}
+
+/** 900000000 -> "900 megapixels"; 1500000 -> "1.5 megapixels". */
+export function formatMegapixels(pixels) {
+  const value = pixels / 1e6;
+  const shown = value >= 10 ? Math.round(value) : Number(value.toFixed(1));
+  return `${shown} megapixels`;
 }
 
 export function formatName(format) {
@@ -65,8 +75,14 @@ export function formatFromNow(ms) {
   return relative.format(Math.round(hours / 24), "day");
 }
 
-/** Percentage saved going from `before` to `after` bytes, or null when nothing was saved. */
-export function savings(before, after) {
-  if (!(before > 0) || !(after >= 0) || after >= before) return null;
-  return Math.round((1 - after / before) * 100);
+/**
+ * How `after` bytes compare with `before`: {smaller: percent saved} or {larger: percent added};
+ * null when either is unknown or they round to the same.
+ */
+export function sizeChange(before, after) {
+  if (!(before > 0) || !(after >= 0)) return null;
+  const percent = Math.round(((after - before) / before) * 100);
+  if (percent < 0) return { smaller: -percent };
+  if (percent > 0) return { larger: percent };
+  return null;
 }

@@ -1,7 +1,7 @@
 // The API's error codes in words a person understands. Every failure the page shows goes
 // through `describeError`, so nothing reaches the screen as a bare code.
 
-import { formatBytes } from "./format.js";
+import { formatBytes, formatMegapixels } from "./format.js";
 
 /** What to choose instead of a file that is not an accepted image; named once the options load. */
 let acceptedSentence = "Choose an image file, such as a JPEG or PNG.";
@@ -19,6 +19,12 @@ export function describeError(error) {
   const code = error?.code ?? "unknown";
   const server = error?.serverMessage ?? "";
   switch (code) {
+    case "svg":
+      return {
+        title: "SVG drawings are not supported.",
+        detail: `This service works on pixels. Export the drawing as PNG, then choose the PNG. ${acceptedSentence}`,
+        retry: false,
+      };
     case "not_an_image":
     case "unsupported_media_type":
       return { title: "This file is not an image we can read.", detail: acceptedSentence, retry: false };
@@ -33,7 +39,13 @@ export function describeError(error) {
         retry: false,
       };
     case "image_too_large":
-      return { title: "This image has too many pixels to process.", detail: server || "Try a smaller version of it.", retry: false };
+      return {
+        title: "This image has too many pixels to process.",
+        detail: error.pixels && error.limit
+          ? `It is ${formatMegapixels(error.pixels)}; the limit is ${formatMegapixels(error.limit)}. Choose a smaller version of it.`
+          : server || "Choose a smaller version of it.",
+        retry: false,
+      };
     case "corrupt_image":
       return { title: "This image is damaged or incomplete, so it could not be processed.", detail: "Try exporting or saving it again.", retry: false };
     case "unsupported_image":
@@ -51,6 +63,18 @@ export function describeError(error) {
       return { title: "The upload link expired or was refused.", detail: "Try again to get a new one.", retry: true };
     case "storage_error":
       return { title: "The storage service refused the upload.", detail: server || "Try again in a moment.", retry: true };
+    case "links_expired":
+      return { title: "The download links expired.", detail: "Press Get fresh links, then try again.", retry: false };
+    case "cancelled":
+      return { title: "Cancelled.", detail: "Nothing of it is kept on the server. Try again to upload it.", retry: true };
+    case "deleted":
+      return { title: "Deleted from the server.", detail: "The original and every variant are gone.", retry: false };
+    case "interrupted":
+      return {
+        title: "This file was not uploaded before the page was closed or reloaded.",
+        detail: "The page cannot read the file again by itself: choose it again to upload it.",
+        retry: false,
+      };
     case "network":
       return { title: "Could not reach the server.", detail: "Check your connection, then try again.", retry: true };
     case "timeout":
@@ -65,4 +89,10 @@ export function describeError(error) {
         retry: true,
       };
   }
+}
+
+/** One sentence for a live region or notice: the title and, when there is one, the detail. */
+export function errorSentence(error) {
+  const { title, detail } = describeError(error);
+  return detail ? `${title} ${detail}` : title;
 }

@@ -19,7 +19,7 @@ const FORMAT_DESCRIPTIONS = {
   jpeg: "Best for photos; no transparency.",
   png: "Lossless, for graphics and screenshots; keeps transparency. Quality does not apply.",
   webp: "Smaller than JPEG at the same quality; keeps transparency and animation.",
-  avif: "The smallest files, but slow to make.",
+  avif: "Slow to make, and at the same quality not always smaller than WebP: compare the two on your photos.",
 };
 
 const FILTER_LABELS = {
@@ -158,7 +158,7 @@ function variantsInWords(variants) {
 
 /**
  * Fill the option controls (format select, quality range, filter chips) from the config.
- * `els` holds format, formatHint, quality, qualityValue, filters, filtersNote, variantsHint.
+ * `els` holds format, formatHint, quality, qualityValue, qualityHint, filters, filtersNote, variantsHint.
  */
 export function buildControls(els, config) {
   const formats = config.formats;
@@ -172,6 +172,17 @@ export function buildControls(els, config) {
   };
   els.format.addEventListener("change", describeFormat);
   describeFormat();
+  // Lossless output has no quality to choose: the slider is off while PNG is chosen.
+  const qualityApplies = () => {
+    const applies = els.format.value !== "png";
+    els.quality.disabled = !applies;
+    els.quality.closest(".field").classList.toggle("is-off", !applies);
+    els.qualityHint.textContent = applies
+      ? "Used for JPEG, WebP and AVIF. Lower is smaller, higher is sharper."
+      : "PNG is lossless, so quality does not apply.";
+  };
+  els.format.addEventListener("change", qualityApplies);
+  qualityApplies();
 
   els.quality.min = String(config.quality.min);
   els.quality.max = String(config.quality.max);
