@@ -62,6 +62,9 @@ export function describeOptions(options, type = "") {
 
 /** A format that would suit better when a result came out larger than its original. */
 function betterFormat(original, after) {
+  if (after.format === "png" && original.format === "png") {
+    return "The original PNG was compressed harder than this service does; WebP is usually smaller.";
+  }
   if (after.format === "png") {
     return "PNG keeps every pixel, so photos grow. For photos choose JPEG or WebP.";
   }
@@ -256,7 +259,7 @@ export class Card {
     const copySnippet = this.button("Copy HTML", `Copy HTML: responsive image of ${name}`, "", () => {
       this.actions.copy(snippetText, "Responsive image HTML", copySnippet);
     });
-    const snippet = h("section", { class: "snippet", "aria-label": "Responsive image HTML" },
+    const snippet = h("section", { class: "snippet" },
       h("div", { class: "subhead" }, h("h4", {}, "Responsive image HTML"), copySnippet),
       h("p", { class: "hint" },
         "Uses this service's own addresses (/api/images/…), which keep working after the signed links expire: each one redirects to a freshly signed link."),
@@ -333,14 +336,15 @@ export class Card {
       ? [h("p", {}, "Removed from every variant:"),
         h("ul", { class: "tags" }, removed.map((item) => h("li", {}, metadataName(item))))]
       : [h("p", {}, "The original carried no metadata that needed removing.")];
-    return h("section", { class: "privacy", "aria-label": "Privacy report" },
+    // Sections without a name: with one, every card would add landmarks of the same name.
+    return h("section", { class: "privacy" },
       h("h4", {}, "Privacy report"), body);
   }
 
   buildLinks() {
     this.expiryText = h("p", { class: "expiry" });
     const refresh = this.button("Get fresh links", `Get fresh links: ${this.name}`, "", () => this.actions.refresh(refresh));
-    return h("section", { class: "links", "aria-label": "Link expiry" },
+    return h("section", { class: "links" },
       h("h4", {}, "Links"), this.expiryText, refresh);
   }
 

@@ -39,7 +39,7 @@ export function formatBytes(bytes) {
 export function formatMegapixels(pixels) {
   const value = pixels / 1e6;
   const shown = value >= 10 ? Math.round(value) : Number(value.toFixed(1));
-  return `${shown} megapixels`;
+  return `${shown} ${shown === 1 ? "megapixel" : "megapixels"}`;
 }
 
 export function formatName(format) {

@@ -55,6 +55,35 @@ new MutationObserver((records) => {
 """
 
 
+# axe-core (tests/e2e/vendor/axe-core, MPL-2.0), for the tests only: added to every page of a context with
+# add_init_script, which the browser injects itself, so the page's CSP needs no exception for it.
+AXE_SCRIPT = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
+
+
+def accessibility_violations(page) -> list[dict]:
+    """What axe-core finds on the page as it is now (WCAG 2.x A and AA and best practices): one entry per rule."""
+    return page.evaluate("""async () => {
+        const result = await axe.run(document, { resultTypes: ['violations'] });
+        return result.violations.map((v) => ({
+            id: v.id, impact: v.impact, help: v.help,
+            nodes: v.nodes.slice(0, 5).map((n) => n.target.join(' ')),
+        }));
+    }""")
+
+
+def assert_accessible(page, *, dark_too: bool = True) -> None:
+    """No axe-core violation on the page as it is, in the light scheme and (by default) the dark one."""
+    schemes = ("light", "dark") if dark_too else ("light",)
+    found = {}
+    for scheme in schemes:
+        page.emulate_media(color_scheme=scheme)
+        violations = accessibility_violations(page)
+        if violations:
+            found[scheme] = violations
+    page.emulate_media(color_scheme="light")
+    assert found == {}, found
+
+
 def launch_browser(playwright):
     executable = shutil.which("chromium")
     if executable is None:
@@ -264,3 +293,39 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOTS / name
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+class HeldRequests:
+    """A route handler that holds every request it gets until `release()` (or `drop()`), so a test can
+    see the page while those requests are under way."""
+
+    def __init__(self):
+        self.routes = []
+
+    def __call__(self, route) -> None:
+        self.routes.append(route)
+
+    def release(self) -> None:
+        for route in self.routes:
+            try:
+                route.continue_()
+            except Exception:  # the page gave up on it (cancelled, or navigated away)
+                pass
+        self.routes.clear()
+
+    def drop(self) -> None:
+        for route in self.routes:
+            try:
+                route.abort()
+            except Exception:
+                pass
+        self.routes.clear()
+
+
+def transparent_png(width: int = 400, height: int = 300) -> bytes:
+    """A coloured disc on a fully transparent canvas."""
+    image = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    ImageDraw.Draw(image).ellipse([width // 4, height // 6, width * 3 // 4, height * 5 // 6], fill=(214, 104, 83, 255))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()

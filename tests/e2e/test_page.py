@@ -7,20 +7,25 @@ edited to claim a larger limit exercises the page's fallback when POST /api/imag
 docs/screenshot.png is rewritten only with UPDATE_README_SCREENSHOT=1; artifacts/screenshots/ always.
 """
 
+import io
 import re
 import time
+import zipfile
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
 from page_helpers import (
+    AXE_SCRIPT,
     DESKTOP,
     DOCS_SCREENSHOT,
     PHONE,
+    HeldRequests,
     UPDATE_README_SCREENSHOT,
     WATCH_SCRIPT,
     PageWatch,
     add_csp,
+    assert_accessible,
     card_states,
     drop_files,
     edit_options,
@@ -30,6 +35,7 @@ from page_helpers import (
     portrait_png,
     screenshot,
     shown_variants,
+    transparent_png,
     truncated_jpeg,
     wait_finished,
     wait_images_loaded,
@@ -55,8 +61,10 @@ def open_page(browser, base_url):
     GET /api/options has answered and its controls are built."""
     contexts = []
 
-    def open_(viewport=DESKTOP, color_scheme="light", fake_clock=False, before_load=None, options_loaded=True):
-        context = browser.new_context(viewport=viewport, color_scheme=color_scheme, reduced_motion="reduce")
+    def open_(viewport=DESKTOP, color_scheme="light", fake_clock=False, before_load=None, options_loaded=True,
+              touch=False):
+        context = browser.new_context(viewport=viewport, color_scheme=color_scheme, reduced_motion="reduce",
+                                      has_touch=touch, is_mobile=touch, accept_downloads=True)
         # local-network-access: a document Playwright fulfils (to add the CSP header) has no address,
         # so Chromium counts it as public and would ask before it reaches the loopback storage server.
         # Served by the stack itself, or in a deployment (S3 is public), nothing asks.
@@ -67,6 +75,7 @@ def open_page(browser, base_url):
         watch = PageWatch()
         watch.attach(page)
         page.add_init_script(WATCH_SCRIPT)
+        page.add_init_script(path=AXE_SCRIPT)
         add_csp(page, base_url, watch)
         if fake_clock:
             page.clock.install()  # before the page's timers start, so they run on it too
@@ -144,7 +153,7 @@ def test_choose_two_files_and_see_the_results(open_page, base_url):
     for index in range(2):
         check_results(page, cards.nth(index), base_url)
     for states in card_states(page).values():
-        assert states == ["ready", "uploading", "processing", "done"], states
+        assert states == ["ready", "waiting", "uploading", "processing", "done"], states
     polls = [url for method, url in watch.requests
              if method == "GET" and re.search(r"/api/images/[0-9a-f-]{36}\?", url)]
     wait = api_options(base_url)["limits"]["max_wait_seconds"]
@@ -156,14 +165,23 @@ def test_choose_two_files_and_see_the_results(open_page, base_url):
     assert {"gps", "camera"} <= set(image["metadata_removed"])
     expect(lake.locator(".privacy")).to_contain_text("GPS location")
     expect(lake.locator(".compare-before")).to_have_attribute("alt", "lake at dusk.jpg as uploaded")
-    # The blurhash placeholder is painted behind the images while they load.
-    assert lake.locator(".compare").evaluate("el => el.style.backgroundImage").startswith('url("data:image/png;base64,')
     expect(page.locator("#live-status")).to_contain_text("is ready")
 
-    # Copy link puts the variant's pre-signed URL on the clipboard.
+    # Copy link copies the lasting address (it redirects to a fresh signed URL), not the signed URL that expires.
     lake.locator(".variant[data-variant=thumb] button", has_text="Copy link").click()
     copied = page.evaluate("navigator.clipboard.readText()")
-    assert copied.startswith("http://127.0.0.1:") and "thumb.webp" in copied and "X-Amz-Signature=" in copied
+    assert copied == f"{base_url}/api/images/{image['id']}/thumb"
+    assert requests.get(copied, timeout=30).headers["Content-Type"] == "image/webp"
+
+    # 600 × 800 is under medium's 1024 too: large and medium are one file, shown once.
+    shapes = cards.nth(1)
+    expect(shapes.locator(".variant")).to_have_count(2)
+    expect(shapes.locator(".variant[data-variant=large] .variant-aliases")).to_contain_text("Also medium")
+    # Placeholders go once the images load; what shows through transparency is a checkerboard.
+    for frame in page.locator(".variant-frame, .compare").all():
+        expect(frame).to_have_class(re.compile(r"\bis-loaded\b"))
+        assert "linear-gradient" in frame.evaluate("el => getComputedStyle(el).backgroundImage")
+    expect(page.locator("#batch-summary")).to_contain_text("2 files processed")
 
     # The comparison slider moves with the keyboard.
     slider = lake.locator(".compare-range")
@@ -171,15 +189,22 @@ def test_choose_two_files_and_see_the_results(open_page, base_url):
     page.keyboard.press("End")
     assert lake.locator(".compare").evaluate("el => el.style.getPropertyValue('--pos')") == "100%"
 
+    assert_accessible(page)
     watch.assert_clean(page)
     page.evaluate("window.scrollTo(0, 0)")
     screenshot(page, "desktop.png")
 
 
 def test_drop_and_paste_images_on_a_phone(open_page, base_url, local_stack):
-    page, watch = open_page(viewport=PHONE)
+    page, watch = open_page(viewport=PHONE, touch=True)
+    # No mouse: the page offers the picker alone, without "drop anywhere" or "paste".
+    expect(page.locator("#dropzone .pointer-only").first).to_be_hidden()
+    expect(page.locator("#choose-button")).to_be_visible()
+    assert_accessible(page)
     drop_files(page, "#dropzone", [("lake.jpg", "image/jpeg", landscape_jpeg(seed=4))])
     expect(page.locator(".card")).to_have_count(1)
+    # The list and Upload, two screens down, are brought into view.
+    expect(page.locator("#upload-button")).to_be_in_viewport()
     paste_files(page, [("image.png", "image/png", portrait_png())])
     expect(page.locator(".card")).to_have_count(2)
     expect(page.locator(".card").nth(1).locator(".file-name")).to_have_text(re.compile(r"^pasted-image-.*\.png$"))
@@ -191,6 +216,7 @@ def test_drop_and_paste_images_on_a_phone(open_page, base_url, local_stack):
         check_results(page, page.locator(".card").nth(index), base_url)
     # Nothing wider than the phone: no sideways scrolling.
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert_accessible(page)
     watch.assert_clean(page)
     screenshot(page, "phone.png")
 
@@ -207,6 +233,7 @@ def test_finished_page_screenshot_for_the_readme(open_page, base_url):
     expect(page.locator(".card")).to_have_attribute("data-state", "done")
     wait_images_loaded(page)
     page.locator(".compare-range").fill("58")
+    assert_accessible(page)
     watch.assert_clean(page)
     page.evaluate("window.scrollTo(0, 0)")
     shot = screenshot(page, "readme.png")
@@ -228,7 +255,7 @@ def test_file_over_the_direct_limit_goes_straight_to_storage(open_page, base_url
     wait_finished(page, 1, timeout=60_000)
     card = page.locator(".card")
     expect(card).to_have_attribute("data-state", "done")
-    expect(card.locator(".file-route")).to_contain_text("Straight to storage")
+    expect(card.locator(".file-route")).to_have_attribute("data-route", "storage")
     posts = [url for method, url in watch.requests if method == "POST"]
     assert not any(url.startswith(f"{base_url}/api/images") for url in posts), posts
     assert any(url.startswith(f"{base_url}/api/uploads") for url in posts), posts
@@ -250,8 +277,8 @@ def test_direct_upload_refused_as_too_large_falls_back_to_storage(open_page, bas
     wait_finished(page, 1, timeout=60_000)
     card = page.locator(".card")
     expect(card).to_have_attribute("data-state", "done")
-    expect(card.locator(".file-route")).to_contain_text("Straight to storage")
-    assert f"POST {base_url}/api/images?format=original&quality=82 413" in watch.error_responses
+    expect(card.locator(".file-route")).to_have_attribute("data-route", "storage")
+    assert f"POST {base_url}/api/images?format=original&quality=82&name=medium.jpg 413" in watch.error_responses
     assert any(method == "POST" and url.startswith(local_stack.storage_url) for method, url in watch.requests)
     watch.assert_clean(page, allow_status=(413,))
 
@@ -272,7 +299,7 @@ def test_a_file_over_the_storage_limit_is_refused_in_words(open_page, noisy_jpeg
     wait_finished(page, 1)
     card = page.locator(".card")
     expect(card.locator(".error-title")).to_have_text("This file is too large.")
-    expect(card.locator(".error-detail")).to_have_text("The largest image accepted is 210 kB.")
+    expect(card.locator(".error-detail")).to_have_text("The largest image accepted is 205 KiB.")
     expect(card.locator("button", has_text="Try again")).to_be_hidden()
     assert not any(method == "POST" and "/api/" not in url for method, url in watch.requests)
     watch.assert_clean(page, allow_status=(413,))
@@ -301,7 +328,7 @@ def test_a_truncated_jpeg_ends_as_a_readable_failure(open_page):
     wait_finished(page, 1)
     card = page.locator(".card")
     expect(card).to_have_attribute("data-state", "failed")
-    assert card_states(page)[card.get_attribute("id")] == ["ready", "uploading", "processing", "failed"]
+    assert card_states(page)[card.get_attribute("id")] == ["ready", "waiting", "uploading", "processing", "failed"]
     expect(card.locator(".error-title")).to_have_text(
         "This image is damaged or incomplete, so it could not be processed.")
     expect(page.locator("#live-alert")).to_contain_text("cut-off.jpg: This image is damaged")
@@ -318,7 +345,7 @@ def test_a_lost_connection_offers_a_retry_that_works(open_page):
     wait_finished(page, 1)
     card = page.locator(".card")
     expect(card.locator(".error-title")).to_have_text("Could not reach the server.")
-    retry = card.get_by_role("button", name="Try lake.jpg again")
+    retry = card.get_by_role("button", name="Try again: lake.jpg")
     expect(retry).to_be_visible()
     page.unroute("**/api/images?*")
     retry.click()
@@ -408,7 +435,7 @@ def test_expired_links_can_be_renewed(open_page, base_url):
     page.clock.fast_forward("16:00")
     expect(card.locator(".expiry")).to_contain_text("The download links expired at")
     time.sleep(1.1)  # the server signs with whole seconds: the new links must differ from the old
-    card.get_by_role("button", name="Get fresh links for lake.jpg").click()
+    card.get_by_role("button", name="Get fresh links: lake.jpg").click()
     expect(card.locator(".expiry")).to_contain_text("Download links work until")
     expect(page.locator("#live-status")).to_contain_text("Fresh links for lake.jpg.")
     wait_images_loaded(page)
@@ -451,7 +478,7 @@ def test_choices_defaults_and_limits_come_from_the_api(open_page, base_url, nois
     assert "image/gif" not in accept and ".gif" not in accept
     words = "JPEG, PNG, WebP, AVIF, HEIC, TIFF or BMP"
     expect(page.locator("#accepted-types")).to_have_text(
-        f"{words}, up to 300 kB and 50 megapixels each. Several at once is fine.")
+        f"{words}, up to 293 KiB and 50 megapixels each. Several at once is fine.")
 
     # Types this deployment does not take and a file over the largest size are refused on the spot;
     # the file over the direct limit (but under the stack's real one) goes straight to storage with
@@ -467,29 +494,32 @@ def test_choices_defaults_and_limits_come_from_the_api(open_page, base_url, nois
     cards = page.locator(".card")
     expect(cards).to_have_count(4)
     expect(cards.nth(3).locator(".error-title")).to_have_text("This file is too large.")
-    expect(cards.nth(3).locator(".error-detail")).to_have_text("The largest image accepted is 300 kB.")
+    expect(cards.nth(3).locator(".error-detail")).to_have_text("The largest image accepted is 293 KiB.")
     for index in range(2):
         expect(cards.nth(index)).to_have_attribute("data-state", "failed")
-        expect(cards.nth(index).locator(".error-title")).to_have_text("This file is not an image we can read.")
-        expect(cards.nth(index).locator(".error-detail")).to_have_text(
-            f"Choose an image in one of these formats: {words}.")
+    expect(cards.nth(0).locator(".error-title")).to_have_text("This file is not an image we can read.")
+    expect(cards.nth(0).locator(".error-detail")).to_have_text(f"Choose an image in one of these formats: {words}.")
+    # An SVG is previewed (the browser draws it), then refused for what it is.
+    expect(cards.nth(1).locator(".error-title")).to_have_text("SVG drawings are not supported.")
+    expect(cards.nth(1).locator(".file-meta")).to_contain_text("SVG")
+    expect(cards.nth(1).locator(".error-detail")).to_contain_text("Export the drawing as PNG")
     expect(page.locator("#upload-button")).to_have_text("Upload")
     with page.expect_request(lambda r: r.url.endswith("/api/uploads") and r.method == "POST") as ticket:
         page.click("#upload-button")
     assert ticket.value.post_data_json == {
-        "content_type": "image/jpeg", "format": "original", "quality": 70, "filters": ["grayscale"]}
+        "content_type": "image/jpeg", "format": "original", "quality": 70, "filters": ["grayscale"], "name": "noise.jpg"}
     wait_finished(page, 4)
     assert sum(url.endswith("/api/uploads") for _, url in watch.requests) == 1
     expect(cards.nth(2)).to_have_attribute("data-state", "done")
-    expect(cards.nth(2).locator(".file-route")).to_have_text(
-        "Straight to storage · Same format · quality 70 · Grayscale")
+    expect(cards.nth(2).locator(".file-route")).to_have_text("Same format · quality 70 · Grayscale")
+    expect(cards.nth(2).locator(".file-route")).to_have_attribute("data-route", "storage")
     posts = [url for method, url in watch.requests if method == "POST"]
     assert not any(url.startswith(f"{base_url}/api/images") for url in posts), posts
     watch.assert_clean(page)
 
 
 def test_download_saves_the_file_and_the_expiry_is_the_servers(open_page, base_url):
-    """Download links are the download_url (an attachment, saved under the server's file name) and
+    """Download links are the download_url (an attachment, saved under the original's name) and
     "links work until" is the answer's expires_at (edited here to two hours, not the 15 minutes)."""
     answers = []
     until = (datetime.now(UTC) + timedelta(hours=2)).replace(microsecond=0)
@@ -520,7 +550,7 @@ def test_download_saves_the_file_and_the_expiry_is_the_servers(open_page, base_u
     extension = re.search(r"/thumb\.(\w+)\?", thumb["url"])[1]
     with page.expect_download() as download:
         card.locator(".variant[data-variant=thumb] a", has_text="Download").click()
-    assert download.value.suggested_filename == f"{image['id']}-thumb.{extension}"
+    assert download.value.suggested_filename == f"lake-thumb.{extension}"  # named after the original
     assert download.value.failure() is None
     assert page.url.rstrip("/") == base_url and len(page.context.pages) == 1  # the page stayed
     # Chromium reports a navigation that became a download as an aborted request.
@@ -576,3 +606,252 @@ def test_options_that_fail_to_load_offer_a_retry_that_works(open_page):
     watch.failed_requests.clear()
     watch.console_errors[:] = [m for m in watch.console_errors if "ERR_INTERNET_DISCONNECTED" not in m]
     watch.assert_clean(page, allow_status=(500,))
+
+
+IMAGE_POLL = re.compile(r"/api/images/[0-9a-f-]{36}\?wait=")
+
+
+def test_a_reload_keeps_the_list_resumes_processing_and_warns_while_sending(open_page, base_url):
+    page, watch = open_page()
+    page.set_input_files("#file-input", files=[
+        {"name": "lake.jpg", "mimeType": "image/jpeg", "buffer": landscape_jpeg(seed=21)}])
+    page.click("#upload-button")
+    wait_finished(page, 1)
+    # The second is sent, but the page never hears back while processing; the third is still being sent.
+    polls, posts = HeldRequests(), HeldRequests()
+    page.route(IMAGE_POLL, polls)
+    page.set_input_files("#file-input", files=[
+        {"name": "shapes.png", "mimeType": "image/png", "buffer": portrait_png()}])
+    page.click("#upload-button")
+    expect(page.locator(".card").nth(1)).to_have_attribute("data-state", "processing")
+    page.route("**/api/images?*", posts)
+    page.set_input_files("#file-input", files=[
+        {"name": "sunset.jpg", "mimeType": "image/jpeg", "buffer": landscape_jpeg(seed=22)}])
+    page.click("#upload-button")
+    expect(page.locator(".card").nth(2)).to_have_attribute("data-state", "uploading")
+
+    kept = page.evaluate("() => localStorage.getItem('image-processor:list:v1')")
+    assert "lake.jpg" in kept and "X-Amz" not in kept and "http" not in kept  # ids, names, options: nothing secret
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.type), dialog.accept()))
+    page.unroute(IMAGE_POLL)
+    page.unroute("**/api/images?*")
+    page.reload()
+    assert dialogs == ["beforeunload"]  # a file was still being sent
+    polls.drop()
+    posts.drop()
+    page.wait_for_function("() => document.documentElement.dataset.options === 'ready'")
+    cards = page.locator(".card")
+    expect(cards).to_have_count(3)
+    expect(cards.nth(0)).to_have_attribute("data-state", "done")
+    expect(cards.nth(1)).to_have_attribute("data-state", "done", timeout=30_000)  # its polling resumed
+    wait_images_loaded(page)
+    check_results(page, cards.nth(0), base_url)
+    check_results(page, cards.nth(1), base_url)
+    expect(cards.nth(1).locator(".compare-figure .hint:not(.growth-hint)")).to_contain_text("no before view")
+    expect(cards.nth(2)).to_have_attribute("data-state", "failed")
+    expect(cards.nth(2).locator(".error-title")).to_have_text(
+        "This file was not uploaded before the page was closed or reloaded.")
+    expect(cards.nth(2).get_by_role("button", name="Try again: sunset.jpg")).to_be_hidden()
+    expect(page.locator("#live-status")).to_contain_text("Restored 3 images")
+    # Restored, the images can still be deleted from the page.
+    cards.nth(0).get_by_role("button", name="Delete from server: lake.jpg and its variants").click()
+    page.get_by_role("button", name="Delete", exact=True).click()
+    expect(cards.nth(0)).to_have_attribute("data-state", "deleted")
+    assert_accessible(page)
+    page.reload()
+    page.wait_for_function("() => document.documentElement.dataset.options === 'ready'")
+    expect(page.locator(".card")).to_have_count(2)  # a deleted image is not kept
+
+
+def test_delete_asks_first_shows_the_outcome_and_keeps_focus(open_page, base_url):
+    page, watch = open_page()
+    page.set_input_files("#file-input", files=[
+        {"name": "lake.jpg", "mimeType": "image/jpeg", "buffer": landscape_jpeg(seed=23)}])
+    page.click("#upload-button")
+    # The pressed Upload button is disabled at once: focus goes to the batch's progress, not the page body.
+    expect(page.locator("#batch")).to_be_focused()
+    wait_finished(page, 1)
+    card = page.locator(".card")
+    image_id = card_image_id(page, card)
+    delete = card.get_by_role("button", name="Delete from server: lake.jpg and its variants")
+
+    delete.click()
+    dialog = page.locator("#confirm-delete")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("Delete lake.jpg and all its variants from the server?")
+    expect(dialog.get_by_role("button", name="Keep it")).to_be_focused()
+    assert_accessible(page, dark_too=False)
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(delete).to_be_focused()
+    assert requests.get(f"{base_url}/api/images/{image_id}", timeout=30).status_code == 200
+
+    delete.click()
+    dialog.get_by_role("button", name="Delete", exact=True).click()
+    expect(card).to_have_attribute("data-state", "deleted")
+    expect(card.locator(".card-error")).to_contain_text("Deleted from the server.")
+    expect(card.locator(".result")).to_be_hidden()
+    expect(card.get_by_role("button", name="Remove from list: lake.jpg")).to_be_focused()
+    assert requests.get(f"{base_url}/api/images/{image_id}", timeout=30).status_code == 404
+    assert_accessible(page)
+    watch.assert_clean(page)
+
+
+def test_waiting_files_cancel_and_cancel_all(open_page, base_url):
+    page, watch = open_page()
+    posts = HeldRequests()
+    page.route("**/api/images?*", posts)
+    page.set_input_files("#file-input", files=[
+        {"name": f"photo-{n}.jpg", "mimeType": "image/jpeg", "buffer": landscape_jpeg(640, 427, seed=30 + n)}
+        for n in range(3)])
+    page.click("#upload-button")
+    cards = page.locator(".card")
+    # Two are sent at a time: the third waits its turn and says so.
+    expect(cards.nth(0)).to_have_attribute("data-state", "uploading")
+    expect(cards.nth(1)).to_have_attribute("data-state", "uploading")
+    expect(cards.nth(2)).to_have_attribute("data-state", "waiting")
+    expect(cards.nth(2).locator(".progress-text")).to_have_text("Waiting for its turn…")
+    expect(page.locator("#batch-progress")).to_be_visible()
+    expect(page.locator("#batch-text")).to_contain_text("0 images of 3 done · 3 uploading or waiting")
+    assert_accessible(page)
+
+    cards.nth(2).get_by_role("button", name="Cancel: photo-2.jpg").click()
+    expect(cards.nth(2)).to_have_attribute("data-state", "cancelled")
+    page.get_by_role("button", name="Cancel all").click()
+    for index in range(2):
+        expect(cards.nth(index)).to_have_attribute("data-state", "cancelled")
+    expect(cards.nth(0).locator(".error-title")).to_have_text("Cancelled.")
+    expect(page.locator("#cancel-all")).to_be_hidden()
+    assert len([url for method, url in watch.requests if method == "POST"]) == 2  # the waiting one never left
+    posts.drop()
+    page.unroute("**/api/images?*")
+
+    # Cancelled while processing: the server copy is deleted too.
+    polls = HeldRequests()
+    page.route(IMAGE_POLL, polls)
+    cards.nth(0).get_by_role("button", name="Try again: photo-0.jpg").click()
+    expect(cards.nth(0)).to_have_attribute("data-state", "processing")
+    with page.expect_request(lambda r: r.method == "DELETE") as deleted:
+        cards.nth(0).get_by_role("button", name="Cancel: photo-0.jpg").click()
+    expect(cards.nth(0)).to_have_attribute("data-state", "cancelled")
+    image_id = deleted.value.url.rsplit("/", 1)[1]
+    assert requests.get(f"{base_url}/api/images/{image_id}", timeout=30).status_code == 404
+    polls.drop()
+    page.unroute(IMAGE_POLL)
+    cards.nth(1).get_by_role("button", name="Try again: photo-1.jpg").click()
+    expect(cards.nth(1)).to_have_attribute("data-state", "done", timeout=30_000)
+    assert_accessible(page)
+
+
+def test_png_output_has_no_quality_and_a_larger_result_is_flagged(open_page, base_url):
+    page, watch = open_page()
+    page.select_option("#format", "png")
+    expect(page.locator("#quality")).to_be_disabled()
+    expect(page.locator("#quality-hint")).to_have_text("PNG is lossless, so quality does not apply.")
+    page.set_input_files("#file-input", files=[
+        {"name": "lake.jpg", "mimeType": "image/jpeg", "buffer": landscape_jpeg(seed=25)}])
+    page.click("#upload-button")
+    wait_finished(page, 1)
+    card = page.locator(".card")
+    expect(card).to_have_attribute("data-state", "done")
+    expect(card.locator(".file-route")).to_have_text("PNG")
+    image = api_image(base_url, card_image_id(page, card))
+    largest = max(image["variants"], key=lambda v: v["bytes"])
+    assert largest["bytes"] > image["original"]["bytes"]
+    percent = round((largest["bytes"] - image["original"]["bytes"]) / image["original"]["bytes"] * 100)
+    expect(card.locator("figcaption .growth")).to_have_text(f" · +{percent}% larger")
+    expect(card.locator("figcaption .growth-hint")).to_have_text(
+        "PNG keeps every pixel, so photos grow. For photos choose JPEG or WebP.")
+    expect(page.locator("#batch-summary .summary-saved")).to_contain_text(f"more (+{percent}%)")
+    page.select_option("#format", "webp")
+    expect(page.locator("#quality")).to_be_enabled()
+    assert_accessible(page)
+    watch.assert_clean(page)
+
+
+def test_transparency_shows_as_a_checkerboard_once_loaded(open_page, base_url):
+    page, watch = open_page()
+    variants = HeldRequests()
+    page.route(re.compile(r"/images/[0-9a-f-]{36}/\w+\.png\?"), variants)
+    page.set_input_files("#file-input", files=[
+        {"name": "disc.png", "mimeType": "image/png", "buffer": transparent_png()}])
+    page.click("#upload-button")
+    wait_finished(page, 1)
+    frame = page.locator(".variant-frame").first
+    # While the variant is on its way, the placeholder paints its place.
+    assert frame.evaluate("el => el.style.backgroundImage").startswith('url("data:image/png;base64,')
+    expect(frame).not_to_have_class(re.compile(r"\bis-loaded\b"))
+    variants.release()
+    page.unroute(re.compile(r"/images/[0-9a-f-]{36}/\w+\.png\?"))
+    wait_images_loaded(page)
+    for element in page.locator(".variant-frame, .compare").all():
+        expect(element).to_have_class(re.compile(r"\bis-loaded\b"))
+        assert element.evaluate("el => el.style.backgroundImage") == ""
+        assert "linear-gradient" in element.evaluate("el => getComputedStyle(el).backgroundImage")
+    assert_accessible(page)
+    watch.assert_clean(page)
+
+
+def test_too_many_pixels_is_refused_before_sending(open_page):
+    page, watch = open_page(before_load=lambda page: edit_options(page, limits={"max_pixels": 1_000_000}))
+    expect(page.locator("#accepted-types")).to_contain_text("up to 50\u00a0MiB and 1 megapixels each")
+    page.select_option("#format", "avif")
+    expect(page.locator("#format-hint")).to_have_text(
+        "Slow to make, and at the same quality not always smaller than WebP: compare the two on your photos.")
+    page.set_input_files("#file-input", files=[
+        {"name": "lake.jpg", "mimeType": "image/jpeg", "buffer": landscape_jpeg(1600, 1067, seed=26)}])
+    page.click("#upload-button")
+    wait_finished(page, 1)
+    card = page.locator(".card")
+    expect(card.locator(".error-title")).to_have_text("This image has too many pixels to process.")
+    expect(card.locator(".error-detail")).to_have_text(
+        "It is 1.7 megapixels; the limit is 1 megapixel. Choose a smaller version of it.")
+    assert not [url for method, url in watch.requests if method == "POST"]
+    assert_accessible(page)
+    watch.assert_clean(page)
+
+
+def zip_names_and_bytes(download) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(open(download.path(), "rb").read())) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def test_zip_of_an_image_and_of_the_batch_and_the_summary(open_page, base_url):
+    page, watch = open_page()
+    page.set_input_files("#file-input", files=[
+        {"name": "lake at dusk.jpg", "mimeType": "image/jpeg", "buffer": landscape_jpeg(seed=27)},
+        {"name": "shapes.png", "mimeType": "image/png", "buffer": portrait_png()}])
+    page.click("#upload-button")
+    wait_finished(page, 2)
+    cards = page.locator(".card")
+    images = [api_image(base_url, card_image_id(page, cards.nth(index))) for index in range(2)]
+
+    with page.expect_download() as download:
+        cards.nth(0).get_by_role("button", name="Download all as ZIP: every variant of lake at dusk.jpg").click()
+    assert download.value.suggested_filename == "lake at dusk.zip"
+    files = zip_names_and_bytes(download.value)
+    assert set(files) == {f"lake at dusk-{v['name']}.jpg" for v in images[0]["variants"]}
+    for variant in images[0]["variants"]:
+        assert files[f"lake at dusk-{variant['name']}.jpg"] == requests.get(variant["url"], timeout=30).content
+
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download all as ZIP", exact=True).click()
+    assert download.value.suggested_filename == "images.zip"
+    names = set(zip_names_and_bytes(download.value))
+    assert names == {f"lake at dusk/lake at dusk-{v['name']}.jpg" for v in images[0]["variants"]} | {
+        f"shapes/shapes-{v['name']}.png" for v in images[1]["variants"]}
+
+    before = sum(image["original"]["bytes"] for image in images)
+    after = sum(max(v["bytes"] for v in image["variants"]) for image in images)
+    summary = page.locator("#batch-summary")
+    expect(summary).to_contain_text("2 files processed")
+    expect(summary.locator(".summary-before")).to_have_text(page.evaluate(
+        "async (n) => (await import('/format.js')).formatBytes(n)", before))
+    expect(summary.locator(".summary-after")).to_have_text(page.evaluate(
+        "async (n) => (await import('/format.js')).formatBytes(n)", after))
+    change = round((after - before) / before * 100)
+    verdict = f"saved ({-change}%)" if change < 0 else f"more (+{change}%)" if change > 0 else "the same size"
+    expect(summary.locator(".summary-saved")).to_contain_text(verdict)
+    assert_accessible(page)
+    watch.assert_clean(page)
