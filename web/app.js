@@ -317,11 +317,13 @@ function confirmDelete(item, button) {
 async function copy(text, what, button) {
   const copied = await copyText(text);
   if (copied) {
-    const label = button.textContent;
+    const [visible, label] = [button.textContent, button.getAttribute("aria-label")];
     button.textContent = "Copied";
+    button.setAttribute("aria-label", `Copied: ${what}`); // the name keeps the visible word (WCAG 2.5.3)
     button.classList.add("copied");
     setTimeout(() => {
-      button.textContent = label;
+      button.textContent = visible;
+      button.setAttribute("aria-label", label);
       button.classList.remove("copied");
     }, 1600);
     announce(`${what} copied.`);
