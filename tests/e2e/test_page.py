@@ -20,9 +20,9 @@ from page_helpers import (
     DESKTOP,
     DOCS_SCREENSHOT,
     PHONE,
-    HeldRequests,
     UPDATE_README_SCREENSHOT,
     WATCH_SCRIPT,
+    HeldRequests,
     PageWatch,
     add_csp,
     assert_accessible,
@@ -507,7 +507,8 @@ def test_choices_defaults_and_limits_come_from_the_api(open_page, base_url, nois
     with page.expect_request(lambda r: r.url.endswith("/api/uploads") and r.method == "POST") as ticket:
         page.click("#upload-button")
     assert ticket.value.post_data_json == {
-        "content_type": "image/jpeg", "format": "original", "quality": 70, "filters": ["grayscale"], "name": "noise.jpg"}
+        "content_type": "image/jpeg", "format": "original", "quality": 70, "filters": ["grayscale"],
+        "name": "noise.jpg"}
     wait_finished(page, 4)
     assert sum(url.endswith("/api/uploads") for _, url in watch.requests) == 1
     expect(cards.nth(2)).to_have_attribute("data-state", "done")

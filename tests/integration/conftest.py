@@ -103,7 +103,7 @@ def vary_http_event(
 
 @pytest.fixture
 def photo():
-    """A photo-like image encoded in code, larger than the medium variant so all three differ: `photo("JPEG", 1280, 960)`."""
+    """A photo-like image encoded in code, larger than the medium variant so all three variants differ."""
     def make(fmt: str = "JPEG", width: int = 1280, height: int = 960, **params) -> bytes:
         import io
 

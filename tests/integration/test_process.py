@@ -77,7 +77,8 @@ def test_a_variant_that_repeats_a_larger_one_is_stored_once(invoke, load_event, 
     manifest = read_manifest(s3, config, SAMPLE_ID)
     entries = {v["name"]: v for v in manifest["variants"]}
     assert set(entries) == {"large", "thumb"}
-    assert entries["large"]["aliases"] == ["medium"] and (entries["large"]["width"], entries["large"]["height"]) == (800, 600)
+    assert entries["large"]["aliases"] == ["medium"]
+    assert (entries["large"]["width"], entries["large"]["height"]) == (800, 600)
     assert "aliases" not in entries["thumb"]
     keys = {item["Key"] for item in s3.list_objects_v2(Bucket=config.processed_images_bucket)["Contents"]}
     assert keys == {entries["large"]["key"], entries["thumb"]["key"], manifest_key(SAMPLE_ID)}

@@ -148,4 +148,5 @@ def test_direct_upload_takes_the_file_name_from_the_query(invoke, load_event, ht
     assert stored["Metadata"]["original-name"] == "lake%20at%20dusk"
     unnamed = http_event(load_event("upload_post_image.json"), body=photo(), query={"name": "///"})
     unnamed_id = response_json(invoke("UploadFunction", unnamed))["id"]
-    assert "original-name" not in s3.head_object(Bucket=config.stored_images_bucket, Key=upload_key(unnamed_id))["Metadata"]
+    stored_unnamed = s3.head_object(Bucket=config.stored_images_bucket, Key=upload_key(unnamed_id))
+    assert "original-name" not in stored_unnamed["Metadata"]

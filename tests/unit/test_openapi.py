@@ -168,7 +168,8 @@ class PresigningStub:
 
 def test_the_code_answers_match_their_schemas(document, config):
     image_id = new_image_id()
-    manifest, _ = render(image_id, sample_image(), {"format": "webp", "filters": "sepia", "original-name": "sample%20photo"}, config)
+    metadata = {"format": "webp", "filters": "sepia", "original-name": "sample%20photo"}
+    manifest, _ = render(image_id, sample_image(), metadata, config)
     assert manifest["status"] == "done" and manifest["original"]["name"] == "sample photo"
     assert manifest["variants"][0]["aliases"] == ["medium", "thumb"]  # 96 × 64: every variant is the same image
     validator(document, "ImageDone").validate(api_view(PresigningStub(), config, manifest))

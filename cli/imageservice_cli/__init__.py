@@ -1,0 +1,1 @@
+"""Command-line client for the image-processing service's HTTP API."""

@@ -1,0 +1,5 @@
+import sys
+
+from imageservice_cli.main import main
+
+sys.exit(main())

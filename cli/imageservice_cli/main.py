@@ -1,0 +1,269 @@
+"""`imageservice upload|status|delete`: the HTTP API from a shell, with exit codes a script can use.
+
+Uploads go through POST /api/images when they fit its limit and through the pre-signed POST of
+/api/uploads otherwise; both limits come from GET /api/options, so nothing here copies them.
+"""
+
+import argparse
+import json
+import mimetypes
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import requests
+
+DEFAULT_URL = "http://127.0.0.1:3000"
+
+# Exit codes, most serious last: with several files the command exits with the highest one.
+OK = 0
+REFUSED = 1  # the API refused a request (bad option, too large, not an image): a 4xx with a code
+USAGE = 2  # the command line was wrong, or a file could not be read
+FAILED = 3  # the image was accepted but its processing failed (422 with a code)
+NOT_FINISHED = 4  # --wait ran out of time while the image was still pending
+NOT_FOUND = 5  # no image has this id
+UNREACHABLE = 6  # no answer, or a server error (5xx)
+
+EXIT_CODES = f"""exit codes:
+  {OK}  success (with --wait or --download: every image done)
+  {REFUSED}  the API refused a request (bad option, too large, not an image)
+  {USAGE}  wrong command line, or a file could not be read
+  {FAILED}  an image could not be processed (corrupt, too many pixels, ...)
+  {NOT_FINISHED}  --wait ran out of time with an image still pending
+  {NOT_FOUND}  no image has this id
+  {UNREACHABLE}  the service could not be reached or answered with a server error
+With several files, the highest code wins."""
+
+# The accepted types by extension; the service decides by the bytes, this only fills the signed Content-Type.
+IMAGE_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".jfif": "image/jpeg", ".png": "image/png",
+               ".gif": "image/gif", ".webp": "image/webp", ".avif": "image/avif", ".heic": "image/heic",
+               ".heif": "image/heif", ".tif": "image/tiff", ".tiff": "image/tiff", ".bmp": "image/bmp"}
+PROGRESS_FROM_BYTES = 1 << 20  # files larger than this get a progress bar
+POLL_SECONDS = 20  # the API holds a status request at most this long
+
+
+class CommandError(Exception):
+    """Ends one file's (or the command's) work with an exit code and a sentence for stderr."""
+
+    def __init__(self, code: int, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+class Client:
+    def __init__(self, url: str, timeout: float):
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+        self.session = requests.Session()
+
+    def call(self, method: str, path: str, expect: tuple[int, ...], **kwargs) -> requests.Response:
+        url = path if urlparse(path).scheme else f"{self.url}{path}"
+        try:
+            response = self.session.request(method, url, timeout=kwargs.pop("timeout", self.timeout), **kwargs)
+        except requests.RequestException as error:
+            raise CommandError(UNREACHABLE, f"could not reach {self.url}: {error}") from None
+        if response.status_code not in expect:
+            raise api_error(response)
+        return response
+
+    def options(self) -> dict:
+        return self.call("GET", "/api/options", (200,)).json()
+
+
+def api_error(response: requests.Response) -> CommandError:
+    """The API's {"error": {code, message}} (or S3's XML, or a status) as an exit code and a sentence."""
+    try:
+        error = response.json().get("error", {})
+    except ValueError:
+        error = {}
+    code = error.get("code") or f"http_{response.status_code}"
+    message = error.get("message") or response.text[:200].strip() or response.reason
+    if response.status_code == 404:
+        return CommandError(NOT_FOUND, f"{code}: {message}")
+    if response.status_code >= 500:
+        return CommandError(UNREACHABLE, f"{code}: {message}")
+    return CommandError(REFUSED, f"{code}: {message}")
+
+
+class Progress:
+    """A file-like body that draws a bar on stderr as it is read (requests streams it, Content-Length from len)."""
+
+    def __init__(self, data: bytes, label: str, enabled: bool):
+        self.data, self.label, self.enabled, self.sent, self.shown = data, label, enabled, 0, -1
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.data[self.sent:] if size < 0 else self.data[self.sent:self.sent + size]
+        self.sent += len(chunk)
+        percent = self.sent * 100 // max(len(self.data), 1)
+        if self.enabled and percent != self.shown:  # redrawn once per percent, not per chunk
+            self.shown = percent
+            mib = f"{self.sent / 1048576:.1f}/{len(self.data) / 1048576:.1f} MiB"
+            end = "\n" if percent == 100 else ""
+            print(f"\r{self.label} [{'#' * (percent * 30 // 100):<30}] {percent:3d}% {mib}", end=end,
+                  file=sys.stderr, flush=True)
+        return chunk
+
+
+def multipart(fields: dict[str, str], file_name: str, data: bytes, content_type: str) -> tuple[bytes, str]:
+    """S3's POST form: every field, then the file last (S3 ignores what follows it)."""
+    boundary = "imageservice-" + "".join(f"{b:02x}" for b in data[:4]) + str(time.time_ns())
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+             for name, value in fields.items()]
+    quoted = file_name.replace('"', "_")
+    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{quoted}"\r\n'
+                 f"Content-Type: {content_type}\r\n\r\n".encode() + data + b"\r\n")
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+def upload(client: Client, limits: dict, path: Path, args) -> str:
+    """Send one file, directly or straight to storage by its size; returns the image id."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise CommandError(USAGE, f"cannot read {path}: {error.strerror}") from None
+    show = args.progress == "always" or (args.progress == "auto" and sys.stderr.isatty())
+    show = show and len(data) > PROGRESS_FROM_BYTES
+    content_type = IMAGE_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or ""
+    if len(data) <= limits["direct_upload_max_bytes"]:
+        query = {"format": args.format, "name": path.name}
+        if args.quality is not None:
+            query["quality"] = str(args.quality)
+        if args.filters:
+            query["filters"] = args.filters
+        body = Progress(data, path.name, show)
+        headers = {"Content-Type": content_type if content_type.startswith("image/") else "application/octet-stream"}
+        response = client.call("POST", "/api/images", (202,), params=query, data=body, headers=headers)
+        return response.json()["id"]
+    request = {"format": args.format, "name": path.name,
+               "filters": [name for name in (args.filters or "").split(",") if name]}
+    if args.quality is not None:
+        request["quality"] = args.quality
+    if content_type.startswith("image/"):
+        request["content_type"] = content_type
+    ticket = client.call("POST", "/api/uploads", (201,), json=request).json()
+    if len(data) > ticket["max_bytes"]:
+        raise CommandError(REFUSED, f"payload_too_large: {path.name} is {len(data)} bytes; "
+                                    f"the largest upload is {ticket['max_bytes']}.")
+    fields = dict(ticket["upload"]["fields"])
+    fields.setdefault("Content-Type", content_type or "image/jpeg")
+    body, form_type = multipart(fields, path.name, data, fields["Content-Type"])
+    client.call("POST", ticket["upload"]["url"], (200, 201, 204), data=Progress(body, path.name, show),
+                headers={"Content-Type": form_type}, timeout=max(client.timeout, 600))
+    return ticket["id"]
+
+
+def wait_for(client: Client, image_id: str, deadline: float) -> dict:
+    """GET /api/images/{id}?wait=… until done (returns the body), failed, or the deadline."""
+    while True:
+        left = int(deadline - time.monotonic())
+        response = client.call("GET", f"/api/images/{image_id}", (200, 202, 422),
+                               params={"wait": max(0, min(POLL_SECONDS, left))}, timeout=POLL_SECONDS + 30)
+        body = response.json()
+        if response.status_code == 200:
+            return body
+        if response.status_code == 422:
+            error = body.get("error", {})
+            raise CommandError(FAILED, f"{image_id} failed: {error.get('code')}: {error.get('message')}")
+        if left <= 0:
+            raise CommandError(NOT_FINISHED,
+                               f"{image_id} is still pending; ask again with: imageservice status {image_id}")
+
+
+def download(client: Client, image: dict, directory: Path, fallback_stem: str) -> list[Path]:
+    """Every variant into `directory`, named as the service names downloads: <name>-<variant>.<ext>."""
+    directory.mkdir(parents=True, exist_ok=True)
+    stem = image["original"].get("name") or fallback_stem
+    saved = []
+    for variant in image["variants"]:
+        extension = urlparse(variant["url"]).path.rsplit(".", 1)[-1]
+        target = directory / f"{stem}-{variant['name']}.{extension}"
+        target.write_bytes(client.call("GET", variant["url"], (200,)).content)
+        saved.append(target)
+    return saved
+
+
+def command_upload(client: Client, args) -> int:
+    limits = client.options()["limits"]
+    worst = OK
+    for name in args.files:
+        path = Path(name)
+        try:
+            image_id = upload(client, limits, path, args)
+            if not (args.wait or args.download):
+                print(f"{image_id}\tpending\t{path}")
+                continue
+            image = wait_for(client, image_id, time.monotonic() + args.timeout)
+            print(f"{image_id}\tdone\t{path}")
+            if args.download:
+                for saved in download(client, image, Path(args.download), path.stem):
+                    print(f"  {saved}")
+        except CommandError as error:
+            print(f"imageservice: {path}: {error}", file=sys.stderr)
+            worst = max(worst, error.code)
+    return worst
+
+
+def command_status(client: Client, args) -> int:
+    if args.wait:
+        image = wait_for(client, args.id, time.monotonic() + args.timeout)
+    else:
+        response = client.call("GET", f"/api/images/{args.id}", (200, 202, 422))
+        image = response.json()
+    print(json.dumps(image, indent=2))
+    return {"done": OK, "pending": NOT_FINISHED, "failed": FAILED}[image["status"]]
+
+
+def command_delete(client: Client, args) -> int:
+    client.call("DELETE", f"/api/images/{args.id}", (204,))
+    print(f"deleted {args.id}")
+    return OK
+
+
+def parser() -> argparse.ArgumentParser:
+    def common(parser: argparse.ArgumentParser, default) -> argparse.ArgumentParser:
+        # Before or after the command; a subcommand's SUPPRESS default leaves the top level's value alone.
+        parser.add_argument("--url", default=default(DEFAULT_URL),
+                            help=f"the service (default {DEFAULT_URL}, what make dev runs)")
+        parser.add_argument("--timeout", type=float, default=default(120),
+                            help="seconds to wait for an answer or an outcome (120)")
+        return parser
+
+    top = common(argparse.ArgumentParser(prog="imageservice", description=__doc__.splitlines()[0],
+                                         epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter),
+                 lambda value: value)
+    shared = common(argparse.ArgumentParser(add_help=False), lambda value: argparse.SUPPRESS)
+    commands = top.add_subparsers(dest="command", required=True)
+    up = commands.add_parser("upload", help="upload images; prints: id, status, file", parents=[shared],
+                             epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    up.add_argument("files", nargs="+", metavar="FILE")
+    up.add_argument("--format", default="original", help="jpeg, png, webp, avif or original (default)")
+    up.add_argument("--quality", type=int, help="1-100 for JPEG, WebP and AVIF (default: the service's)")
+    up.add_argument("--filters", help="comma list applied in order, e.g. grayscale,sharpen")
+    up.add_argument("--wait", action="store_true", help="wait until each image is done or failed")
+    up.add_argument("--download", metavar="DIR", help="save every variant into DIR (implies --wait)")
+    up.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
+                    help="progress bar on stderr for files over 1 MiB (auto: when stderr is a terminal)")
+    status = commands.add_parser("status", parents=[shared],
+                                 help="print an image's status as JSON (exit 0 done, 4 pending, 3 failed)")
+    status.add_argument("id")
+    status.add_argument("--wait", action="store_true", help="wait for the outcome (up to --timeout)")
+    delete = commands.add_parser("delete", parents=[shared], help="delete an image and all its variants")
+    delete.add_argument("id")
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    # --timeout bounds the wait for outcomes; a single request gets 30 s at least.
+    client = Client(args.url, max(args.timeout, 30))
+    run = {"upload": command_upload, "status": command_status, "delete": command_delete}[args.command]
+    try:
+        return run(client, args)
+    except CommandError as error:
+        print(f"imageservice: {error}", file=sys.stderr)
+        return error.code

@@ -1,0 +1,107 @@
+"""The command-line client (cli/) as a person runs it: installed with pip, then as a subprocess against the
+local stack (DirectUploadMaxBytes=200000, so larger files take the pre-signed POST)."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageChops
+
+pytestmark = [pytest.mark.e2e]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory) -> Path:
+    """`pip install ./cli` into a folder of its own: the console script and the package it runs."""
+    target = tmp_path_factory.mktemp("cli-install")
+    source = tmp_path_factory.mktemp("cli-source") / "cli"
+    shutil.copytree(ROOT / "cli", source)  # setuptools builds in the source tree: not in the repository's
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                    "--target", str(target), str(source)], check=True, capture_output=True, timeout=300)
+    return target
+
+
+@pytest.fixture
+def imageservice(installed, base_url, tmp_path):
+    """imageservice(*args, url=base_url) -> CompletedProcess, run through the installed console script."""
+    def run(*args: str, url: str = base_url, timeout: float = 120) -> subprocess.CompletedProcess:
+        env = {**os.environ, "PYTHONPATH": str(installed)}
+        command = [sys.executable, str(installed / "bin" / "imageservice"), "--url", url, *args]
+        return subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=timeout)
+    return run
+
+
+def test_upload_direct_and_presigned_then_download(imageservice, tmp_path, photo, noisy_jpeg, local_stack,
+                                                   direct_upload_max_bytes):
+    small = tmp_path / "holiday photo.jpg"
+    small.write_bytes(photo(1280, 960, seed=3))
+    big = tmp_path / "big.jpg"
+    big.write_bytes(noisy_jpeg(max(direct_upload_max_bytes + 50_000, (1 << 20) + 1)))
+    presigned_before = sum("POST /api/uploads 201" in line for line in local_stack.lines)
+
+    done = imageservice("upload", small.name, big.name, "--format", "webp", "--filters", "grayscale",
+                        "--download", "out", "--progress", "always")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    ids = [line.split("\t")[0] for line in lines if "\tdone\t" in line]
+    assert [line.split("\t")[1:] for line in lines if "\t" in line] == [["done", small.name], ["done", big.name]]
+    images = [json.loads(imageservice("status", image_id).stdout) for image_id in ids]
+    saved = sorted(p.name for p in (tmp_path / "out").iterdir())
+    stems = ("holiday photo", "big")
+    assert saved == sorted(f"{stem}-{variant['name']}.webp"
+                           for stem, image in zip(stems, images, strict=True) for variant in image["variants"])
+    assert len(images[0]["variants"]) == 3
+    with Image.open(tmp_path / "out" / "holiday photo-thumb.webp") as thumb:
+        assert thumb.format == "WEBP" and max(thumb.size) == 256
+        red, green, _ = thumb.convert("RGB").split()
+        assert ImageChops.difference(red, green).getextrema()[1] <= 3  # grayscale was applied
+    # The big file went straight to storage, with a progress bar on stderr; the small one did not.
+    assert sum("POST /api/uploads 201" in line for line in local_stack.lines) == presigned_before + 1
+    assert "big.jpg [" in done.stderr and "100%" in done.stderr and "holiday photo.jpg [" not in done.stderr
+
+    status = imageservice("status", ids[1])
+    assert status.returncode == 0 and json.loads(status.stdout)["original"]["name"] == "big"
+    assert all(line.startswith("  out/") for line in lines if "\t" not in line)
+    deleted = imageservice("delete", ids[0])
+    assert (deleted.returncode, deleted.stdout) == (0, f"deleted {ids[0]}\n")
+    gone = imageservice("delete", ids[0])
+    assert gone.returncode == 5 and "not_found" in gone.stderr
+    assert imageservice("status", ids[0]).returncode == 5
+
+
+def test_exit_codes_a_script_can_use(imageservice, tmp_path, photo, base_url):
+    (tmp_path / "notes.jpg").write_text("not an image")
+    refused = imageservice("upload", "notes.jpg")
+    assert refused.returncode == 1 and "unsupported_media_type" in refused.stderr
+
+    (tmp_path / "cut.jpg").write_bytes(photo(640, 480, seed=4)[:3000])
+    failed = imageservice("upload", "cut.jpg", "--wait")
+    assert failed.returncode == 3 and "corrupt_image" in failed.stderr
+
+    (tmp_path / "ok.jpg").write_bytes(photo(320, 240, seed=5))
+    bad_option = imageservice("upload", "ok.jpg", "--quality", "500")
+    assert bad_option.returncode == 1 and "invalid_option" in bad_option.stderr
+    # With several files the most serious outcome wins; the good one is still uploaded.
+    mixed = imageservice("upload", "ok.jpg", "missing.jpg", "cut.jpg", "--wait")
+    assert mixed.returncode == 3 and "\tdone\tok.jpg" in mixed.stdout and "cannot read missing.jpg" in mixed.stderr
+
+    assert imageservice("frobnicate").returncode == 2
+    assert imageservice("status", "not-an-id").returncode == 5
+    unreachable = imageservice("status", "x", url="http://127.0.0.1:9")
+    assert unreachable.returncode == 6 and "could not reach" in unreachable.stderr
+    assert "exit codes:" in imageservice("--help").stdout
+
+
+def test_still_pending_exits_4(imageservice, tmp_path, base_url):
+    """--timeout 0: the outcome is asked for once, right after the upload; 12 megapixels take longer than that."""
+    Image.linear_gradient("L").resize((4000, 3000)).convert("RGB").save(tmp_path / "large.jpg", quality=90)
+    pending = imageservice("upload", "large.jpg", "--wait", "--timeout", "0")
+    assert pending.returncode == 4 and "is still pending; ask again with: imageservice status" in pending.stderr
+    image_id = pending.stderr.split("status ")[-1].strip()
+    assert imageservice("status", image_id, "--wait").returncode == 0
