@@ -105,3 +105,23 @@ def test_still_pending_exits_4(imageservice, tmp_path, base_url):
     assert pending.returncode == 4 and "is still pending; ask again with: imageservice status" in pending.stderr
     image_id = pending.stderr.split("status ")[-1].strip()
     assert imageservice("status", image_id, "--wait").returncode == 0
+
+
+def test_the_readme_curl_examples_run_as_written(base_url, tmp_path, photo):
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Try it with curl"):]
+    start = section.index("```sh\n") + len("```sh\n")
+    block = section[start:section.index("\n```", start)]
+    (tmp_path / "photo.jpg").write_bytes(photo(640, 480, seed=6))
+    script = block.replace("http://127.0.0.1:3000", base_url)
+    run = subprocess.run(["bash", "-euo", "pipefail", "-c", script], capture_output=True, text=True, cwd=tmp_path,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert len(lines) == 4, run.stdout
+    assert json.loads(lines[0])["status"] == "pending"
+    done = json.loads(lines[1])
+    assert done["status"] == "done" and done["original"]["name"] == "photo"
+    assert lines[2:] == ["200 image/webp", "204"]
+    with Image.open(tmp_path / "photo-thumb.webp") as thumb:
+        assert thumb.format == "WEBP"
