@@ -2,7 +2,8 @@
 """Write the --env-vars file that points `sam local invoke` and `sam local start-api` at a deployed stack.
 
     .venv/bin/python scripts/sam_local_env.py --stack-name image-processing > env.json
-    aws cloudformation describe-stacks --stack-name image-processing | .venv/bin/python scripts/sam_local_env.py --describe-stacks -
+    aws cloudformation describe-stacks --stack-name image-processing > answer.json
+    .venv/bin/python scripts/sam_local_env.py --describe-stacks answer.json > env.json
     sam local invoke UploadFunction -e events/upload_post_image.json --env-vars env.json --region <stack's region>
 
 sam local runs the functions in Docker with template.yaml's environment, but resolves what only a deploy
@@ -78,7 +79,6 @@ def stack_region(stack: dict) -> str:
 
 def describe_stack(stack_name: str, region: str | None, profile: str | None) -> dict:
     import boto3
-
     from botocore.exceptions import BotoCoreError, ClientError
 
     cloudformation = boto3.Session(region_name=region, profile_name=profile).client("cloudformation")

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import publisher
 import pytest
-
 from samtranslator.yaml_helper import yaml_parse
 
 from tests.template_render import TEMPLATE_PATH, transform
