@@ -4,6 +4,7 @@ and the values its intrinsic functions take for a given stack name and parameter
 import copy
 import functools
 import importlib.util
+import os
 import re
 from pathlib import Path
 
@@ -21,8 +22,6 @@ def _translate_module():
 
 def transform(template: dict) -> dict:
     """A parsed template (a copy is taken) after the SAM transform, code paths replaced as `sam package` would."""
-    import os
-
     from samtranslator.translator.transform import transform as sam_transform
 
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
