@@ -77,7 +77,9 @@ def test_the_local_stack_origin_replaces_the_deployed_site_origin_in_cors():
     (rule,) = stack.buckets["StoredImagesBucket"].cors_rules
     assert rule["AllowedOrigins"] == ["http://127.0.0.1:3001"]
     assert rule["AllowedMethods"] == ["POST"]
-    assert all(not bucket.cors_rules for name, bucket in stack.buckets.items() if name != "StoredImagesBucket")
+    (read,) = stack.buckets["ProcessedImagesBucket"].cors_rules  # the page reads variants for its ZIP
+    assert read["AllowedOrigins"] == ["http://127.0.0.1:3001"] and read["AllowedMethods"] == ["GET"]
+    assert not stack.buckets["WebsiteBucket"].cors_rules
 
 
 def test_without_a_site_origin_the_cors_origin_is_the_deployed_one():

@@ -163,6 +163,18 @@ def test_the_stored_images_bucket_admits_the_site_origins_one_of_which_is_the_si
     assert "AllowedOrigin" not in template["Parameters"]  # no manual step: the origin follows the deployment
 
 
+def test_the_processed_images_bucket_lets_the_site_read_variants_for_its_zip(resources):
+    """GET only, from CloudFront origins (its own distribution would be a cycle) and the custom domain; locally
+    the stack's origin stands in for them, as for the stored-images bucket."""
+    (rule,) = resources["ProcessedImagesBucket"]["Properties"]["CorsConfiguration"]["CorsRules"]
+    assert rule["AllowedMethods"] == ["GET"] and "AllowedHeaders" not in rule
+    assert rule["AllowedOrigins"] == [
+        "https://*.cloudfront.net",
+        {"Fn::If": ["HasCustomDomain", {"Fn::Sub": "https://${DomainName}"}, {"Ref": "AWS::NoValue"}]}]
+    (local,) = read_stack({}, site_origin="http://127.0.0.1:3000").buckets["ProcessedImagesBucket"].cors_rules
+    assert local["AllowedOrigins"] == ["http://127.0.0.1:3000"]
+
+
 CLOUDFRONT_ORIGIN = "https://image-processing-local-Distribution-DomainName"
 
 
