@@ -1,13 +1,16 @@
-// The page: wires the controls to the list of chosen files. Choosing (picker, drop, paste), the
-// list and its persistence, and each file's way through upload and processing live here; the
-// requests are in api.js and uploads.js, a file's card in card.js, the batch bar in batch.js,
-// words in messages.js. What may be asked for and the limits come from GET /api/options, loaded
-// once at start-up; nothing is uploaded before it has answered.
+// The page's list of chosen files and each file's way through upload and processing, wired to the
+// controls. Elsewhere: requests (api.js), sending, polling and cancelling (uploads.js), a file's card
+// (card.js), the batch bar (batch.js), the list kept across reloads (store.js), choosing files
+// (choose.js), the live regions (announce.js), words (messages.js), ZIPs (zip.js). What may be asked
+// for and the limits come from GET /api/options, loaded once at start-up; nothing is uploaded before
+// it has answered.
 
 import { ApiError, deleteImage, getImage, getOptions } from "./api.js";
 import { createAnnouncer } from "./announce.js";
 import { renderBatch } from "./batch.js";
 import { BUSY_STATES, Card } from "./card.js";
+import { wireChoosing } from "./choose.js";
+import { confirmDialog } from "./confirm.js";
 import { copyText } from "./dom.js";
 import { describeError, errorSentence, setAcceptedTypes } from "./messages.js";
 import {
@@ -288,30 +291,25 @@ async function refreshLinks(item, button) {
   }
 }
 
-/** Ask first (a dialog: Escape or Keep says no); then delete, say so on the card, and focus its next step. */
-function confirmDelete(item, button) {
-  const dialog = els.confirmDelete;
-  els.confirmDeleteText.textContent = `Delete ${item.source.name} and all its variants from the server? Links to them stop working.`;
-  dialog.returnValue = "";
-  dialog.addEventListener("close", async () => {
-    if (dialog.returnValue !== "delete") return; // the dialog gives focus back to the button
-    button.disabled = true;
-    try {
-      await deleteImage(item.id);
-    } catch (error) {
-      button.disabled = false;
-      button.focus();
-      notify(`${item.source.name} was not deleted: ${errorSentence(error)}`, true);
-      return;
-    }
-    item.id = null;
-    item.image = null;
-    item.card.showError(describeError(new ApiError("deleted")), "deleted");
-    setState(item, "deleted");
-    announce(`${item.source.name} and its variants were deleted from the server.`);
-    item.card.removeButton.focus();
-  }, { once: true });
-  dialog.showModal();
+/** Ask first; then delete, say so on the card, and focus its next step (its Remove from list button). */
+async function confirmDelete(item, button) {
+  const message = `Delete ${item.source.name} and all its variants from the server? Links to them stop working.`;
+  if (!(await confirmDialog(els.confirmDelete, els.confirmDeleteText, message))) return; // focus is back on the button
+  button.disabled = true;
+  try {
+    await deleteImage(item.id);
+  } catch (error) {
+    button.disabled = false;
+    button.focus();
+    notify(`${item.source.name} was not deleted: ${errorSentence(error)}`, true);
+    return;
+  }
+  item.id = null;
+  item.image = null;
+  item.card.showError(describeError(new ApiError("deleted")), "deleted");
+  setState(item, "deleted");
+  announce(`${item.source.name} and its variants were deleted from the server.`);
+  item.card.removeButton.focus();
 }
 
 async function copy(text, what, button) {
@@ -362,61 +360,14 @@ setInterval(() => {
   for (const item of items) if (item.state === "done") item.card.updateExpiry();
 }, 15000);
 
-// ---------------------------------------------------------------- choosing files
+// ---------------------------------------------------------------- choosing files and options
 
-els.chooseButton.addEventListener("click", () => els.fileInput.click());
-els.fileInput.addEventListener("change", () => {
-  addFiles(els.fileInput.files, "Chose");
-  els.fileInput.value = ""; // choosing the same file again fires change again
-});
+wireChoosing({ chooseButton: els.chooseButton, fileInput: els.fileInput }, { addFiles, notify });
 
 els.quality.addEventListener("input", () => {
   els.qualityValue.textContent = els.quality.value;
 });
 els.form.addEventListener("submit", (event) => event.preventDefault());
-
-// Drag and drop: the whole page is the target; the overlay shows while files are over it.
-let dragDepth = 0;
-const carriesFiles = (event) => [...(event.dataTransfer?.types ?? [])].includes("Files");
-
-document.addEventListener("dragenter", (event) => {
-  if (!carriesFiles(event)) return;
-  event.preventDefault();
-  dragDepth += 1;
-  document.body.classList.add("dragging");
-});
-document.addEventListener("dragover", (event) => {
-  if (!carriesFiles(event)) return;
-  event.preventDefault();
-  event.dataTransfer.dropEffect = "copy";
-});
-document.addEventListener("dragleave", () => {
-  dragDepth = Math.max(0, dragDepth - 1);
-  if (dragDepth === 0) document.body.classList.remove("dragging");
-});
-document.addEventListener("drop", (event) => {
-  event.preventDefault();
-  dragDepth = 0;
-  document.body.classList.remove("dragging");
-  const files = event.dataTransfer?.files;
-  if (files?.length) addFiles(files, "Dropped");
-  else notify("Only files can be dropped here; that looked like text or a link. Drop image files instead.", true);
-});
-
-document.addEventListener("paste", (event) => {
-  const files = [...(event.clipboardData?.files ?? [])];
-  if (!files.length) {
-    notify("The clipboard holds no image to paste. Copy an image first, or choose files.", true);
-    return;
-  }
-  event.preventDefault();
-  // Pasted images are usually all called "image.png": number them so the list can tell them apart.
-  const named = files.map((file, index) => (file.name && file.name !== "image.png" ? file : new File(
-    [file], `pasted-image-${Date.now().toString(36)}-${index + 1}.${(file.type.split("/")[1] || "png").replace("jpeg", "jpg")}`,
-    { type: file.type, lastModified: file.lastModified },
-  )));
-  addFiles(named, "Pasted");
-});
 
 // ---------------------------------------------------------------- start-up
 
