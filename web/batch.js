@@ -32,7 +32,7 @@ export function renderBatch(els, items) {
   els.batchProgress.max = Math.max(total, 1);
   els.batchProgress.value = sent;
   const uploading = busy.filter((item) => item.state !== "processing").length;
-  const parts = [`${noun(done.length, "image")} of ${started.length} done`];
+  const parts = [`${done.length} of ${noun(started.length, "image")} done`];
   if (uploading) parts.push(`${uploading} uploading or waiting (${formatBytes(sent)} of ${formatBytes(total)} sent)`);
   if (busy.length - uploading) parts.push(`${busy.length - uploading} processing`);
   if (failed.length) parts.push(`${failed.length} failed`);

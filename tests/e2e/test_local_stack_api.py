@@ -30,7 +30,7 @@ def post_raw(http, base_url, data: bytes, content_type: str = "image/jpeg", **pa
 def done_image(base_url, photo, wait_done):
     """One image uploaded and processed, shared by the read-only tests."""
     answer = requests.post(
-        f"{base_url}/api/images", data=photo(800, 600, seed=7), params={"format": "jpeg"}, timeout=30
+        f"{base_url}/api/images", data=photo(1280, 960, seed=7), params={"format": "jpeg"}, timeout=30
     )
     assert answer.status_code == 202, answer.text
     return wait_done(answer.json()["id"])
@@ -144,7 +144,7 @@ def test_post_multipart_html_file(http, base_url):
 # ------------------------------------------------------------------------------ GET /api/images/{id}
 def test_done_image_variants_download_as_reported(http, done_image):
     assert done_image["status"] == "done"
-    assert done_image["original"] == {**done_image["original"], "width": 800, "height": 600, "format": "jpeg"}
+    assert done_image["original"] == {**done_image["original"], "width": 1280, "height": 960, "format": "jpeg"}
     assert [v["name"] for v in done_image["variants"]] == ["large", "medium", "thumb"]
     for variant in done_image["variants"]:
         download = http.get(variant["url"], timeout=30)

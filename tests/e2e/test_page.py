@@ -714,7 +714,7 @@ def test_waiting_files_cancel_and_cancel_all(open_page, base_url):
     expect(cards.nth(2)).to_have_attribute("data-state", "waiting")
     expect(cards.nth(2).locator(".progress-text")).to_have_text("Waiting for its turn…")
     expect(page.locator("#batch-progress")).to_be_visible()
-    expect(page.locator("#batch-text")).to_contain_text("0 images of 3 done · 3 uploading or waiting")
+    expect(page.locator("#batch-text")).to_contain_text("0 of 3 images done · 3 uploading or waiting")
     assert_accessible(page)
 
     cards.nth(2).get_by_role("button", name="Cancel: photo-2.jpg").click()
