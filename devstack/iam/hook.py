@@ -77,6 +77,7 @@ class Enforcer:
     def __init__(self, policies: StackPolicies):
         self.policies = policies
         self._identities: dict[str, Identity] = {}
+        self.refused: list[Refusal] = []  # every refusal so far, in order: what a test or a log can show
         p = policies.pseudo
         self.where = Where(partition=p.partition, region=p.region, account=p.account)
 
@@ -99,7 +100,11 @@ class Enforcer:
         }
         request = Request(check.action, check.resource, identity.session_arn, identity.role_arn, context)
         decision, _ = evaluate(request, statements)
-        return None if decision is Decision.ALLOWED else Refusal(check, identity, decision)
+        if decision is Decision.ALLOWED:
+            return None
+        refusal = Refusal(check, identity, decision)
+        self.refused.append(refusal)
+        return refusal
 
     def refusals(self, function: str, checks: list[Check], secure_transport: bool) -> list[Refusal]:
         return [r for r in (self.decide(function, c, secure_transport) for c in checks) if r is not None]
@@ -125,7 +130,8 @@ def install_iam(
     rendered_template: template.yaml after the SAM transform (`devstack.iam.render_template()`), intrinsics
         left in; they are resolved here with `physical_ids`, `parameters` and `pseudo`.
     physical_ids: logical id -> what `Ref` returns, for every resource a policy names: each bucket's name
-        (e.g. {"StoredImagesBucket": "stored-images-…", "ProcessedImagesBucket": "…"}), a distribution's id.
+        (e.g. {"StoredImagesBucket": "stored-images-…", "ProcessedImagesBucket": "…"}), a distribution's id;
+        a resource left out is named by its logical id (give every bucket, or its policies match nothing).
     parameters: template parameter overrides (the defaults apply otherwise).
     pseudo: account, region, partition, stack name and id (the local stack's by default).
 

@@ -86,7 +86,7 @@ class StackPolicies:
     """The identity and resource policies of one rendered stack.
 
     `physical_ids` gives what a `Ref` to a resource returns (a bucket's name, a distribution's id); bucket
-    ARNs follow from bucket names. A Ref to a resource not given is an error where it is needed."""
+    ARNs follow from bucket names. A resource not given is named by its logical id."""
 
     def __init__(self, rendered: Mapping, physical_ids: Mapping[str, str], parameters: Mapping[str, str] | None = None,
                  pseudo: Pseudo = Pseudo()):
@@ -170,7 +170,9 @@ class StackPolicies:
             return self.parameters[name]
         if name in self.physical_ids:
             return self.physical_ids[name]
-        raise RenderError(f"no physical id given for {name}, which a policy refers to")
+        if name in self.resources:  # not deployed here (e.g. the distribution): its logical id stands in
+            return name
+        raise RenderError(f"!Ref to {name}, which is no parameter or resource of the template")
 
     def condition(self, name: str) -> bool:
         conditions = self.rendered.get("Conditions", {})

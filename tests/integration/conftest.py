@@ -47,19 +47,31 @@ FAILURE_QUEUE_NAME = "ProcessFailureQueue"
 
 
 @pytest.fixture
-def s3(aws_credentials, function_env, stack, rendered_template):
-    """moto with the stack's buckets; every client made inside is under IAM (see `invoke`)."""
+def iam_template(rendered_template):
+    """The rendered template whose role policies the functions run under (a test may narrow them)."""
+    return rendered_template
+
+
+@pytest.fixture
+def iam(aws_credentials, function_env, stack, iam_template):
+    """In-process moto with IAM: each client made inside acts as the function `invoke` runs (see there)."""
     with mock_aws():
         s3_client.cache_clear()
         physical_ids = {name: bucket.name for name, bucket in stack.buckets.items()}
-        installed = install_iam(boto3, acting_function, rendered_template,
+        installed = install_iam(boto3, acting_function, iam_template,
                                 {**physical_ids, "ProcessFailureQueue": FAILURE_QUEUE_NAME})
-        client = boto3.client("s3", region_name="us-east-1")
-        for bucket in stack.buckets.values():
-            client.create_bucket(Bucket=bucket.name)
-        yield client
+        yield installed
         installed.uninstall()
     s3_client.cache_clear()
+
+
+@pytest.fixture
+def s3(iam, stack):
+    """The test's own client (no function's: not evaluated), with the stack's buckets made."""
+    client = boto3.client("s3", region_name="us-east-1")
+    for bucket in stack.buckets.values():
+        client.create_bucket(Bucket=bucket.name)
+    return client
 
 
 @pytest.fixture

@@ -193,16 +193,6 @@ def test_the_publisher_runs_on_every_deploy_that_changes_the_page(resources):
     assert 1 <= props["ServiceTimeout"] <= 3600 and props["ServiceTimeout"] > function["Timeout"]
 
 
-def test_the_publisher_may_write_the_website_bucket_and_invalidate_this_distribution_only(resources):
-    policies = resources["PublishFunction"]["Properties"]["Policies"]
-    assert policies[0] == {"S3CrudPolicy": {"BucketName": {"Ref": "WebsiteBucket"}}}
-    (statement,) = policies[1]["Statement"]
-    assert statement["Action"] == "cloudfront:CreateInvalidation"
-    assert statement["Resource"] == {
-        "Fn::Sub": "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${Distribution}"}
-    assert len(policies) == 2
-
-
 def test_the_local_stack_reads_the_conditional_resources_as_deployed():
     assert "WebsiteBucket" in read_stack().buckets
     with pytest.raises(TemplateError, match="unknown parameter"):
