@@ -20,6 +20,8 @@ from .roles import Identity, Pseudo, StackPolicies
 
 # The function whose code is running, for in-process tests where every function shares one process.
 _acting_function: contextvars.ContextVar[str | None] = contextvars.ContextVar("acting_function", default=None)
+# Set while the hook asks S3 itself whether a bucket exists: that question is the hook's, not the function's.
+_probing: contextvars.ContextVar[bool] = contextvars.ContextVar("probing", default=False)
 
 
 @contextlib.contextmanager
@@ -191,6 +193,7 @@ class _ClientGuard:
     """The per-client handlers: the client's endpoint tells aws:SecureTransport."""
 
     def __init__(self, client, enforcer: Enforcer, who: Callable[[], str | None]):
+        self.client = client
         self.enforcer = enforcer
         self.who = who
         self.service = client.meta.service_model.service_name
@@ -204,7 +207,7 @@ class _ClientGuard:
 
     def decide(self, params, model, context, **_):
         function = self.who()
-        if function is None:
+        if function is None or _probing.get():
             return None
         operation = model.name
         if context.get("is_presign_request"):
@@ -216,6 +219,10 @@ class _ClientGuard:
             return None
         context["devstack_iam"] = {"function": function, "params": params}
         refused = self._refusals(function, operation, params)
+        if refused and self.service == "s3" and not self._bucket_exists(params["Bucket"]):
+            # S3 finds the bucket before it judges the caller: a missing one is NoSuchBucket for everyone.
+            self.enforcer.refused[-len(refused):] = []
+            return None
         if operation == "DeleteObjects" and refused:
             keys = {r.check.key for r in refused}
             context["devstack_iam"]["errors"] = [
@@ -258,6 +265,16 @@ class _ClientGuard:
             code, message = ("403", "Forbidden") if operation == "HeadObject" else ("AccessDenied", "Access Denied")
             parsed["Error"] = {"Code": code, "Message": message}
             parsed.setdefault("ResponseMetadata", {})["HTTPStatusCode"] = 403
+
+    def _bucket_exists(self, bucket: str) -> bool:
+        token = _probing.set(True)
+        try:
+            self.client.head_bucket(Bucket=bucket)
+        except ClientError as error:
+            return error.response["Error"]["Code"] not in ("404", "NoSuchBucket")
+        finally:
+            _probing.reset(token)
+        return True
 
     def _refusals(self, function: str, operation: str, params: Mapping) -> list[Refusal]:
         checks = checks_for(self.service, operation, params, self.enforcer.where)
