@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from .operations import Check, UnmappedOperation, Where, checks_for, s3_post_checks
 from .policy import Decision, Request, evaluate
-from .roles import Identity, Pseudo, StackPolicies
+from .roles import LOCAL_PSEUDO, Identity, Pseudo, StackPolicies
 
 # The function whose code is running, for in-process tests where every function shares one process.
 _acting_function: contextvars.ContextVar[str | None] = contextvars.ContextVar("acting_function", default=None)
@@ -119,7 +119,7 @@ def install_iam(
     physical_ids: Mapping[str, str],
     *,
     parameters: Mapping[str, str] | None = None,
-    pseudo: Pseudo = Pseudo(),
+    pseudo: Pseudo = LOCAL_PSEUDO,
 ) -> "Installation":
     """Make every AWS client created from `target` from now on act as a function of the stack, under IAM.
 

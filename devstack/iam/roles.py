@@ -71,6 +71,9 @@ class Pseudo:
     url_suffix: str = "amazonaws.com"
 
 
+LOCAL_PSEUDO = Pseudo()
+
+
 @dataclass(frozen=True)
 class Identity:
     """A function's execution role: who it is, and the statements of every policy attached to its role."""
@@ -89,7 +92,7 @@ class StackPolicies:
     ARNs follow from bucket names. A resource not given is named by its logical id."""
 
     def __init__(self, rendered: Mapping, physical_ids: Mapping[str, str], parameters: Mapping[str, str] | None = None,
-                 pseudo: Pseudo = Pseudo()):
+                 pseudo: Pseudo = LOCAL_PSEUDO):
         self.rendered = rendered
         self.resources = rendered["Resources"]
         self.pseudo = pseudo
@@ -110,7 +113,8 @@ class StackPolicies:
         role_name = self._role_name(role_id)
         found: list[Statement] = []
         for policy in role.get("Policies", []):
-            found += statements(self.resolve(policy["PolicyDocument"]), f"role {role_id}, policy {policy['PolicyName']}")
+            source = f"role {role_id}, policy {policy['PolicyName']}"
+            found += statements(self.resolve(policy["PolicyDocument"]), source)
         for arn in self.resolve(role.get("ManagedPolicyArns", [])):
             if arn not in MANAGED_POLICIES:
                 raise RenderError(f"{role_id} attaches managed policy {arn}, whose document is not known here")
