@@ -314,15 +314,6 @@ def test_a_publish_about_to_time_out_answers_failed_before_the_lambda_dies(publi
     assert sent[0]["Status"] == "FAILED" and sent[0]["Reason"] == "Execution timed out"
 
 
-def test_the_package_carries_the_page(stack):
-    """src/publish/web is a link to web/, so sam build packages the page with the publisher."""
-    code_dir = stack.functions["PublishFunction"].code_dir
-    link = code_dir / "web"
-    assert link.is_symlink() and link.resolve() == (code_dir.parents[1] / "web").resolve()
-    keys = {file.key for file in publisher.local_files(link)}
-    assert "index.html" in keys and "app.js" in keys
-
-
 # ------------------------------------------------------------------------------ the publisher under its role
 
 def test_a_whole_lifecycle_needs_nothing_beyond_the_publishers_role(publish, aws, iam):
