@@ -387,7 +387,7 @@ function restoreList() {
     }
   }
   restored = true;
-  if (saved.length) announce(`Restored ${saved.length} ${saved.length === 1 ? "image" : "images"} from before the reload.`);
+  if (saved.length) notify(`Restored ${saved.length} ${saved.length === 1 ? "image" : "images"} from before the reload.`);
 }
 
 /** GET /api/options, then the controls; on failure a readable error with a way to try again. */

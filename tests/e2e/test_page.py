@@ -654,7 +654,7 @@ def test_a_reload_keeps_the_list_resumes_processing_and_warns_while_sending(open
     expect(cards.nth(2).locator(".error-title")).to_have_text(
         "This file was not uploaded before the page was closed or reloaded.")
     expect(cards.nth(2).get_by_role("button", name="Try again: sunset.jpg")).to_be_hidden()
-    expect(page.locator("#live-status")).to_contain_text("Restored 3 images")
+    expect(page.locator("#notice")).to_have_text("Restored 3 images from before the reload.")
     # Restored, the images can still be deleted from the page.
     cards.nth(0).get_by_role("button", name="Delete from server: lake.jpg and its variants").click()
     page.get_by_role("button", name="Delete", exact=True).click()
