@@ -4,7 +4,7 @@ from collections.abc import Callable
 
 from PIL import Image
 
-from . import colour, decode, encode, filters, metadata, orient, placeholder, planar, resize
+from . import animation, budget, colour, decode, encode, filters, metadata, orient, placeholder, planar, resize
 from .planar import Planes
 from .recipe import Recipe
 from .result import ProcessedImage, SourceInfo, Variant
@@ -42,7 +42,13 @@ def _joiner(icc: bytes | None, rgb: bool) -> Callable[[Planes], Image.Image]:
 
 
 def _still(
-    base: Picture, sizes: list[Size], orientation: int, icc: bytes | None, fmt: str, recipe: Recipe
+    base: Picture,
+    sizes: list[Size],
+    orientation: int,
+    icc: bytes | None,
+    fmt: str,
+    recipe: Recipe,
+    deadline: float | None,
 ) -> tuple[dict[Size, bytes], Image.Image]:
     """Encoded bytes per size, and the smallest output image."""
     if isinstance(base, Planes):
@@ -53,24 +59,44 @@ def _still(
         rendered = _render(base, sizes, orientation, _finisher(icc, base.mode, orientation))
     outputs = {size: filters.apply_filters(im, recipe.filters) for size, im in rendered.items()}
     smallest = outputs[min(outputs, key=max)]
-    return {size: encode.encode(im, fmt, recipe.quality) for size, im in outputs.items()}, smallest
+    encoded = {}
+    for size, im in outputs.items():
+        budget.check_deadline(deadline)
+        encoded[size] = encode.encode(im, fmt, recipe.quality)
+    return encoded, smallest
 
 
 def _animation(
-    source: Image.Image, sizes: list[Size], orientation: int, icc: bytes | None, fmt: str, recipe: Recipe
+    source: Image.Image,
+    plan: animation.Layout,
+    sizes: list[Size],
+    orientation: int,
+    icc: bytes | None,
+    recipe: Recipe,
+    fmt: str,
+    deadline: float | None,
 ) -> tuple[dict[Size, bytes], Image.Image]:
     """Encoded animation bytes per size, and the first frame of the smallest."""
     finish = _finisher(icc, "RGBA", orientation)
-    frames: dict[Size, list[Image.Image]] = {size: [] for size in sizes}
-    durations = []
-    for frame, duration in decode.frames(source, recipe.max_pixels):
-        for size, im in _render(frame, sizes, orientation, finish).items():
-            frames[size].append(filters.apply_filters(im, recipe.filters))
-        durations.append(duration)
-    loop = source.info.get("loop")
-    smallest = frames[min(frames, key=max)][0]
-    encoded = {size: encode.encode_animation(f, durations, loop, fmt, recipe.quality) for size, f in frames.items()}
-    return encoded, smallest
+
+    def draw(frame: Image.Image, size: Size) -> Image.Image:
+        return filters.apply_filters(finish(resize.resample(frame, orient.oriented(size, orientation))), recipe.filters)
+
+    return animation.encode_variants(source, plan, sizes, draw, fmt, recipe.quality, deadline)
+
+
+def _job(source: Image.Image, source_format: str, plan: animation.Layout | None, recipe: Recipe) -> budget.Job:
+    """The work build_variants will do, from the header alone."""
+    stored = source.size
+    outputs = tuple({resize.fit(stored, spec.long_edge) for spec in recipe.variants})
+    maybe_alpha = source.mode in ("RGBA", "LA", "PA") or "transparency" in source.info
+    fmt = encode.output_format(source_format, recipe.output_format, maybe_alpha)
+    if plan is not None and plan.frames > 1 and fmt in encode.ANIMATION_FORMATS:
+        return budget.Job(source_format, plan.canvas, plan.frames, outputs, fmt, recipe.quality, recipe.filters)
+    draft = resize.draft_size(stored, max(spec.long_edge for spec in recipe.variants))
+    scale = decode.dct_scale(stored, draft) if source_format == "jpeg" else 1
+    decoded = (-(-stored[0] // scale), -(-stored[1] // scale))
+    return budget.Job(source_format, decoded, 1, outputs, fmt, recipe.quality, recipe.filters)
 
 
 def _jpeg_planes_scale(
@@ -93,11 +119,20 @@ def _jpeg_planes_scale(
     return decode.chroma_scale(source.size, planar.half(target))
 
 
-def build_variants(data: bytes, recipe: Recipe) -> ProcessedImage:
-    """Decode, bound, orient, convert to sRGB, resize, filter and encode one uploaded image."""
-    source, source_format = decode.open_image(data, recipe.max_pixels, recipe.max_frames)
+def build_variants(data: bytes, recipe: Recipe, deadline: float | None = None) -> ProcessedImage:
+    """Decode, bound, orient, convert to sRGB, resize, filter and encode one uploaded image.
+
+    deadline is a time.monotonic() value: a job estimated to end after it is refused before it starts
+    (ImageTooComplex), and one that reaches it anyway stops with ProcessingTimeout.
+    """
+    budget.check_deadline(deadline)
+    source, source_format = decode.open_image(data, recipe.max_pixels)
     stored = source.size
-    animated = decode.is_animated(source, source_format)
+    plan = animation.layout(data, source, source_format) if source_format in decode.ANIMATED_FORMATS else None
+    if plan is not None:
+        animation.check(plan, recipe.max_pixels, recipe.max_frames)
+    budget.admit(_job(source, source_format, plan, recipe), deadline)
+    animated = plan is not None and plan.frames > 1
     largest = max(spec.long_edge for spec in recipe.variants)
     # The largest variant in stored orientation: the first and by far the costliest resize.
     target = resize.fit(stored, largest)
@@ -121,10 +156,11 @@ def build_variants(data: bytes, recipe: Recipe) -> ProcessedImage:
 
     shown = orient.oriented(stored, orientation)
     sizes = [resize.fit(shown, spec.long_edge) for spec in recipe.variants]
-    if animated and fmt in encode.ANIMATION_FORMATS:
-        encoded, smallest = _animation(source, sizes, orientation, icc, fmt, recipe)
+    budget.check_deadline(deadline)
+    if plan is not None and animated and fmt in encode.ANIMATION_FORMATS:
+        encoded, smallest = _animation(source, plan, sizes, orientation, icc, recipe, fmt, deadline)
     else:
-        encoded, smallest = _still(base, sizes, orientation, icc, fmt, recipe)
+        encoded, smallest = _still(base, sizes, orientation, icc, fmt, recipe, deadline)
 
     variants = tuple(
         Variant(spec.name, size[0], size[1], fmt, encode.content_type(fmt), encode.extension(fmt), encoded[size])
