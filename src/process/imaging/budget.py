@@ -6,8 +6,9 @@ The size limits bound each input, not the work: 300 frames at the frame budget, 
 on this machine, and refused when it cannot finish before the deadline; whatever slips through is stopped
 at the deadline between steps.
 
-The costs are nanoseconds per pixel, medians measured with `.venv/bin/python bench/bench_job_budget.py
---calibrate` (photo-like content, one thread, Pillow 13). A filter's or encoder's cost is per output pixel
+The costs are nanoseconds per pixel, medians of CPU time measured with `.venv/bin/python
+bench/bench_job_budget.py --calibrate --rounds 3` (photo-like content, one thread, Pillow 13, on a 2-core
+x86-64 machine shared with other work, which makes the figures err high). A filter's or encoder's cost is per output pixel
 and a decoder's per decoded pixel; an animation's per frame.
 """
 
@@ -24,43 +25,46 @@ SLOWER_CORE = 1.5
 
 # Decoding, per decoded pixel, to the working mode (for an animation frame: compositing and RGBA too).
 DECODE_NS = {
-    "jpeg": 9.0,
-    "png": 25.0,
-    "webp": 20.0,
-    "gif": 12.0,
-    "avif": 30.0,
-    "heif": 40.0,
-    "tiff": 15.0,
-    "bmp": 5.0,
+    "jpeg": 7.6,
+    "png": 35.0,
+    "webp": 38.0,  # an animation frame; a still WebP measured 22
+    "gif": 22.0,  # an animation frame
+    "avif": 56.0,
+    "heif": 134.0,
+    "tiff": 3.2,
+    "bmp": 3.6,
 }
-# Resizing, per pixel read, and turning and converting colour, per pixel written.
-RESIZE_NS = 12.0
+# Resizing, per pixel read (to 1024 px from 1500x1000: 34; a 600x400 frame to 256 px: 40), and turning
+# and converting colour, per pixel written.
+RESIZE_NS = 40.0
 FINISH_NS = 5.0
 
 FILTER_NS = {
-    "grayscale": 2.0,
-    "sepia": 10.0,
-    "blur": 40.0,
-    "sharpen": 15.0,
-    "contour": 15.0,
-    "edge": 15.0,
-    "emboss": 15.0,
-    "invert": 2.0,
-    "autocontrast": 8.0,
+    "grayscale": 1.6,
+    "sepia": 8.2,
+    "blur": 64.0,
+    "sharpen": 38.0,
+    "contour": 39.0,
+    "edge": 44.0,
+    "emboss": 38.0,
+    "invert": 2.4,
+    "autocontrast": 5.5,
 }
 
 # Encoding, per output pixel, at quality 50, 82 and 100; between those points the cost is interpolated.
 _QUALITIES = (50, 82, 100)
 ENCODE_NS = {
-    "jpeg": (8.0, 10.0, 15.0),
-    "png": (40.0, 40.0, 40.0),
-    "webp": (60.0, 70.0, 100.0),
-    "avif": (100.0, 120.0, 200.0),
-    "gif": (50.0, 50.0, 50.0),
+    "jpeg": (12.4, 16.4, 34.7),
+    "png": (248.0, 248.0, 262.0),
+    "webp": (176.0, 192.0, 259.0),
+    "avif": (600.0, 850.0, 850.0),
+    "gif": (500.0, 475.0, 514.0),
 }
+# An animation's frames: the GIF writer quantises each frame; libwebp's animation encoder also searches
+# for the sub-rectangle that changed.
 ANIMATION_ENCODE_NS = {
-    "gif": (50.0, 50.0, 50.0),
-    "webp": (80.0, 100.0, 300.0),
+    "gif": (51.0, 51.0, 51.0),
+    "webp": (263.0, 313.0, 443.0),
 }
 
 
@@ -100,10 +104,15 @@ def estimate_seconds(job: Job) -> float:
     table = ANIMATION_ENCODE_NS if job.animated else ENCODE_NS
     per_output_pixel = FINISH_NS + sum(FILTER_NS[name] for name in job.filters)
     per_output_pixel += _per_quality(table[job.output_format], job.quality)
-    written = sum(width * height for width, height in job.outputs)
-    read = decoded * (DECODE_NS.get(job.source_format, max(DECODE_NS.values())) + RESIZE_NS)
-    passes = len(job.outputs) if job.animated else 1
-    return job.frames * (passes * read + written * per_output_pixel) / 1e9
+    written = sum(width * height for width, height in job.outputs) * per_output_pixel
+    decoding = decoded * DECODE_NS.get(job.source_format, max(DECODE_NS.values()))
+    resized = [size for size in job.outputs if size != job.decoded]
+    if job.animated:
+        read = len(job.outputs) * decoding + len(resized) * decoded * RESIZE_NS
+    else:
+        # Only the first resize reads the decoded image; the smaller ones read a variant.
+        read = decoding + (decoded * RESIZE_NS if resized else 0)
+    return job.frames * (read + written) / 1e9
 
 
 def check_deadline(deadline: float | None) -> None:

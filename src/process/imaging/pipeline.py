@@ -4,7 +4,7 @@ from collections.abc import Callable
 
 from PIL import Image
 
-from . import animation, budget, colour, decode, encode, filters, metadata, orient, placeholder, planar, resize
+from . import animation, budget, colour, completeness, decode, encode, filters, metadata, orient, placeholder, planar, resize
 from .planar import Planes
 from .recipe import Recipe
 from .result import ProcessedImage, SourceInfo, Variant
@@ -128,6 +128,8 @@ def build_variants(data: bytes, recipe: Recipe, deadline: float | None = None) -
     budget.check_deadline(deadline)
     source, source_format = decode.open_image(data, recipe.max_pixels)
     stored = source.size
+    if source_format == "jpeg":
+        completeness.check_jpeg(data, stored)
     plan = animation.layout(data, source, source_format) if source_format in decode.ANIMATED_FORMATS else None
     if plan is not None:
         animation.check(plan, recipe.max_pixels, recipe.max_frames)
