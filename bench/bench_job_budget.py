@@ -51,7 +51,6 @@ def _save(im, fmt: str, **options) -> bytes:
 
 def _moving(width: int, height: int, count: int):
     """count photo-like RGBA frames of a scene panning right: what a screen recording or a clip looks like."""
-    from PIL import Image
 
     wide = _photo(width + 4 * count, height)
     return [wide.crop((4 * i, 0, 4 * i + width, height)).convert("RGBA") for i in range(count)]
@@ -114,7 +113,8 @@ def calibrate(rounds: int) -> None:
 
     print("\nFILTER_NS, per pixel (RGB)")
     for name in imaging.FILTERS:
-        print(f"  {name:12} {_time(lambda name=name: filters.apply_filters(photo, (name,)), rounds) / pixels * 1e9:6.1f}")
+        seconds = _time(lambda name=name: filters.apply_filters(photo, (name,)), rounds)
+        print(f"  {name:12} {seconds / pixels * 1e9:6.1f}")
 
     print("\nENCODE_NS, per pixel, at quality 50, 82, 100 (still)")
     for fmt in ("jpeg", "png", "webp", "avif", "gif"):
@@ -224,7 +224,8 @@ def job_probe(name: str, use_deadline: bool) -> None:
 def jobs(use_deadline: bool) -> None:
     print(f"build_variants({', '.join(f'{n}={e}' for n, e in VARIANTS)}), deadline {TIMEOUT_SECONDS} s less the "
           "margin, a fresh process per job")
-    print(f"{'job':40} {'input bytes':>11} {'outcome':>18} {'estimate s':>10} {'seconds':>8} {'CPU s':>6} {'peak RSS MB':>11}")
+    print(f"{'job':40} {'input bytes':>11} {'outcome':>18} {'estimate s':>10} {'seconds':>8} {'CPU s':>6} "
+          f"{'peak RSS MB':>11}")
     for name, (make, _) in JOBS.items():
         make()  # made (and cached) here, so that making it does not count in the probe's peak
         command = [sys.executable, __file__, "--job-probe", name] + ([] if use_deadline else ["--no-deadline"])

@@ -1,7 +1,7 @@
 """ProcessFunction over moto: S3 events in, variants and a manifest out."""
 
-import io
 import inspect
+import io
 import json
 import sys
 import time

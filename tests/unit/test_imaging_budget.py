@@ -29,7 +29,7 @@ def no_frame_decoded(monkeypatch):
 
 
 def _frames_gif(count: int, size: tuple[int, int]) -> bytes:
-    """count flat frames, each a different grey from the last: quick to make and to decode, costly to process at size."""
+    """count flat frames, each a different grey from the last: quick to make and decode, costly to process."""
     frames = [Image.new("P", size, i * 37 % 256) for i in range(count)]
     for frame in frames:
         frame.putpalette([v for i in range(256) for v in (i, i, i)])

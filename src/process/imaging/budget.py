@@ -8,10 +8,11 @@ at the deadline between steps.
 
 The costs are nanoseconds per pixel, medians of CPU time measured with `.venv/bin/python
 bench/bench_job_budget.py --calibrate --rounds 3` (photo-like content, one thread, Pillow 13, on a 2-core
-x86-64 machine shared with other work, which makes the figures err high). A filter's or encoder's cost is per output pixel
-and a decoder's per decoded pixel; an animation's per frame.
+x86-64 machine shared with other work, which makes the figures err high). A filter's or encoder's cost
+is per output pixel and a decoder's per decoded pixel; an animation's per frame.
 """
 
+import itertools
 import time
 from dataclasses import dataclass
 
@@ -86,12 +87,13 @@ class Job:
 
 
 def _per_quality(costs: tuple[float, float, float], quality: int) -> float:
-    if quality <= _QUALITIES[0]:
-        return costs[0]
-    for (low, high), (at_low, at_high) in zip(zip(_QUALITIES, _QUALITIES[1:]), zip(costs, costs[1:])):
+    points = list(zip(_QUALITIES, costs, strict=True))
+    if quality <= points[0][0]:
+        return points[0][1]
+    for (low, at_low), (high, at_high) in itertools.pairwise(points):
         if quality <= high:
             return at_low + (at_high - at_low) * (quality - low) / (high - low)
-    return costs[-1]
+    return points[-1][1]
 
 
 def estimate_seconds(job: Job) -> float:

@@ -4,7 +4,20 @@ from collections.abc import Callable
 
 from PIL import Image
 
-from . import animation, budget, colour, completeness, decode, encode, filters, metadata, orient, placeholder, planar, resize
+from . import (
+    animation,
+    budget,
+    colour,
+    completeness,
+    decode,
+    encode,
+    filters,
+    metadata,
+    orient,
+    placeholder,
+    planar,
+    resize,
+)
 from .planar import Planes
 from .recipe import Recipe
 from .result import ProcessedImage, SourceInfo, Variant
