@@ -46,6 +46,8 @@ export function describeError(error) {
           : server || "Choose a smaller version of it.",
         retry: false,
       };
+    case "image_too_complex":
+      return { title: "This image would take too long to process.", detail: server || "Try fewer frames, fewer filters or JPEG.", retry: false };
     case "corrupt_image":
       return { title: "This image is damaged or incomplete, so it could not be processed.", detail: "Try exporting or saving it again.", retry: false };
     case "unsupported_image":
