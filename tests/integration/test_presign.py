@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 from imageservice.keys import manifest_key, new_image_id, upload_key
-from imageservice.manifest import encode_manifest, failed_manifest
+from imageservice.manifest import Manifest
 from lambda_responses import response_json
 
 
@@ -165,7 +165,7 @@ def test_failed_manifest_from_storage_is_served(invoke, load_event, http_event, 
     image_id = new_image_id()
     s3.put_object(Bucket=config.stored_images_bucket, Key=upload_key(image_id), Body=b"x")
     s3.put_object(Bucket=config.processed_images_bucket, Key=manifest_key(image_id),
-                  Body=encode_manifest(failed_manifest(image_id, "image_too_large", "Too many pixels.")))
+                  Body=Manifest.failed(image_id, "image_too_large", "Too many pixels.").to_json())
     response = get_image(invoke, load_event, http_event, image_id)
     assert response["statusCode"] == 422
     assert response_json(response)["error"] == {"code": "image_too_large", "message": "Too many pixels."}

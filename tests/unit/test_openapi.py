@@ -14,7 +14,7 @@ from imageservice import errors
 from imageservice.config import Config
 from imageservice.http import error_body
 from imageservice.keys import is_image_id, new_image_id
-from imageservice.manifest import failed_manifest
+from imageservice.manifest import Manifest
 from imageservice.options import FILTERS, MAX_FILTERS, OUTPUT_FORMATS
 from imageservice.sniff import ACCEPTED_CONTENT_TYPES, IMAGE_CONTENT_TYPES
 from openapi_spec_validator import validate
@@ -169,9 +169,9 @@ class PresigningStub:
 def test_the_code_answers_match_their_schemas(document, config):
     image_id = new_image_id()
     manifest, _ = render(image_id, sample_image(), {"format": "webp", "filters": "sepia"}, config)
-    assert manifest["status"] == "done"
+    assert manifest.status == "done"
     validator(document, "ImageDone").validate(api_view(PresigningStub(), config, manifest))
-    failed = failed_manifest(image_id, "corrupt_image", "The image data is damaged.")
+    failed = Manifest.failed(image_id, "corrupt_image", "The image data is damaged.")
     validator(document, "ImageFailed").validate(api_view(PresigningStub(), config, failed))
     validator(document, "ImagePending").validate({"id": image_id, "status": "pending"})
     validator(document, "Options").validate(processing_options(config))
