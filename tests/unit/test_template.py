@@ -79,8 +79,13 @@ def test_least_privilege_policy_templates(template, stack):
     process = dict(policy_names(template, "ProcessFunction"))
     stored = process["S3ReadPolicy"]["BucketName"]  # by name (see below), the same expression everywhere
     assert policy_names(template, "UploadFunction") == [("S3WritePolicy", {"BucketName": stored})]
-    assert set(process) == {"S3ReadPolicy", "S3WritePolicy"}
+    assert set(process) == {"S3ReadPolicy", "S3WritePolicy", "Statement"}
     assert process["S3WritePolicy"] == {"BucketName": processed}
+    # Processing removes what it wrote for an image deleted meanwhile and reads manifests (claims, tombstones).
+    actions = {statement["Action"]: statement for statement in process["Statement"]}
+    assert set(actions) == {"s3:DeleteObject", "s3:GetObject", "s3:ListBucket"}
+    assert actions["s3:GetObject"]["Resource"] == {"Fn::Sub": "${ProcessedImagesBucket.Arn}/images/*/manifest.json"}
+    assert actions["s3:ListBucket"]["Condition"]["StringLike"]["s3:prefix"] == "images/*"
     presign = policy_names(template, "PresignFunction")
     assert presign[0] == ("S3ReadPolicy", {"BucketName": processed})
     (listing,) = presign[1][1]
