@@ -15,7 +15,7 @@ app = make_resolver()
 @app.post("/api/images")
 def create_image():
     options = ImageOptions.from_strings(app.current_event.query_string_parameters or {})
-    content_type = (app.current_event.headers.get("content-type") or "").lower()
+    content_type = app.current_event.headers.get("content-type") or ""
     image = extract_image(request_body(app), content_type, get_config().direct_upload_max_bytes)
     image_id = store_direct_upload(s3_client(), get_config(), image, options)
     logger.info("original stored", extra={"image_id": image_id, "bytes": len(image)})
