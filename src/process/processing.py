@@ -59,11 +59,15 @@ def recipe_for(config: Config, options: ImageOptions) -> imaging.Recipe:
 
 
 def render(
-    image_id: str, data: bytes, metadata: dict[str, str], config: Config, source_etag: str | None = None
+    image_id: str, data: bytes, metadata: dict[str, str], config: Config, source_etag: str | None = None,
+    deadline: float | None = None,
 ) -> tuple[Manifest, tuple[imaging.Variant, ...]]:
-    """The manifest and the variants for one original; bad images give a `failed` manifest, not an error."""
+    """The manifest and the variants for one original; bad images give a `failed` manifest, not an error.
+
+    deadline (time.monotonic() seconds) bounds the processing: work that cannot finish by then fails too.
+    """
     try:
-        processed = imaging.build_variants(data, recipe_for(config, ImageOptions.from_strings(metadata)))
+        processed = imaging.build_variants(data, recipe_for(config, ImageOptions.from_strings(metadata)), deadline)
     except (imaging.ImageRejected, InvalidOption) as rejection:
         return Manifest.failed(image_id, rejection.code, rejection.message, source_etag), ()
     variants = tuple(
@@ -78,7 +82,7 @@ def render(
     return manifest, processed.variants
 
 
-def process_upload(s3, config: Config, stored: StoredObject) -> Manifest | None:
+def process_upload(s3, config: Config, stored: StoredObject, deadline: float | None = None) -> Manifest | None:
     """Process one original; returns the outcome written, or None when there was nothing to do."""
     claim = read_manifest(s3, config, stored.image_id)
     if claim is not None and claim.manifest.status != PENDING:
@@ -101,7 +105,7 @@ def process_upload(s3, config: Config, stored: StoredObject) -> Manifest | None:
         logger.warning("a second original under a claimed image id was not processed")
         return None
     manifest, variants = render(stored.image_id, original["Body"].read(), original.get("Metadata", {}), config,
-                                source_etag)
+                                source_etag, deadline)
     for variant in variants:
         s3.put_object(
             Bucket=config.processed_images_bucket,
