@@ -7,6 +7,10 @@ from imageservice.keys import image_prefix, is_image_id, manifest_key, upload_ke
 from imageservice.manifest import DELETED, Manifest
 
 
+class DeletionIncomplete(Exception):
+    """S3 refused to delete some of the image's objects; the DELETE may be repeated."""
+
+
 def delete_image(s3, config: Config, image_id: str) -> int:
     """Delete every object of the image and return how many there were.
 
@@ -49,5 +53,10 @@ def _delete(s3, bucket: str, keys: set[str]) -> int:
     ordered = sorted(keys)
     for start in range(0, len(ordered), 1000):  # DeleteObjects takes at most 1,000 keys
         batch = [{"Key": key} for key in ordered[start:start + 1000]]
-        s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
+        answer = s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
+        # A batch delete answers 200 even when S3 refused keys; a 204 would then claim a deletion that did not happen.
+        if errors := answer.get("Errors"):
+            first = errors[0]
+            raise DeletionIncomplete(f"S3 kept {len(errors)} object(s) in {bucket}, e.g. {first.get('Key')}: "
+                                     f"{first.get('Code')}")
     return len(ordered)

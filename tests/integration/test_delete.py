@@ -187,3 +187,14 @@ def test_a_second_original_during_processing_is_not_mixed_in(upload, process, s3
     process(image_id)  # the second object's event, delivered again: now the image is finished
     assert "Contents" not in s3.list_objects_v2(Bucket=config.stored_images_bucket, Prefix=upload_key(image_id))
     assert status(image_id) == 200 and stored_manifest(s3, config, image_id) == manifest
+
+
+def test_a_key_the_batch_delete_keeps_is_an_error_not_a_204(invoke, load_event, http_event, upload, process, s3):
+    image_id = upload()
+    process(image_id)
+    client = s3_client()
+    kept = {"Errors": [{"Key": upload_key(image_id), "Code": "AccessDenied", "Message": "Access Denied"}]}
+    with mock.patch.object(client, "delete_objects", return_value=kept):
+        response = delete(invoke, load_event, http_event, image_id)
+    assert response["statusCode"] == 500
+    assert "AccessDenied" not in response["body"]  # no internals reach the client
