@@ -155,6 +155,10 @@ class _TooLarge(Exception):
     pass
 
 
+class _Truncated(Exception):
+    pass
+
+
 class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: Gateway
@@ -220,6 +224,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
             body = self._read_body()
         except _TooLarge:
             self._too_large_for_api()
+            return
+        except _Truncated:
+            # The client stopped before its Content-Length: API Gateway never invokes the function then.
+            self.close_connection = True
+            self._send(400, [("Content-Type", "application/json")], b'{"message":"Bad Request"}')
             return
         request_id = _request_id()
         event = self._event(route, path_params, raw_path, raw_query, body, request_id)
@@ -337,7 +346,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
         length = self._declared_length()
         if length > API_PAYLOAD_LIMIT:
             raise _TooLarge
-        return self.rfile.read(length) if length > 0 else b""
+        body = self.rfile.read(length) if length > 0 else b""
+        if len(body) < length:
+            raise _Truncated
+        return body
 
     def _expecting_continue(self) -> bool:
         return (self.headers.get("Expect") or "").lower() == "100-continue"

@@ -206,16 +206,15 @@ class ImageLog:
     def _status(self, function: Function, image_id: str) -> str:
         try:
             from imageservice.keys import manifest_key
-            from imageservice.manifest import decode_manifest
+            from imageservice.manifest import Manifest
 
             body = self.s3.get_object(
                 Bucket=function.environment["PROCESSED_IMAGES_BUCKET"], Key=manifest_key(image_id)
             )["Body"]
-            manifest = decode_manifest(body.read())
+            manifest = Manifest.from_json(body.read())
         except Exception:  # noqa: BLE001 - e.g. deleted meanwhile; the line is informative only
             return "processed"
-        error = manifest.get("error", {}).get("code")
-        return f"{manifest['status']} ({error})" if error else manifest["status"]
+        return f"{manifest.status} ({manifest.error.code})" if manifest.error else manifest.status
 
 
 def wait_until_healthy(host: str, port: int, stop: threading.Event, timeout: float = 30.0) -> tuple[int, str]:

@@ -5,7 +5,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from imageservice.aws import s3_client
 from imageservice.config import get_config
 from imageservice.http import json_response, make_resolver
-from imageservice.manifest import DONE
+from imageservice.manifest import DONE, Manifest
 from status import (
     RESPONSE_STATUS,
     RETRY_AFTER_SECONDS,
@@ -30,7 +30,7 @@ def get_image(image_id: str):
 @app.get("/api/images/<image_id>/<variant>")
 def get_variant(image_id: str, variant: str):
     manifest = image_state(s3_client(), get_config(), image_id)
-    if manifest["status"] != DONE:
+    if manifest.status != DONE:
         return _image_response(manifest)
     return json_response(302, None, {"Location": variant_url(s3_client(), get_config(), manifest, variant)})
 
@@ -46,8 +46,8 @@ def health():
     return json_response(200, {"status": "ok"})
 
 
-def _image_response(manifest: dict):
-    status = RESPONSE_STATUS.get(manifest["status"], 202)
+def _image_response(manifest: Manifest):
+    status = RESPONSE_STATUS[manifest.status]
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 202 else None
     return json_response(status, api_view(s3_client(), get_config(), manifest), headers)
 

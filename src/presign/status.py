@@ -1,46 +1,47 @@
 """What the API says about an image: read from its manifest, with pre-signed URLs for the variants."""
 
+import re
 import time
 from datetime import UTC, datetime, timedelta
 
 from botocore.exceptions import ClientError
 from imageservice.config import Config
-from imageservice.errors import InvalidOption, NotFound
+from imageservice.errors import InvalidOption, NotFound, quoted
 from imageservice.filename import attachment_disposition
 from imageservice.keys import is_image_id, manifest_key, upload_key
-from imageservice.manifest import DONE, FAILED, decode_manifest, failed_manifest
+from imageservice.manifest import DELETED, DONE, FAILED, PENDING, Manifest, StoredVariant
 from imageservice.options import FILTERS, MAX_FILTERS, OUTPUT_FORMATS
 from imageservice.sniff import ACCEPTED_CONTENT_TYPES
 
-RESPONSE_STATUS = {DONE: 200, FAILED: 422}
+RESPONSE_STATUS = {DONE: 200, FAILED: 422, PENDING: 202}
 
 MAX_WAIT_SECONDS = 20
 RETRY_AFTER_SECONDS = 1
 POLL_INTERVAL_SECONDS = 0.5
-PENDING = "pending"
+_WAIT = re.compile(r"[0-9]{1,2}")  # ASCII digits only: int() also takes '１', '٣' and '1_0'
 
 
 def parse_wait(value: str | None) -> int:
     if value is None or value == "":
         return 0
-    if not value.isdigit() or int(value) > MAX_WAIT_SECONDS:
+    if not _WAIT.fullmatch(value) or int(value) > MAX_WAIT_SECONDS:
         raise InvalidOption(f"wait must be a whole number of seconds from 0 to {MAX_WAIT_SECONDS}.")
     return int(value)
 
 
-def image_state(s3, config: Config, image_id: str, wait_seconds: int = 0) -> dict:
-    """The manifest of an image, or a pending stand-in; waits up to `wait_seconds` for the outcome."""
+def image_state(s3, config: Config, image_id: str, wait_seconds: int = 0) -> Manifest:
+    """The outcome of an image, or a pending stand-in; waits up to `wait_seconds` for the outcome."""
     if not is_image_id(image_id):
         raise NotFound("No image has this id.")
     deadline = time.monotonic() + wait_seconds
-    manifest = _read_manifest(s3, config, image_id)
+    manifest = _read_outcome(s3, config, image_id)
     if manifest is not None:
         return manifest
     uploaded_at = _upload_time(s3, config, image_id)
     if uploaded_at is None:
         raise NotFound("No image has this id.")
     if (datetime.now(UTC) - uploaded_at).total_seconds() > config.processing_timeout_seconds:
-        return failed_manifest(
+        return Manifest.failed(
             image_id,
             "processing_timeout",
             f"Processing did not finish within {config.processing_timeout_seconds} seconds; upload it again.",
@@ -48,55 +49,63 @@ def image_state(s3, config: Config, image_id: str, wait_seconds: int = 0) -> dic
     # The original exists: from here on only the manifest can change the answer.
     while time.monotonic() + POLL_INTERVAL_SECONDS <= deadline:
         time.sleep(POLL_INTERVAL_SECONDS)
-        manifest = _read_manifest(s3, config, image_id)
+        manifest = _read_outcome(s3, config, image_id)
         if manifest is not None:
             return manifest
-    return {"id": image_id, "status": PENDING}
+    return Manifest.pending(image_id)
 
 
-def api_view(s3, config: Config, manifest: dict) -> dict:
+def api_view(s3, config: Config, manifest: Manifest) -> dict:
     """The manifest as the API shows it: variants get pre-signed URLs, storage keys stay inside."""
-    if manifest["status"] != DONE:
-        return {key: manifest[key] for key in ("id", "status", "error") if key in manifest}
+    if manifest.status != DONE:
+        view = {"id": manifest.id, "status": manifest.status}
+        if manifest.error is not None:
+            view["error"] = {"code": manifest.error.code, "message": manifest.error.message}
+        return view
     variants = [
         {
-            **{k: v for k, v in variant.items() if k not in ("key", "content_type")},
-            "url": presigned_get(s3, config, variant["key"]),
-            "download_url": presigned_get(s3, config, variant["key"], download_disposition(manifest, variant)),
+            "name": variant.name,
+            "width": variant.width,
+            "height": variant.height,
+            "format": variant.format,
+            "bytes": variant.bytes,
+            "url": presigned_get(s3, config, variant.key),
+            "download_url": presigned_get(s3, config, variant.key, download_disposition(manifest, variant)),
+            **({"aliases": list(variant.aliases)} if variant.aliases else {}),
         }
-        for variant in manifest["variants"]
+        for variant in manifest.variants
     ]
     expires_at = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=config.url_expires_seconds)
     return {
-        "id": manifest["id"],
+        "id": manifest.id,
         "status": DONE,
-        "original": manifest["original"],
+        "original": manifest.original.to_json(),
         "variants": variants,
-        "metadata_removed": manifest["metadata_removed"],
-        "placeholder": manifest["placeholder"],
+        "metadata_removed": list(manifest.metadata_removed),
+        "placeholder": manifest.placeholder,
         "expires_in": config.url_expires_seconds,
         "expires_at": expires_at.isoformat().replace("+00:00", "Z"),
     }
 
 
-def download_disposition(manifest: dict, variant: dict) -> str:
+def download_disposition(manifest: Manifest, variant: StoredVariant) -> str:
     """Saved as "<original name>-<variant>.<ext>" ("<id>-<variant>.<ext>" when the upload gave no name);
     the key's parts are server-made, and the name was sanitised when it was stored."""
-    extension = variant["key"].rsplit(".", 1)[-1]
-    by_id = f"{manifest['id']}-{variant['name']}.{extension}"
-    stem = manifest["original"].get("name")
+    extension = variant.key.rsplit(".", 1)[-1]
+    by_id = f"{manifest.id}-{variant.name}.{extension}"
+    stem = manifest.original.name
     if not stem:
         return attachment_disposition(by_id, by_id)
-    return attachment_disposition(f"{stem}-{variant['name']}.{extension}", by_id)
+    return attachment_disposition(f"{stem}-{variant.name}.{extension}", by_id)
 
 
-def variant_url(s3, config: Config, manifest: dict, name: str) -> str:
+def variant_url(s3, config: Config, manifest: Manifest, name: str) -> str:
     """The pre-signed URL of a variant by name; a name that repeats a larger variant leads to that one."""
-    for variant in manifest["variants"]:
-        if name == variant["name"] or name in variant.get("aliases", ()):
-            return presigned_get(s3, config, variant["key"])
-    names = ", ".join(n for variant in manifest["variants"] for n in (variant["name"], *variant.get("aliases", ())))
-    raise NotFound(f"This image has no variant {name!r}; it has: {names}.")
+    variant = manifest.variant(name)
+    if variant is None:
+        names = ", ".join(n for variant in manifest.variants for n in (variant.name, *variant.aliases))
+        raise NotFound(f"This image has no variant {quoted(name)}; it has: {names}.")
+    return presigned_get(s3, config, variant.key)
 
 
 def presigned_get(s3, config: Config, key: str, disposition: str | None = None) -> str:
@@ -132,14 +141,18 @@ def buckets_reachable(s3, config: Config) -> None:
     s3.list_objects_v2(Bucket=config.stored_images_bucket, Prefix=upload_key(""), MaxKeys=1)
 
 
-def _read_manifest(s3, config: Config, image_id: str) -> dict | None:
+def _read_outcome(s3, config: Config, image_id: str) -> Manifest | None:
+    """The stored outcome (done or failed); None while there is none; NotFound once the image is deleted."""
     try:
         response = s3.get_object(Bucket=config.processed_images_bucket, Key=manifest_key(image_id))
     except ClientError as error:
         if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
             return None
         raise
-    return decode_manifest(response["Body"].read())
+    manifest = Manifest.from_json(response["Body"].read())
+    if manifest.status == DELETED:
+        raise NotFound("No image has this id.")
+    return manifest if manifest.finished else None  # a stored `pending` is processing's claim
 
 
 def _upload_time(s3, config: Config, image_id: str) -> datetime | None:

@@ -17,7 +17,7 @@ def create_image():
     query = dict(app.current_event.query_string_parameters or {})
     file_name = query.pop("name", None)
     options = ImageOptions.from_strings(query)
-    content_type = (app.current_event.headers.get("content-type") or "").lower()
+    content_type = app.current_event.headers.get("content-type") or ""
     image = extract_image(request_body(app), content_type, get_config().direct_upload_max_bytes)
     image_id = store_direct_upload(s3_client(), get_config(), image, options, file_name)
     logger.info("original stored", extra={"image_id": image_id, "bytes": len(image)})

@@ -14,7 +14,7 @@ from imageservice import errors
 from imageservice.config import Config
 from imageservice.http import error_body
 from imageservice.keys import is_image_id, new_image_id
-from imageservice.manifest import failed_manifest
+from imageservice.manifest import Manifest
 from imageservice.options import FILTERS, MAX_FILTERS, OUTPUT_FORMATS
 from imageservice.sniff import ACCEPTED_CONTENT_TYPES, IMAGE_CONTENT_TYPES
 from openapi_spec_validator import validate
@@ -171,10 +171,10 @@ def test_the_code_answers_match_their_schemas(document, config):
     image_id = new_image_id()
     metadata = {"format": "webp", "filters": "sepia", "original-name": "sample%20photo"}
     manifest, _ = render(image_id, sample_image(), metadata, config)
-    assert manifest["status"] == "done" and manifest["original"]["name"] == "sample photo"
-    assert manifest["variants"][0]["aliases"] == ["medium", "thumb"]  # 96 × 64: every variant is the same image
+    assert manifest.status == "done" and manifest.original.name == "sample photo"
+    assert manifest.variants[0].aliases == ("medium", "thumb")  # 96 × 64: every variant is the same image
     validator(document, "ImageDone").validate(api_view(PresigningStub(), config, manifest))
-    failed = failed_manifest(image_id, "corrupt_image", "The image data is damaged.")
+    failed = Manifest.failed(image_id, "corrupt_image", "The image data is damaged.")
     validator(document, "ImageFailed").validate(api_view(PresigningStub(), config, failed))
     validator(document, "ImagePending").validate({"id": image_id, "status": "pending"})
     validator(document, "Options").validate(processing_options(config))
