@@ -18,7 +18,8 @@ def create_image():
     file_name = query.pop("name", None)
     options = ImageOptions.from_strings(query)
     content_type = app.current_event.headers.get("content-type") or ""
-    image = extract_image(request_body(app), content_type, get_config().direct_upload_max_bytes)
+    image, part_name = extract_image(request_body(app), content_type, get_config().direct_upload_max_bytes)
+    file_name = file_name or part_name  # ?name= or, from curl -F file=@photo.jpg, the part's file name
     image_id = store_direct_upload(s3_client(), get_config(), image, options, file_name)
     logger.info("original stored", extra={"image_id": image_id, "bytes": len(image)})
     location = f"/api/images/{image_id}"

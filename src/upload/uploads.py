@@ -28,8 +28,9 @@ MAX_BOUNDARY_CHARS = 70  # RFC 2046
 MALFORMED = "The multipart body is malformed; send the image in a part named 'file' (curl -F file=@photo.jpg)."
 
 
-def extract_image(body: bytes, content_type: str, max_bytes: int) -> bytes:
-    """The image bytes of a direct upload: the raw body, or the multipart part named `file`.
+def extract_image(body: bytes, content_type: str, max_bytes: int) -> tuple[bytes, str | None]:
+    """The image bytes of a direct upload, the raw body or the multipart part named `file`, and that part's
+    file name (None for a raw body), which may only name downloads.
 
     `content_type` is the request's header as sent: the boundary's case matters."""
     media_type, parameters = parse_options_header(content_type)
@@ -37,13 +38,14 @@ def extract_image(body: bytes, content_type: str, max_bytes: int) -> bytes:
     # Checked before parsing too, so an oversized body costs no parsing; the margin is multipart framing.
     if len(body) > max_bytes + (MULTIPART_OVERHEAD_BYTES if multipart else 0):
         raise _too_large(len(body), max_bytes)
+    file_name = None
     if multipart:
-        body = _multipart_file(body, parameters.get("boundary", ""))
+        body, file_name = _multipart_file(body, parameters.get("boundary", ""))
     if not body:
         raise BadRequest("The upload is empty; send the image bytes or a multipart part named 'file'.")
     if len(body) > max_bytes:
         raise _too_large(len(body), max_bytes)
-    return body
+    return body, file_name
 
 
 def _too_large(size: int, max_bytes: int) -> PayloadTooLarge:
@@ -53,13 +55,14 @@ def _too_large(size: int, max_bytes: int) -> PayloadTooLarge:
     )
 
 
-def _multipart_file(body: bytes, boundary: str) -> bytes:
+def _multipart_file(body: bytes, boundary: str) -> tuple[bytes, str | None]:
     """The content of the one part named `file`, read by a streaming parser made for HTTP (strict mode: no
     header continuations, no unnamed parts, no data after the end), within the limits above. Other parts
     are skipped unread; nothing inside a part is ever parsed, so nesting costs nothing."""
     if not 1 <= len(boundary) <= MAX_BOUNDARY_CHARS:
         raise BadRequest(f"The multipart boundary must be 1 to {MAX_BOUNDARY_CHARS} characters; {MALFORMED}")
     chunks: list[bytes] | None = None
+    file_name = None
     receiving = False
     try:
         with PushMultipartParser(boundary, content_length=len(body), max_header_size=MAX_PART_HEADER_BYTES,
@@ -71,7 +74,7 @@ def _multipart_file(body: bytes, boundary: str) -> bytes:
                     if receiving and chunks is not None:
                         raise BadRequest("The multipart body has more than one part named 'file'; send one image.")
                     if receiving:
-                        chunks = []
+                        chunks, file_name = [], event.filename
                 elif event is None:
                     receiving = False
                 elif receiving:
@@ -85,7 +88,7 @@ def _multipart_file(body: bytes, boundary: str) -> bytes:
         raise BadRequest(MALFORMED) from None
     if chunks is None:
         raise BadRequest("The multipart body has no part named 'file'; send the image as file=@photo.jpg.")
-    return b"".join(chunks)
+    return b"".join(chunks), file_name
 
 
 def store_direct_upload(s3, config: Config, image: bytes, options: ImageOptions, file_name: object = None) -> str:

@@ -305,3 +305,18 @@ def test_error_messages_quote_only_a_short_prefix(invoke, load_event, http_event
     message = response_json(response)["error"]["message"]
     assert response["statusCode"] in (400, 415) and len(message) < 250, message
     assert "\u202e" not in message
+
+
+def test_a_multipart_upload_is_named_by_its_part_unless_the_query_names_it(invoke, load_event, http_event, s3,
+                                                                          config, photo):
+    boundary = "x7d6a"
+    part_headers = b'Content-Disposition: form-data; name="file"; filename="Beach day.JPG"\r\nContent-Type: image/jpeg'
+    body = multipart_body(boundary, [(part_headers, photo())])
+    headers = {"content-type": f"multipart/form-data; boundary={boundary}"}
+    names = []
+    for query in ({}, {"name": "chosen.png"}):
+        event = http_event(load_event("upload_post_image.json"), body=body, headers=headers, query=query)
+        image_id = response_json(invoke("UploadFunction", event))["id"]
+        names.append(s3.head_object(Bucket=config.stored_images_bucket, Key=upload_key(image_id))["Metadata"]
+                     .get("original-name"))
+    assert names == ["Beach%20day", "chosen"]
