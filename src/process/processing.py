@@ -18,8 +18,8 @@ from aws_lambda_powertools.utilities.data_classes.s3_event import S3EventRecord
 from botocore.exceptions import ClientError
 from imageservice.config import Config
 from imageservice.errors import InvalidOption
-from imageservice.filename import METADATA_KEY as NAME_METADATA_KEY
 from imageservice.filename import from_metadata as name_from_metadata
+from imageservice.filename import without_name
 from imageservice.keys import manifest_key, parse_upload_key, variant_key
 from imageservice.manifest import DELETED, PENDING, Manifest, OriginalInfo, StoredVariant
 from imageservice.options import ImageOptions
@@ -69,7 +69,7 @@ def render(
 
     deadline (time.monotonic() seconds) bounds the processing: work that cannot finish by then fails too.
     """
-    options = {key: value for key, value in metadata.items() if key != NAME_METADATA_KEY}
+    options = without_name(metadata)
     try:
         processed = imaging.build_variants(data, recipe_for(config, ImageOptions.from_strings(options)), deadline)
     except (imaging.ImageRejected, InvalidOption) as rejection:

@@ -43,6 +43,11 @@ def from_metadata(metadata: dict[str, str]) -> str | None:
     return file_stem(unquote(value)) if value else None
 
 
+def without_name(metadata: dict[str, str]) -> dict[str, str]:
+    """An original's metadata less its name: the processing options stored beside it."""
+    return {key: value for key, value in metadata.items() if key != METADATA_KEY}
+
+
 def attachment_disposition(filename: str, ascii_fallback: str) -> str:
     """`attachment` naming `filename`: as it is when ASCII, else `ascii_fallback` for old clients and the
     exact UTF-8 name in `filename*` (RFC 6266, RFC 5987), which every current browser prefers."""
