@@ -334,7 +334,7 @@ class _Resolver:
         if name == "Fn::Sub":
             text, variables = (argument, {}) if isinstance(argument, str) else argument
             local = {key: str(self.resolve(item)) for key, item in variables.items()}
-            return re.sub(r"\$\{([^}!]+)\}", lambda m: local.get(m[1]) or self._sub_name(m[1]), text)
+            return re.sub(r"\$\{([^}!]+)\}", lambda m: local[m[1]] if m[1] in local else self._sub_name(m[1]), text)
         if name == "Fn::Select":
             index, items = argument
             return self.resolve(items)[int(self.resolve(index))]

@@ -11,6 +11,7 @@ from imageservice.errors import InvalidOption
 from imageservice.keys import manifest_key, parse_upload_key, variant_key
 from imageservice.manifest import done_manifest, encode_manifest, failed_manifest
 from imageservice.options import ImageOptions
+from imageservice.owners import OWNER_METADATA
 
 VARIANT_CACHE_CONTROL = "private, max-age=31536000, immutable"
 
@@ -43,7 +44,8 @@ def render(
 ) -> tuple[dict, tuple[imaging.Variant, ...]]:
     """The manifest and the variants for one original; bad images give a `failed` manifest, not an error."""
     try:
-        processed = imaging.build_variants(data, recipe_for(config, ImageOptions.from_strings(metadata)))
+        options = ImageOptions.from_strings({k: v for k, v in metadata.items() if k != OWNER_METADATA})
+        processed = imaging.build_variants(data, recipe_for(config, options))
     except (imaging.ImageRejected, InvalidOption) as rejection:
         return failed_manifest(image_id, rejection.code, rejection.message), ()
     variants = [
