@@ -148,13 +148,13 @@ def _with_site_origin(rule: dict, deployed_site: str, site_origin: str) -> dict:
 RESPONSE_HEADERS_POLICY_TYPE = "AWS::CloudFront::ResponseHeadersPolicy"
 
 
-def security_headers(template: dict) -> dict[str, str]:
+def security_headers(template: dict, overrides: dict[str, str] | None = None) -> dict[str, str]:
     """The security headers CloudFront adds to every answer, name -> value, read from the template's one
     response-headers policy, so the local stack can send the same (with local_content_security_policy)."""
     policies = [r for r in template["Resources"].values() if r["Type"] == RESPONSE_HEADERS_POLICY_TYPE]
     if len(policies) != 1:
         raise TemplateError(f"expected one {RESPONSE_HEADERS_POLICY_TYPE}, found {len(policies)}")
-    resolver = _Resolver(template, resolve_parameters(template, {}))
+    resolver = _Resolver(template, resolve_parameters(template, overrides or {}))
     config = resolver.resolve(policies[0]["Properties"]["ResponseHeadersPolicyConfig"])
     security = config.get("SecurityHeadersConfig", {})
     headers: dict[str, str] = {}

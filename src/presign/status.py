@@ -53,7 +53,7 @@ def owned_images(s3, config: Config, page: list[tuple[str, int]], next_cursor: s
         except NotFound:
             continue
         created_at = datetime.fromtimestamp(created_ms / 1000, UTC).isoformat(timespec="milliseconds")
-        images.append({**api_view(s3, config, manifest), "created_at": created_at.replace("+00:00", "Z")})
+        images.append({"created_at": created_at.replace("+00:00", "Z"), "image": api_view(s3, config, manifest)})
     return {"images": images, "next_cursor": next_cursor}
 
 

@@ -8,6 +8,7 @@ from imageservice.config import Config
 from imageservice.keys import UPLOAD_PREFIX
 
 API_ROUTES = {
+    ("GET", "/api/images"): "PresignFunction",
     ("POST", "/api/images"): "UploadFunction",
     ("POST", "/api/uploads"): "UploadFunction",
     ("GET", "/api/images/{id}"): "PresignFunction",
@@ -84,7 +85,7 @@ def test_least_privilege_policy_templates(template, stack):
     presign = policy_names(template, "PresignFunction")
     assert presign[0] == ("S3ReadPolicy", {"BucketName": processed})
     (listing,) = presign[1][1]
-    assert listing["Action"] == "s3:ListBucket" and listing["Condition"]["StringLike"]["s3:prefix"] == "uploads/*"
+    assert listing["Action"] == "s3:ListBucket" and listing["Condition"]["StringLike"]["s3:prefix"] == ["uploads/*", "owners/*"]
 
 
 def test_process_reads_the_stored_bucket_by_name_without_a_cycle(template, stack):

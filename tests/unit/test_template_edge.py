@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from devstack.template import TemplateError, read_stack
+from devstack.template import TemplateError, read_stack, security_headers
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
@@ -99,11 +99,11 @@ def test_the_website_bucket_is_private_encrypted_and_read_by_this_distribution_a
         "Fn::Sub": "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${Distribution}"}}}
 
 
-def test_security_headers_are_strict_and_on_every_answer(resources):
+def test_security_headers_are_strict_and_on_every_answer(template, resources):
     policy = resources["SecurityHeadersPolicy"]
     assert policy["Type"] == "AWS::CloudFront::ResponseHeadersPolicy"
     headers = policy["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
-    assert headers["ContentSecurityPolicy"]["ContentSecurityPolicy"] == CSP
+    assert security_headers(template)["Content-Security-Policy"] == CSP  # AuthMode none, the default
     assert headers["StrictTransportSecurity"] == {"AccessControlMaxAgeSec": 63072000, "IncludeSubdomains": True,
                                                    "Preload": True, "Override": True}
     assert headers["ContentTypeOptions"] == {"Override": True}
@@ -264,3 +264,15 @@ def test_the_transformed_template_has_no_dependency_cycle(monkeypatch):
     for name in sorted(graph):
         visit(name, [])
     assert graph["StoredImagesBucket"] >= {"Distribution"}  # the edge that made the cycle possible
+
+
+@pytest.mark.parametrize(("overrides", "sign_in_origin"), [
+    ({"AuthMode": "cognito"}, "https://sign-in-0f1e2d3c-4b5a-4697-8877-665544332211.auth.us-east-1.amazoncognito.com"),
+    ({"AuthMode": "oidc", "OidcIssuer": "https://id.example.com:8443/realms/images", "OidcAudience": "site"},
+     "https://id.example.com:8443"),
+])
+def test_with_sign_in_on_the_page_may_connect_to_the_sign_in_origin_and_nothing_else_changes(
+        template, overrides, sign_in_origin):
+    policy = security_headers(template, overrides)["Content-Security-Policy"]
+    connect = "connect-src 'self' https:"
+    assert policy == CSP.replace(connect, f"{connect} {sign_in_origin}")
