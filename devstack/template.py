@@ -127,6 +127,19 @@ def read_stack(
     return stack
 
 
+HTTP_API_TYPE = "AWS::Serverless::HttpApi"
+
+
+def http_api_bodies(stack: Stack) -> dict[str, dict]:
+    """Each HTTP API's OpenAPI DefinitionBody as deployed with the stack's parameters (who may call which route)."""
+    resolver = _Resolver(stack.template, stack.parameters)
+    return {
+        logical_id: resolver.resolve(resource["Properties"]["DefinitionBody"])
+        for logical_id, resource in stack.template["Resources"].items()
+        if resource["Type"] == HTTP_API_TYPE and "DefinitionBody" in resource.get("Properties", {})
+    }
+
+
 def _exists(resource: dict, resolver: "_Resolver") -> bool:
     return "Condition" not in resource or resolver.condition(resource["Condition"])
 
