@@ -4,7 +4,7 @@ Cognito user pool or the owner's provider, so sign-in works without AWS.
 It has its own RSA key pair and serves what the page and API Gateway's JWT authorizer use: the discovery
 document, the JWKS, an authorize page where a developer picks a user (or types an e-mail address), a token
 endpoint for the authorization-code grant with PKCE (S256 only, the verifier checked) and for refresh tokens,
-and a sign-out redirect. Paths are Cognito's (/oauth2/authorize, /oauth2/token, /logout,
+a sign-out redirect, and (local only, for tests) /dev/mint, which signs an access token with changed claims. Paths are Cognito's (/oauth2/authorize, /oauth2/token, /logout,
 /.well-known/jwks.json), so the page treats both modes alike. Callback and sign-out URLs must be the local
 stack's own origin, as the deployed client's are the site's.
 
@@ -223,6 +223,14 @@ class _IssuerHandler(BaseHTTPRequestHandler):
                 self._json(200, self.server.exchange(form))
             except ValueError as error:
                 self._json(400, {"error": str(error)})
+        elif target.path == "/dev/mint":
+            # Local only, for tests of the authorizer: an access token with claims changed (an exp in the past,
+            # another aud). Anyone may sign in as anyone here anyway; the deployed issuers have nothing like it.
+            try:
+                changes = json.loads(form.get("claims") or "{}")
+                self._json(200, {"access_token": self.server.mint(form.get("email", "alice@example.com"), **changes)})
+            except (ValueError, TypeError):
+                self._json(400, {"error": "invalid_request"})
         else:
             self._json(404, {"error": "not_found"})
 
