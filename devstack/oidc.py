@@ -34,7 +34,8 @@ SCOPES = ("openid", "email", "profile")
 CODE_SECONDS = 300
 DEFAULT_TOKEN_SECONDS = 3600
 USER_NAMESPACE = uuid.UUID("5b0f9f3e-55a8-4b51-9bb7-7d1b7c9b0a11")  # subs are stable per e-mail address
-PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+# form-action covers the redirect after the form too, so it names the site the code goes back to.
+PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' {site}; frame-ancestors 'none'; base-uri 'none'"
 
 
 @dataclass(frozen=True)
@@ -244,7 +245,9 @@ class _IssuerHandler(BaseHTTPRequestHandler):
                    json.dumps(body).encode())
 
     def _page(self, status: int, text: str) -> None:
-        self._send(status, [("Content-Type", "text/html; charset=utf-8"), ("Content-Security-Policy", PAGE_CSP),
+        sites = " ".join(url.rstrip("/") for url in sorted(self.server.site_urls))
+        self._send(status, [("Content-Type", "text/html; charset=utf-8"),
+                            ("Content-Security-Policy", PAGE_CSP.format(site=sites)),
                             ("Cache-Control", "no-store")], text.encode())
 
     def _redirect(self, location: str) -> None:
