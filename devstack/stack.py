@@ -30,6 +30,7 @@ from .template import (
     Function,
     Stack,
     TemplateError,
+    _Resolver,
     local_content_security_policy,
     parse_overrides,
     read_stack,
@@ -159,11 +160,10 @@ def edge_headers(template: dict, storage_endpoint: str, overrides: dict[str, str
 
 
 def reserved_concurrency(stack: Stack, function: Function) -> int | None:
-    """ReservedConcurrentExecutions of a function (a number or a !Ref to a parameter), if it has one."""
+    """ReservedConcurrentExecutions of a function with the stack's parameters, if it has one (AWS::NoValue: none)."""
     value = stack.template["Resources"][function.logical_id]["Properties"].get("ReservedConcurrentExecutions")
-    if isinstance(value, dict) and set(value) == {"Ref"}:
-        value = stack.parameters.get(value["Ref"])
-    return int(value) if value is not None else None
+    resolved = _Resolver(stack.template, stack.parameters).resolve([value])  # a list drops AWS::NoValue
+    return int(resolved[0]) if resolved and resolved[0] is not None else None
 
 
 def apply_environment(env: dict[str, str]) -> None:
