@@ -431,14 +431,13 @@ async function loadOptions() {
   // Files chosen while the options were loading are checked now.
   for (const item of items.filter((entry) => entry.state === "ready")) refuseEarly(item);
   refreshControls();
-  await startAccount(options.sign_in, (message) => notify(message, true));
-  refreshControls();
+  // Sign-in (when the deployment has it) finishes on its own; the controls follow its changes.
+  startAccount(options.sign_in, (message) => notify(message, true)).finally(refreshControls);
 }
 
 els.optionsRetry.addEventListener("click", async () => {
   els.optionsRetry.disabled = true;
-  await onSignInChange(refreshControls);
-loadOptions();
+  await loadOptions();
   els.optionsRetry.disabled = false;
   // Focus would be lost with the hidden button: put it on the first control, or back on the button.
   (config ? els.format : els.optionsRetry).focus();
