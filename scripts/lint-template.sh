@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The template's static gates: SAM validation with lint, cfn-lint before and after the SAM transform,
-# the checkov security scan, and an arm64 build. The gates run once per AuthMode (none, cognito, oidc):
-# checkov and the transform read parameter defaults, so each mode is rendered with its own.
+# parliament over the rendered IAM policies, the checkov security scan, and an arm64 build. The gates
+# but parliament run once per AuthMode (none, cognito, oidc): checkov and the transform read parameter
+# defaults, so each mode is rendered with its own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/tools.sh
@@ -19,5 +20,7 @@ for mode in none cognito oidc; do
   echo "== AuthMode=$mode: checkov (security scan)"
   checkov -f "$rendered" --framework cloudformation --compact --quiet --skip-download
 done
+echo "== parliament on the rendered IAM policies (roles and bucket policies)"
+.venv/bin/python scripts/lint_policies.py
 echo "== sam build (arm64) and architecture check"
 scripts/build.sh
