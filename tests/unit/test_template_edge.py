@@ -284,5 +284,6 @@ def test_the_transformed_template_has_no_dependency_cycle(monkeypatch):
 def test_with_sign_in_on_the_page_may_connect_to_the_sign_in_origin_and_nothing_else_changes(
         template, overrides, sign_in_origin):
     policy = security_headers(template, overrides)["Content-Security-Policy"]
-    connect = "connect-src 'self' https:"
-    assert policy == CSP.replace(connect, f"{connect} {sign_in_origin}")
+    without = security_headers(template)["Content-Security-Policy"]
+    connect = next(d.strip() for d in without.split(";") if d.strip().startswith("connect-src"))
+    assert policy == without.replace(connect, f"{connect} {sign_in_origin}")
