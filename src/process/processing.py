@@ -21,6 +21,7 @@ from imageservice.errors import InvalidOption
 from imageservice.keys import manifest_key, parse_upload_key, variant_key
 from imageservice.manifest import DELETED, PENDING, Manifest, OriginalInfo, StoredVariant
 from imageservice.options import ImageOptions
+from imageservice.owners import OWNER_METADATA
 
 VARIANT_CACHE_CONTROL = "private, max-age=31536000, immutable"
 _MISSING = ("NoSuchKey", "404")
@@ -67,7 +68,8 @@ def render(
     deadline (time.monotonic() seconds) bounds the processing: work that cannot finish by then fails too.
     """
     try:
-        processed = imaging.build_variants(data, recipe_for(config, ImageOptions.from_strings(metadata)), deadline)
+        options = ImageOptions.from_strings({k: v for k, v in metadata.items() if k != OWNER_METADATA})
+        processed = imaging.build_variants(data, recipe_for(config, options), deadline)
     except (imaging.ImageRejected, InvalidOption) as rejection:
         return Manifest.failed(image_id, rejection.code, rejection.message, source_etag), ()
     variants = tuple(

@@ -12,6 +12,7 @@ from imageservice.config import Config
 from imageservice.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType, quoted
 from imageservice.keys import new_image_id, upload_key
 from imageservice.options import ImageOptions
+from imageservice.owners import OWNER_METADATA, record_owner
 from imageservice.sniff import ACCEPTED_CONTENT_TYPES, IMAGE_CONTENT_TYPES, sniff_image_type
 
 ACCEPTED_TYPES_SENTENCE = "JPEG, PNG, WebP, GIF, AVIF, HEIC/HEIF, TIFF or BMP"
@@ -87,24 +88,29 @@ def _multipart_file(body: bytes, boundary: str) -> bytes:
     return b"".join(chunks)
 
 
-def store_direct_upload(s3, config: Config, image: bytes, options: ImageOptions) -> str:
-    """Store a sniffed, accepted original and return its new image id."""
+def store_direct_upload(s3, config: Config, image: bytes, options: ImageOptions, owner: str | None = None) -> str:
+    """Store a sniffed, accepted original and return its new image id; `owner` is the uploader's sub."""
     image_type = sniff_image_type(image)
     if image_type is None:
         raise UnsupportedMediaType(f"These bytes are not an image we accept; send {ACCEPTED_TYPES_SENTENCE}.")
     image_id = new_image_id()
+    if owner is not None:
+        record_owner(s3, config, owner, image_id)
     s3.put_object(
         Bucket=config.stored_images_bucket,
         Key=upload_key(image_id),
         Body=image,
         ContentType=IMAGE_CONTENT_TYPES[image_type],
-        Metadata=options.to_strings(),
+        Metadata=_metadata(options, owner),
     )
     return image_id
 
 
-def presigned_upload(s3, config: Config, content_type: object, options: ImageOptions) -> tuple[str, dict]:
-    """A new image id and the pre-signed POST that may create its original, and nothing else.
+def presigned_upload(
+    s3, config: Config, content_type: object, options: ImageOptions, owner: str | None = None
+) -> tuple[str, dict]:
+    """A new image id and the pre-signed POST that may create its original, and nothing else; the policy
+    pins every metadata field, the owner's sub included.
 
     `content_type` is the client's JSON value as sent: None, or a string naming an accepted image type."""
     if content_type is not None and (
@@ -114,7 +120,9 @@ def presigned_upload(s3, config: Config, content_type: object, options: ImageOpt
         raise UnsupportedMediaType(f"A content_type {shown} is not accepted; name one of "
                                    f"{ACCEPTED_TYPES_SENTENCE}, e.g. \"image/jpeg\".")
     image_id = new_image_id()
-    metadata = {f"x-amz-meta-{name}": value for name, value in options.to_strings().items()}
+    if owner is not None:
+        record_owner(s3, config, owner, image_id)
+    metadata = {f"x-amz-meta-{name}": value for name, value in _metadata(options, owner).items()}
     fields = dict(metadata)
     conditions: list = [["content-length-range", 1, config.large_upload_max_bytes]]
     conditions += [{name: value} for name, value in metadata.items()]
@@ -131,3 +139,8 @@ def presigned_upload(s3, config: Config, content_type: object, options: ImageOpt
         ExpiresIn=config.url_expires_seconds,
     )
     return image_id, post
+
+
+def _metadata(options: ImageOptions, owner: str | None) -> dict[str, str]:
+    """The original's S3 metadata: the processing options, and who uploaded it."""
+    return {**options.to_strings(), **({OWNER_METADATA: owner} if owner is not None else {})}
