@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from .jwt_authorizer import UNAUTHORIZED_BODY, JwtAuthorizer, Unauthorized, unauthorized_headers
 from .lambdas import FunctionError, FunctionPool
 from .template import LOCAL_ACCOUNT, Function
 
@@ -130,6 +131,7 @@ class Gateway(ThreadingHTTPServer):
         self.log_request = lambda method, path, status, ms: None
         self.log_error = lambda text: None
         self.edge_headers: dict[str, str] = {}
+        self.authorizer: JwtAuthorizer | None = None  # API Gateway's JWT authorizer (AuthMode cognito, oidc)
 
     @property
     def port(self) -> int:
@@ -231,7 +233,15 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self._send(400, [("Content-Type", "application/json")], b'{"message":"Bad Request"}')
             return
         request_id = _request_id()
+        authorizer = self.server.authorizer
+        try:
+            claims = authorizer.authorize(route.method, route.path, dict(self._lower_headers())) if authorizer else None
+        except Unauthorized as error:
+            self._send(401, [*unauthorized_headers(error), ("apigw-requestid", request_id)], UNAUTHORIZED_BODY)
+            return
         event = self._event(route, path_params, raw_path, raw_query, body, request_id)
+        if claims is not None:
+            event["requestContext"]["authorizer"] = claims
         event_size = len(json.dumps(event))
         if event_size > LAMBDA_PAYLOAD_LIMIT:
             self._json(
@@ -322,6 +332,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
             else:
                 event["body"] = text
         return event
+
+    def _lower_headers(self):
+        for name, value in self.headers.items():
+            yield name.lower(), value
 
     def _declared_length(self) -> int:
         try:

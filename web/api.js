@@ -1,5 +1,7 @@
 // Every request the page makes: the /api of its own origin, and the pre-signed storage POST.
 
+import { authorizationHeaders } from "./auth.js";
+
 // How much longer than the server may hold a request the page waits before giving up on it.
 const REQUEST_MARGIN_MS = 20_000;
 
@@ -83,8 +85,9 @@ export function send({ method, url, body, headers = {}, onProgress, signal }) {
 async function request(url, init = {}, timeoutMs = REQUEST_MARGIN_MS, signal = null) {
   const timeout = AbortSignal.timeout(timeoutMs);
   try {
+    const headers = { ...authorizationHeaders(), ...(init.headers ?? {}) }; // the API's own requests only
     return await fetch(url, {
-      cache: "no-store", ...init, signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      cache: "no-store", ...init, headers, signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
     });
   } catch (error) {
     if (signal?.aborted) throw new ApiError("cancelled");
@@ -109,7 +112,7 @@ export async function uploadDirect(file, options, onProgress, signal) {
     method: "POST",
     url: `/api/images?${optionsQuery(options, file.name)}`,
     body: file,
-    headers: { "Content-Type": file.type || "application/octet-stream" },
+    headers: { ...authorizationHeaders(), "Content-Type": file.type || "application/octet-stream" },
     onProgress,
     signal,
   });
@@ -196,6 +199,15 @@ export async function getImage(id, waitSeconds = 0, signal = null) {
   throw errorFromResponse(response.status, text);
 }
 
+/** GET /api/images: a page of the signed-in caller's images, newest first ({images, next_cursor}). */
+export async function listImages(cursor = null) {
+  const query = cursor ? `?${new URLSearchParams({ cursor })}` : "";
+  const response = await request(`/api/images${query}`);
+  const text = await response.text();
+  if (response.status !== 200) throw errorFromResponse(response.status, text);
+  return parseJson(text);
+}
+
 /** DELETE /api/images/{id}. */
 export async function deleteImage(id) {
   const response = await request(`/api/images/${encodeURIComponent(id)}`, { method: "DELETE" });
@@ -211,7 +223,12 @@ export function variantAddress(id, name, origin = window.location.origin) {
 
 /** A variant's bytes for a ZIP, from its pre-signed URL (the processed-images bucket admits the site's origin). */
 export async function fetchVariant(url) {
-  const response = await request(url, { cache: "default" });
+  let response;
+  try {
+    response = await fetch(url, { signal: AbortSignal.timeout(REQUEST_MARGIN_MS) }); // no API credentials to S3
+  } catch (error) {
+    throw new ApiError(error?.name === "TimeoutError" ? "timeout" : "network");
+  }
   if (!response.ok) throw new ApiError(response.status === 403 ? "links_expired" : "storage_error", "", { status: response.status });
   return response;
 }

@@ -5,8 +5,10 @@
 // for and the limits come from GET /api/options, loaded once at start-up; nothing is uploaded before
 // it has answered.
 
-import { ApiError, deleteImage, getImage, getOptions } from "./api.js";
+import { startAccount } from "./account.js";
 import { createAnnouncer } from "./announce.js";
+import { ApiError, deleteImage, getImage, getOptions } from "./api.js";
+import { onChange as onSignInChange, signInEnabled, signedIn } from "./auth.js";
 import { renderBatch } from "./batch.js";
 import { BUSY_STATES, Card } from "./card.js";
 import { wireChoosing } from "./choose.js";
@@ -137,7 +139,7 @@ function refuseEarly(item) {
 /** Controls, batch bar and the kept list, after any change. */
 function refresh() {
   const ready = items.filter((item) => item.state === "ready").length;
-  els.uploadButton.disabled = ready === 0 || apiOptions === null;
+  els.uploadButton.disabled = ready === 0 || apiOptions === null || (signInEnabled() && !signedIn());
   els.uploadButton.textContent = ready > 1 ? `Upload ${ready} images` : "Upload";
   els.empty.hidden = items.length > 0;
   els.clearButton.hidden = !items.some((item) => FINISHED_STATES.has(item.state));
@@ -149,6 +151,7 @@ function setState(item, state) {
   item.state = state;
   item.card.setState(state);
   refresh();
+  if (state === "done" || state === "failed") document.dispatchEvent(new Event("images-changed"));
 }
 
 /** Take an item off the list; focus moves to its neighbour so keyboard users keep their place. */
@@ -396,8 +399,10 @@ async function loadOptions() {
   els.optionsError.hidden = true;
   els.optionsLoading.hidden = false;
   els.optionsStatus.hidden = false;
+  let options;
   try {
-    apiOptions = readConfig(await getOptions());
+    options = await getOptions();
+    apiOptions = readConfig(options);
   } catch (error) {
     if (!(error instanceof ApiError)) console.warn("unexpected failure", error);
     els.optionsErrorTitle.textContent = "The options could not be loaded, so nothing can be uploaded yet.";
@@ -420,6 +425,8 @@ async function loadOptions() {
   for (const item of items.filter((entry) => entry.state === "ready")) refuseEarly(item);
   if (!restored) restoreList();
   refresh();
+  // Sign-in (when the deployment has it) finishes on its own; the controls follow its changes.
+  startAccount(options.sign_in, (message) => notify(message, true)).finally(refresh);
 }
 
 els.optionsRetry.addEventListener("click", async () => {
@@ -430,6 +437,7 @@ els.optionsRetry.addEventListener("click", async () => {
   (apiOptions ? els.format : els.optionsRetry).focus();
 });
 
+onSignInChange(refresh);
 loadOptions();
 
 document.documentElement.classList.add("js-ready");

@@ -8,7 +8,7 @@ from botocore.exceptions import ClientError
 from imageservice.config import Config
 from imageservice.errors import InvalidOption, NotFound, quoted
 from imageservice.filename import attachment_disposition
-from imageservice.keys import is_image_id, manifest_key, upload_key
+from imageservice.keys import is_image_id, manifest_key, parse_newest_entry, upload_key
 from imageservice.manifest import DELETED, DONE, FAILED, PENDING, Manifest, StoredVariant
 from imageservice.options import FILTERS, MAX_FILTERS, OUTPUT_FORMATS
 from imageservice.sniff import ACCEPTED_CONTENT_TYPES
@@ -16,8 +16,11 @@ from imageservice.sniff import ACCEPTED_CONTENT_TYPES
 RESPONSE_STATUS = {DONE: 200, FAILED: 422, PENDING: 202}
 
 MAX_WAIT_SECONDS = 20
+LIST_LIMIT_DEFAULT = 20
+LIST_LIMIT_MAX = 50
 RETRY_AFTER_SECONDS = 1
 POLL_INTERVAL_SECONDS = 0.5
+_LIMIT = re.compile(r"[0-9]{1,2}")  # ASCII digits only, as for wait
 _WAIT = re.compile(r"[0-9]{1,2}")  # ASCII digits only: int() also takes '１', '٣' and '1_0'
 
 
@@ -27,6 +30,34 @@ def parse_wait(value: str | None) -> int:
     if not _WAIT.fullmatch(value) or int(value) > MAX_WAIT_SECONDS:
         raise InvalidOption(f"wait must be a whole number of seconds from 0 to {MAX_WAIT_SECONDS}.")
     return int(value)
+
+
+def parse_list_query(query: dict[str, str]) -> tuple[int, str | None]:
+    """`limit` (1 to 50, default 20) and `cursor` (next_cursor of the previous page) of GET /api/images."""
+    unknown = sorted(set(query) - {"limit", "cursor"})
+    if unknown:
+        raise InvalidOption(f"Unknown parameter {quoted(unknown[0])}; GET /api/images takes limit and cursor.")
+    raw_limit = query.get("limit") or str(LIST_LIMIT_DEFAULT)
+    if not _LIMIT.fullmatch(raw_limit) or not 1 <= int(raw_limit) <= LIST_LIMIT_MAX:
+        raise InvalidOption(f"limit must be a whole number from 1 to {LIST_LIMIT_MAX}.")
+    cursor = query.get("cursor") or None
+    if cursor is not None and parse_newest_entry(cursor) is None:
+        raise InvalidOption("cursor must be the next_cursor of a previous page, unchanged.")
+    return int(raw_limit), cursor
+
+
+def owned_images(s3, config: Config, page: list[tuple[str, int]], next_cursor: str | None) -> dict:
+    """The API's answer for a page of the caller's images: each as GET /api/images/{id} shows it, with the
+    time it was created. An upload that never arrived (a pre-signed POST not used) or was deleted is left out."""
+    images = []
+    for image_id, created_ms in page:
+        try:
+            manifest = image_state(s3, config, image_id)
+        except NotFound:
+            continue
+        created_at = datetime.fromtimestamp(created_ms / 1000, UTC).isoformat(timespec="milliseconds")
+        images.append({"created_at": created_at.replace("+00:00", "Z"), "image": api_view(s3, config, manifest)})
+    return {"images": images, "next_cursor": next_cursor}
 
 
 def image_state(s3, config: Config, image_id: str, wait_seconds: int = 0) -> Manifest:
@@ -132,7 +163,28 @@ def processing_options(config: Config) -> dict:
             "max_wait_seconds": MAX_WAIT_SECONDS,
         },
         "url_expires_seconds": config.url_expires_seconds,
+        "sign_in": sign_in_options(config),
     }
+
+
+SIGN_IN_SCOPES = ("openid", "email", "profile")
+
+
+def sign_in_options(config: Config) -> dict:
+    """What the page needs to sign in with PKCE: the issuer, its public client, and (Cognito) the hosted
+    pages; with AuthMode oidc the page reads the endpoints from the issuer's discovery document."""
+    sign_in = config.sign_in
+    if not sign_in.enabled:
+        return {"mode": "none"}
+    options = {"mode": sign_in.mode, "issuer": sign_in.issuer, "client_id": sign_in.client_id,
+               "scopes": list(SIGN_IN_SCOPES)}
+    if sign_in.hosted_url:
+        options.update(
+            authorization_endpoint=f"{sign_in.hosted_url}/oauth2/authorize",
+            token_endpoint=f"{sign_in.hosted_url}/oauth2/token",
+            end_session_endpoint=f"{sign_in.hosted_url}/logout",
+        )
+    return options
 
 
 def buckets_reachable(s3, config: Config) -> None:

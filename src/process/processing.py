@@ -23,6 +23,7 @@ from imageservice.filename import without_name
 from imageservice.keys import manifest_key, parse_upload_key, variant_key
 from imageservice.manifest import DELETED, PENDING, Manifest, OriginalInfo, StoredVariant
 from imageservice.options import ImageOptions
+from imageservice.owners import OWNER_METADATA
 
 VARIANT_CACHE_CONTROL = "private, max-age=31536000, immutable"
 _MISSING = ("NoSuchKey", "404")
@@ -69,9 +70,9 @@ def render(
 
     deadline (time.monotonic() seconds) bounds the processing: work that cannot finish by then fails too.
     """
-    options = without_name(metadata)
     try:
-        processed = imaging.build_variants(data, recipe_for(config, ImageOptions.from_strings(options)), deadline)
+        options = ImageOptions.from_strings({k: v for k, v in without_name(metadata).items() if k != OWNER_METADATA})
+        processed = imaging.build_variants(data, recipe_for(config, options), deadline)
     except (imaging.ImageRejected, InvalidOption) as rejection:
         return Manifest.failed(image_id, rejection.code, rejection.message, source_etag), ()
     distinct = distinct_variants(processed.variants)

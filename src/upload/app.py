@@ -6,6 +6,7 @@ from imageservice.aws import s3_client
 from imageservice.config import get_config
 from imageservice.http import json_body, json_response, make_resolver, request_body
 from imageservice.options import ImageOptions
+from imageservice.owners import caller
 from uploads import extract_image, presigned_upload, store_direct_upload
 
 logger = Logger()
@@ -18,9 +19,10 @@ def create_image():
     file_name = query.pop("name", None)
     options = ImageOptions.from_strings(query)
     content_type = app.current_event.headers.get("content-type") or ""
+    owner = caller(app.current_event.raw_event, get_config())
     image, part_name = extract_image(request_body(app), content_type, get_config().direct_upload_max_bytes)
     file_name = file_name or part_name  # ?name= or, from curl -F file=@photo.jpg, the part's file name
-    image_id = store_direct_upload(s3_client(), get_config(), image, options, file_name)
+    image_id = store_direct_upload(s3_client(), get_config(), image, options, owner, file_name)
     logger.info("original stored", extra={"image_id": image_id, "bytes": len(image)})
     location = f"/api/images/{image_id}"
     body = {"id": image_id, "status": "pending", "links": {"self": location}}
@@ -32,7 +34,9 @@ def create_upload():
     body = json_body(app)
     content_type = body.pop("content_type", None)
     file_name = body.pop("name", None)
-    image_id, post = presigned_upload(s3_client(), get_config(), content_type, ImageOptions.from_json(body), file_name)
+    owner = caller(app.current_event.raw_event, get_config())
+    options = ImageOptions.from_json(body)
+    image_id, post = presigned_upload(s3_client(), get_config(), content_type, options, owner, file_name)
     logger.info("pre-signed upload issued", extra={"image_id": image_id})
     return json_response(201, {
         "id": image_id,

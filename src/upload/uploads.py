@@ -6,6 +6,7 @@ from imageservice.filename import METADATA_KEY as NAME_METADATA_KEY
 from imageservice.filename import file_stem, to_metadata
 from imageservice.keys import new_image_id, upload_key
 from imageservice.options import ImageOptions
+from imageservice.owners import OWNER_METADATA, record_owner
 from imageservice.sniff import ACCEPTED_CONTENT_TYPES, IMAGE_CONTENT_TYPES, sniff_image_type
 from multipart import (
     MultipartError,
@@ -91,32 +92,33 @@ def _multipart_file(body: bytes, boundary: str) -> tuple[bytes, str | None]:
     return b"".join(chunks), file_name
 
 
-def store_direct_upload(s3, config: Config, image: bytes, options: ImageOptions, file_name: object = None) -> str:
-    """Store a sniffed, accepted original and return its new image id; `file_name` only names downloads."""
+def store_direct_upload(
+    s3, config: Config, image: bytes, options: ImageOptions, owner: str | None = None, file_name: object = None
+) -> str:
+    """Store a sniffed, accepted original and return its new image id; `owner` is the uploader's sub, and
+    `file_name` only names downloads."""
     image_type = sniff_image_type(image)
     if image_type is None:
         raise UnsupportedMediaType(f"These bytes are not an image we accept; send {ACCEPTED_TYPES_SENTENCE}.")
     image_id = new_image_id()
+    if owner is not None:
+        record_owner(s3, config, owner, image_id)
     s3.put_object(
         Bucket=config.stored_images_bucket,
         Key=upload_key(image_id),
         Body=image,
         ContentType=IMAGE_CONTENT_TYPES[image_type],
-        Metadata=options.to_strings() | name_metadata(file_name),
+        Metadata=_metadata(options, owner, file_name),
     )
     return image_id
 
 
-def name_metadata(file_name: object) -> dict[str, str]:
-    """The original's sanitised file name as S3 metadata, or nothing when it gives no usable name."""
-    stem = file_stem(file_name)
-    return {NAME_METADATA_KEY: to_metadata(stem)} if stem else {}
-
-
 def presigned_upload(
-    s3, config: Config, content_type: object, options: ImageOptions, file_name: object = None
+    s3, config: Config, content_type: object, options: ImageOptions, owner: str | None = None,
+    file_name: object = None,
 ) -> tuple[str, dict]:
-    """A new image id and the pre-signed POST that may create its original, and nothing else.
+    """A new image id and the pre-signed POST that may create its original, and nothing else; the policy
+    pins every metadata field, the owner's sub and the file name included.
 
     `content_type` is the client's JSON value as sent: None, or a string naming an accepted image type."""
     if content_type is not None and (
@@ -126,8 +128,9 @@ def presigned_upload(
         raise UnsupportedMediaType(f"A content_type {shown} is not accepted; name one of "
                                    f"{ACCEPTED_TYPES_SENTENCE}, e.g. \"image/jpeg\".")
     image_id = new_image_id()
-    stored_metadata = options.to_strings() | name_metadata(file_name)
-    metadata = {f"x-amz-meta-{name}": value for name, value in stored_metadata.items()}
+    if owner is not None:
+        record_owner(s3, config, owner, image_id)
+    metadata = {f"x-amz-meta-{name}": value for name, value in _metadata(options, owner, file_name).items()}
     fields = dict(metadata)
     conditions: list = [["content-length-range", 1, config.large_upload_max_bytes]]
     conditions += [{name: value} for name, value in metadata.items()]
@@ -144,3 +147,10 @@ def presigned_upload(
         ExpiresIn=config.url_expires_seconds,
     )
     return image_id, post
+
+
+def _metadata(options: ImageOptions, owner: str | None, file_name: object) -> dict[str, str]:
+    """The original's S3 metadata: the processing options, who uploaded it, and its sanitised file name."""
+    stem = file_stem(file_name)
+    return {**options.to_strings(), **({OWNER_METADATA: owner} if owner is not None else {}),
+            **({NAME_METADATA_KEY: to_metadata(stem)} if stem else {})}
