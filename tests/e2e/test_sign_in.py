@@ -153,7 +153,7 @@ def test_the_page_signs_in_uploads_lists_only_your_images_and_signs_out(signed_i
         assert page.evaluate("() => Object.keys(localStorage).length") == 0
         assert page.evaluate("() => Object.keys(sessionStorage).length") == 0
 
-        drop_files(page, "#dropzone", [("lake.jpg", "image/jpeg", landscape_jpeg(640, 427, seed=9, exif=False))])
+        drop_files(page, "#dropzone", [("lake.jpg", "image/jpeg", landscape_jpeg(1280, 853, seed=9, exif=False))])
         page.locator("#upload-button").click()
         page.wait_for_function("() => document.querySelector('.card[data-state=done]') !== null", timeout=60_000)
         own = page.locator("#your-images-list .owned")
