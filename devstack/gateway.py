@@ -8,8 +8,8 @@ query parameters joined with commas, binary bodies base64-encoded), the 10 MB re
 cookies, body, isBase64Encoded; any other result is a 200 JSON body)."""
 
 import base64
+import importlib.util
 import json
-import mimetypes
 import re
 import secrets
 import time
@@ -20,7 +20,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .lambdas import FunctionError, FunctionPool
-from .template import LOCAL_ACCOUNT, Function
+from .template import LOCAL_ACCOUNT, ROOT, Function
 
 API_PAYLOAD_LIMIT = 10 * 1024 * 1024  # API Gateway's request payload quota
 LAMBDA_PAYLOAD_LIMIT = 6 * 1024 * 1024  # synchronous invocation payload (the whole event)
@@ -31,28 +31,11 @@ HOP_BY_HOP = {"connection", "keep-alive", "expect", "transfer-encoding", "te", "
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _TEXT_TYPE = re.compile(r"^(text/.*|application/(json|xml|javascript|[\w.+-]+\+(json|xml)))$")
 
-CONTENT_TYPES = {
-    ".html": "text/html; charset=utf-8",
-    ".htm": "text/html; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",
-    ".mjs": "text/javascript; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".json": "application/json",
-    ".map": "application/json",
-    ".webmanifest": "application/manifest+json",
-    ".txt": "text/plain; charset=utf-8",
-    ".svg": "image/svg+xml",
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".gif": "image/gif",
-    ".webp": "image/webp",
-    ".avif": "image/avif",
-    ".ico": "image/x-icon",
-    ".woff": "font/woff",
-    ".woff2": "font/woff2",
-    ".wasm": "application/wasm",
-}
+# The deployed site's files carry the Content-Type the publisher gives them: the local stack serves web/
+# with the same table, the one file the publisher ships it in.
+_spec = importlib.util.spec_from_file_location("web_content_types", ROOT / "src" / "publish" / "web_content_types.py")
+web_content_types = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(web_content_types)
 
 PLACEHOLDER_PAGE = b"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Image processing</title></head>
@@ -393,9 +376,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if found is None:
             self._send(404, [("Content-Type", "text/plain; charset=utf-8")], b"Not found\n")
             return
-        content_type = (
-            CONTENT_TYPES.get(found.suffix.lower()) or mimetypes.guess_type(found.name)[0] or "application/octet-stream"
-        )
+        content_type = web_content_types.content_type(found.name)
         self._send(
             200,
             [("Content-Type", content_type), ("Cache-Control", "no-cache"), ("X-Content-Type-Options", "nosniff")],
