@@ -105,8 +105,11 @@ class Gateway(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128
 
-    def __init__(self, host: str, port: int):
-        super().__init__((host, port), _RequestHandler)
+    def __init__(self, host: str, port: int, socket_timeout: float | None = None):
+        """`socket_timeout`: seconds a connection may stay silent (idle, or stalled mid-request) before it is
+        closed, so half-open connections cannot hold the server's threads."""
+        handler = type("RequestHandler", (_RequestHandler,), {"timeout": socket_timeout})
+        super().__init__((host, port), handler)
         self.router: Router | None = None
         self.pools: dict[str, FunctionPool] = {}
         self.web_dir: Path | None = None
@@ -138,6 +141,10 @@ class _TooLarge(Exception):
     pass
 
 
+class _BadRequest(Exception):
+    """Framing API Gateway refuses with 400: a bad chunk size, a Content-Length that is not one number."""
+
+
 class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: Gateway
@@ -150,7 +157,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def handle_expect_100(self) -> bool:
         # Refuse an oversized body before the client sends it (curl asks first for bodies over 1 MB).
-        if self._declared_length() > API_PAYLOAD_LIMIT:
+        try:
+            oversized = self._declared_length() > API_PAYLOAD_LIMIT
+        except _BadRequest:
+            oversized = False  # answered 400 once the request is handled
+        if oversized:
             self._started = time.monotonic()
             self._too_large_for_api()
             self._log(urlsplit(self.path).path)
@@ -175,11 +186,14 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 self._api(*matched, raw_path, target.query)
             elif raw_path == API_PREFIX or raw_path.startswith(API_PREFIX + "/"):
                 self._discard_body()
-                self._json(404, {"error": {"code": "not_found", "message": "There is nothing at this address."}})
+                self._json(404, {"message": "Not Found"})  # API Gateway's own answer: no route, no function
             else:
                 self._discard_body()
                 self._static(raw_path)
-        except (BrokenPipeError, ConnectionResetError):
+        except _BadRequest:
+            self.close_connection = True
+            self._json(400, {"message": "Bad Request"})
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
             self.close_connection = True
         except Exception as error:  # noqa: BLE001 - a bug here must not take the connection down silently
             self.server.log_error(f"{self.command} {raw_path} failed in the local stack: {error!r}")
@@ -298,16 +312,23 @@ class _RequestHandler(BaseHTTPRequestHandler):
         return event
 
     def _declared_length(self) -> int:
-        try:
-            return int(self.headers.get("Content-Length") or 0)
-        except ValueError:
+        lengths = self.headers.get_all("Content-Length") or []
+        if not lengths:
             return 0
+        if len(lengths) > 1 or not lengths[0].strip().isdigit():
+            raise _BadRequest
+        return int(lengths[0])
 
     def _read_body(self) -> bytes:
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            if "Content-Length" in self.headers:
+                raise _BadRequest  # both framings at once: how requests are smuggled
             chunks, total = [], 0
             while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                size_field = self.rfile.readline().split(b";")[0].strip()
+                if not re.fullmatch(rb"[0-9A-Fa-f]{1,16}", size_field):
+                    raise _BadRequest
+                size = int(size_field, 16)
                 if size == 0:
                     while self.rfile.readline() not in (b"\r\n", b"\n", b""):
                         pass  # trailers

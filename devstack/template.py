@@ -63,6 +63,15 @@ class S3Trigger:
 
 
 @dataclass(frozen=True)
+class AsyncInvokeConfig:
+    """A function's EventInvokeConfig, with Lambda's defaults where the template leaves one out."""
+
+    max_retries: int = 2
+    max_event_age_seconds: int = 21600
+    on_failure_queue: str | None = None  # the local name of the SQS queue of the on-failure destination
+
+
+@dataclass(frozen=True)
 class Function:
     logical_id: str
     code_dir: Path
@@ -73,7 +82,12 @@ class Function:
     environment: dict[str, str]
     routes: tuple[HttpRoute, ...]
     s3_triggers: tuple[S3Trigger, ...]
-    max_retries: int
+    async_invoke: AsyncInvokeConfig = AsyncInvokeConfig()
+    reserved_concurrency: int | None = None
+
+    @property
+    def max_retries(self) -> int:
+        return self.async_invoke.max_retries
 
 
 @dataclass(frozen=True)
@@ -89,6 +103,8 @@ class Stack:
     parameters: dict[str, str]
     functions: dict[str, Function] = field(default_factory=dict)
     buckets: dict[str, Bucket] = field(default_factory=dict)
+    # What CloudFront's response-headers policy adds to every answer (empty when the template has none).
+    security_headers: dict[str, str] = field(default_factory=dict)
 
     def bucket_name(self, logical_id: str) -> str:
         return self.buckets[logical_id].name
@@ -123,7 +139,9 @@ def read_stack(
     globals_ = template.get("Globals", {}).get("Function", {})
     for logical_id, resource in resources.items():
         if resource["Type"] == "AWS::Serverless::Function" and _exists(resource, resolver):
-            stack.functions[logical_id] = _function(logical_id, resource["Properties"], globals_, resources, resolve)
+            stack.functions[logical_id] = _read_function(logical_id, resource["Properties"], globals_, resolver)
+    if any(resource["Type"] == RESPONSE_HEADERS_POLICY_TYPE for resource in resources.values()):
+        stack.security_headers = security_headers(template)
     return stack
 
 
@@ -247,7 +265,13 @@ def _generated_bucket_name(logical_id: str) -> str:
     return f"{LOCAL_STACK_NAME}-{logical_id.lower()}"
 
 
-def _function(logical_id: str, props: dict, globals_: dict, resources: dict, resolve) -> Function:
+def local_resource_name(logical_id: str) -> str:
+    """The local name of a resource that is not a bucket (e.g. an SQS queue): what its !Ref gives locally."""
+    return f"{LOCAL_STACK_NAME}-{logical_id}"
+
+
+def _read_function(logical_id: str, props: dict, globals_: dict, resolver: "_Resolver") -> Function:
+    resolve, resources = resolver.resolve, resolver.resources
     merged = {**globals_, **props}
     environment = {
         **globals_.get("Environment", {}).get("Variables", {}),
@@ -265,6 +289,7 @@ def _function(logical_id: str, props: dict, globals_: dict, resources: dict, res
             events = (events,) if isinstance(events, str) else tuple(events)
             triggers.append(S3Trigger(event_props["Bucket"]["Ref"], events, prefix))
     layer_dirs = tuple(ROOT / resources[layer["Ref"]]["Properties"]["ContentUri"] for layer in merged.get("Layers", []))
+    reserved = resolve(props.get("ReservedConcurrentExecutions", _NO_VALUE_REF))
     return Function(
         logical_id=logical_id,
         code_dir=ROOT / merged["CodeUri"],
@@ -275,11 +300,29 @@ def _function(logical_id: str, props: dict, globals_: dict, resources: dict, res
         environment={name: str(resolve(value)) for name, value in environment.items()},
         routes=tuple(routes),
         s3_triggers=tuple(triggers),
-        max_retries=int(merged.get("EventInvokeConfig", {}).get("MaximumRetryAttempts", 2)),
+        async_invoke=_async_invoke_config(logical_id, merged.get("EventInvokeConfig", {})),
+        reserved_concurrency=None if reserved is _NO_VALUE else int(reserved),
+    )
+
+
+def _async_invoke_config(logical_id: str, config: dict) -> AsyncInvokeConfig:
+    destination = config.get("DestinationConfig", {}).get("OnFailure")
+    queue = None
+    if destination:
+        target = destination.get("Destination", {})
+        if destination.get("Type") != "SQS" or "Fn::GetAtt" not in target:
+            raise TemplateError(f"{logical_id}: the local stack only knows SQS on-failure destinations given by !GetAtt")
+        queue = local_resource_name(target["Fn::GetAtt"][0])
+    defaults = AsyncInvokeConfig()
+    return AsyncInvokeConfig(
+        max_retries=int(config.get("MaximumRetryAttempts", defaults.max_retries)),
+        max_event_age_seconds=int(config.get("MaximumEventAgeInSeconds", defaults.max_event_age_seconds)),
+        on_failure_queue=queue,
     )
 
 
 _NO_VALUE = object()  # AWS::NoValue: the property or list item is left out
+_NO_VALUE_REF = {"Ref": "AWS::NoValue"}
 
 
 class _Resolver:
@@ -306,7 +349,7 @@ class _Resolver:
             if name == "Ref":
                 return self._ref(argument)
             if name.startswith("Fn::"):
-                return self._function(name, argument)
+                return self._intrinsic(name, argument)
             if name == "Condition" and isinstance(argument, str):
                 return self.condition(argument)
         resolved = {key: self.resolve(item) for key, item in value.items()}
@@ -328,9 +371,9 @@ class _Resolver:
         if resource["Type"] == "AWS::S3::Bucket":
             props = resource.get("Properties", {})
             return self.resolve(props["BucketName"]) if "BucketName" in props else _generated_bucket_name(name)
-        return f"{LOCAL_STACK_NAME}-{name}"
+        return local_resource_name(name)
 
-    def _function(self, name: str, argument):
+    def _intrinsic(self, name: str, argument):
         if name == "Fn::Sub":
             text, variables = (argument, {}) if isinstance(argument, str) else argument
             local = {key: str(self.resolve(item)) for key, item in variables.items()}
@@ -365,5 +408,5 @@ class _Resolver:
 
     def _sub_name(self, name: str) -> str:
         if "." in name:
-            return self._function("Fn::GetAtt", name.split(".", 1))
+            return self._intrinsic("Fn::GetAtt", name.split(".", 1))
         return self._ref(name)
