@@ -47,13 +47,15 @@ DEFAULT_WORKERS = max(2, min(8, os.cpu_count() or 2))
 
 
 class Console:
-    """One line per request and per processed image on stdout; problems on stderr."""
+    """One line per request and per invocation on stdout (none when `quiet`); problems on stderr."""
 
-    def __init__(self):
+    def __init__(self, quiet: bool = False):
+        self.quiet = quiet
         self._lock = threading.Lock()
 
     def line(self, text: str) -> None:
-        self._write(sys.stdout, f"{time.strftime('%H:%M:%S')} {text}")
+        if not self.quiet:
+            self._write(sys.stdout, f"{time.strftime('%H:%M:%S')} {text}")
 
     def say(self, text: str) -> None:
         self._write(sys.stdout, text)
