@@ -1,7 +1,7 @@
 """Hostile requests through UploadFunction over moto: random bodies, content types, multipart framing and
 query strings. Every answer is 202 or a documented 4xx with {"error": {"code", "message"}}, never a 5xx
 or an exception; nothing is stored unless it was accepted, and what is stored is an accepted image.
-The strategies live in tests/fuzz_strategies.py; scripts/fuzz.py runs them for longer."""
+The strategies live in testkit/fuzz_strategies.py; scripts/fuzz.py runs them for longer."""
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -10,7 +10,7 @@ from imageservice.options import ImageOptions
 from imageservice.sniff import IMAGE_CONTENT_TYPES, sniff_image_type
 from lambda_responses import response_json
 
-from tests.fuzz_strategies import upload_event, upload_outcome, upload_requests
+from testkit.fuzz_strategies import upload_event, upload_outcome, upload_requests
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
