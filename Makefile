@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 3000
 PARAMS ?=
 
-.PHONY: install dev test lint build clean
+.PHONY: install dev test lint build clean build-WebLayer
 
 $(VENV)/.installed: requirements-dev.txt src/shared/requirements.txt src/process/requirements.txt src/publish/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,12 @@ lint: install
 
 build:
 	scripts/build.sh
+
+# Run by sam build for WebLayer (BuildMethod makefile) in a copy of web/: the page goes under web/ in the layer,
+# which Lambda extracts to /opt/web, where PublishFunction reads it.
+build-WebLayer:
+	mkdir -p "$(ARTIFACTS_DIR)/web"
+	cp -R . "$(ARTIFACTS_DIR)/web"
 
 clean:
 	rm -rf $(VENV) .tools .aws-sam

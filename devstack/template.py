@@ -288,7 +288,10 @@ def _read_function(logical_id: str, props: dict, globals_: dict, resolver: "_Res
             prefix = next((rule["Value"] for rule in rules if rule["Name"].lower() == "prefix"), "")
             events = (events,) if isinstance(events, str) else tuple(events)
             triggers.append(S3Trigger(event_props["Bucket"]["Ref"], events, prefix))
-    layer_dirs = tuple(ROOT / resources[layer["Ref"]]["Properties"]["ContentUri"] for layer in merged.get("Layers", []))
+    # SAM appends a function's Layers to the global ones; only Python layers hold importable code.
+    layers = [resources[layer["Ref"]] for layer in [*globals_.get("Layers", []), *props.get("Layers", [])]]
+    layer_dirs = tuple(ROOT / layer["Properties"]["ContentUri"] for layer in layers
+                       if str(layer.get("Metadata", {}).get("BuildMethod", "")).startswith("python"))
     reserved = resolve(props.get("ReservedConcurrentExecutions", _NO_VALUE_REF))
     return Function(
         logical_id=logical_id,

@@ -16,6 +16,7 @@ import pytest
 from moto import mock_aws
 
 from devstack.functions import LambdaContext, load_handler
+from tests.template_render import role_actions, transformed
 
 RESPONSE_URL = "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/answer?X-Amz-Signature=x"
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/image-processing/0f1e2d3c-4b5a-4697-8877-665544332211"
@@ -287,10 +288,29 @@ def test_a_publish_about_to_time_out_answers_failed_before_the_lambda_dies(publi
     assert sent[0]["Status"] == "FAILED" and sent[0]["Reason"] == "Execution timed out"
 
 
-def test_the_package_carries_the_page(stack):
-    """src/publish/web is a link to web/, so sam build packages the page with the publisher."""
-    code_dir = stack.functions["PublishFunction"].code_dir
-    link = code_dir / "web"
-    assert link.is_symlink() and link.resolve() == (code_dir.parents[1] / "web").resolve()
-    keys = {file.key for file in publisher.local_files(link)}
-    assert "index.html" in keys and "app.js" in keys
+# The S3 operations the publisher may call, with the IAM action each needs.
+S3_ACTION_OF = {"ListObjectsV2": "s3:ListBucket", "HeadObject": "s3:GetObject", "PutObject": "s3:PutObject",
+                "DeleteObjects": "s3:DeleteObject"}
+
+
+def test_the_publisher_calls_only_what_its_role_allows(publish, aws, monkeypatch):
+    """moto enforces no IAM: a call the role does not allow (ListObjectVersions, DeleteObject with a VersionId)
+    would pass here and fail every stack delete on AWS."""
+    calls = []
+    session = boto3.Session()
+    session.events.register("before-call.s3", lambda model, params, **_: calls.append(
+        (model.name, any("VersionId" in item for item in params.get("Delete", {}).get("Objects", [])))))
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", session)
+    s3, _, _ = aws
+    assert publish("Create")["Status"] == "SUCCESS"
+    s3.put_object(Bucket="website-bucket", Key="stale.js", Body=b"old")
+    assert publish("Update", physical_id="website-bucket", OldResourceProperties={})["Status"] == "SUCCESS"
+    calls_before_delete = len(calls)
+    assert publish("Delete", physical_id="website-bucket")["Status"] == "SUCCESS"
+    assert objects(s3) == {}
+
+    assert {name for name, _ in calls[calls_before_delete:]} == {"ListObjectsV2", "DeleteObjects"}
+    assert not any(by_version for _, by_version in calls)
+    assert {name for name, _ in calls} <= set(S3_ACTION_OF)
+    allowed = role_actions(transformed(), "PublishFunction")
+    assert {S3_ACTION_OF[name] for name, _ in calls} <= allowed
