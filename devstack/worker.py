@@ -49,11 +49,6 @@ def cap_memory(memory_size_mb: int) -> int | None:
     return limit
 
 
-def install_identity(function: Function) -> None:
-    """Where the function's IAM identity is installed (h-iam's devstack/iam.py, once it exists): every AWS
-    call the handler makes is then allowed or refused by its role's policies."""
-
-
 def _error(error: BaseException) -> dict:
     return {
         "errorType": type(error).__name__,
@@ -72,7 +67,8 @@ def serve(requests: Connection, responses: Connection) -> None:
     threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
     function: Function = pickle.loads(requests.recv_bytes())
     try:
-        install_identity(function)
+        # IAM per function goes here, before the handler makes its clients: devstack.iam.install_iam(boto3,
+        # function.logical_id, ...) once that lands, with the rendered template sent along with `function`.
         handler = load_handler(function)
         # Capped after loading: the cap is MemorySize beyond the runtime and the handler's imports.
         cap_memory(function.memory_size)
