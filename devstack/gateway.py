@@ -137,12 +137,12 @@ class Gateway(ThreadingHTTPServer):
         self.edge_headers = dict(edge_headers or {})
 
 
-class _TooLarge(Exception):
-    pass
-
-
 class _BadRequest(Exception):
     """Framing API Gateway refuses with 400: a bad chunk size, a Content-Length that is not one number."""
+
+
+class _TooLarge(Exception):
+    pass
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
