@@ -157,7 +157,7 @@ class FunctionPool:
         self._all: set[_Environment] = set()
         self._available = threading.Condition()
         self._closed = False
-        self._first = self._spawn()
+        self._first: _Environment | None = self._spawn()
 
     def _spawn(self) -> _Environment:
         environment = _Environment(self.function, self.environment)
@@ -166,9 +166,14 @@ class FunctionPool:
 
     def start(self) -> None:
         """Wait for the first environment to load the handler: a broken handler fails the stack's start."""
-        self._first.wait_ready()
+        first, self._first = self._first, None
+        try:
+            first.wait_ready()
+        except FunctionError:
+            self._all.discard(first)
+            raise
         with self._available:
-            self._idle.append(self._first)
+            self._idle.append(first)
             self._available.notify()
 
     def _acquire(self) -> _Environment:
@@ -216,6 +221,9 @@ class FunctionPool:
         with self._available:
             self._closed = True
             idle, self._idle = self._idle, []
+            if self._first is not None:  # never started
+                idle.append(self._first)
+                self._first = None
             self._all.difference_update(idle)
             self._available.notify_all()
         for environment in idle:
