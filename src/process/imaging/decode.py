@@ -8,12 +8,17 @@ import warnings
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import pillow_heif
 from PIL import Image, UnidentifiedImageError
 
-from . import planar
+from . import colour, encode, metadata, orient, planar, resize
 from .errors import CorruptImage, ImageTooLarge, UnsupportedImage
+from .planar import Planes
+from .recipe import Recipe
+
+Size = tuple[int, int]
 
 pillow_heif.register_heif_opener()
 # Our own check from the header decides; Pillow's warning below its error threshold is noise.
@@ -150,7 +155,7 @@ def load(im: Image.Image, draft_size: tuple[int, int] | None) -> Image.Image:
 
 
 # A second pass over the entropy-coded data for chroma pays only when DCT scaling does most of its work
-# (pipeline._jpeg_planes_scale has the figures): at 1/4 or 1/8, not at 1/2. The decoded chroma may fall
+# (_jpeg_planes_scale has the figures): at 1/4 or 1/8, not at 1/2. The decoded chroma may fall
 # a little short of the size a 4:2:0 encoder keeps (1000 px for 1024 from a 4000 px photo);
 # planar.Planes use it as it is.
 _CHROMA_SCALES = (8, 4)
@@ -223,3 +228,95 @@ def frames(im: Image.Image, max_pixels: int) -> Iterator[tuple[Image.Image, int]
             # Converting resolves the palette, where a damaged GIF can still fail.
             frame = im.convert("RGBA")
         yield frame, int(im.info.get("duration") or 0)
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """One upload, decoded as far as the path it takes needs, with what its header says."""
+
+    source: Image.Image  # as opened; an animation's frames are read from it
+    format: str  # the source's, lower case
+    stored: Size  # as stored: before orientation and before any reduced-scale decode
+    orientation: int
+    icc: bytes | None
+    metadata_removed: tuple[str, ...]
+    output: str  # the format to write
+    # The path: None for an animation (decoded frame by frame), Planes for 4:2:0 output of an opaque colour
+    # image, else the first frame in a working mode (colour.to_working_mode).
+    picture: Image.Image | Planes | None
+
+    @property
+    def shown(self) -> Size:
+        """The size as displayed."""
+        return orient.oriented(self.stored, self.orientation)
+
+
+def _jpeg_planes_scale(
+    source: Image.Image, source_format: str, output: str, target: Size, draft: Size | None
+) -> int | None:
+    """The DCT scale of the chroma pass when this still JPEG is decoded as luma plus chroma, else None.
+
+    Only for a baseline colour JPEG decoded at full size, bound for a 4:2:0 format: there two passes over the
+    entropy-coded data (full-size luma, chroma at 1/4 or 1/8) cost less than one RGB decode and splitting it
+    (12 MP: 95 against 131 ms). A progressive JPEG's entropy decoding is the larger part and is not worth
+    doing twice (12 MP: 312 against 262 ms), nor is a JPEG the draft already shrinks (50 MP at 1/2: 370
+    against 610 ms); those are decoded once and split.
+    """
+    if source_format != "jpeg" or source.mode != "RGB" or output not in encode.SUBSAMPLED_FORMATS:
+        return None
+    if source.info.get("progressive") or target == source.size or dct_scale(source.size, draft) > 1:
+        return None
+    return chroma_scale(source.size, planar.half(target))
+
+
+def _still_picture(data: bytes, source: Image.Image, source_format: str, recipe: Recipe, animated: bool):
+    """The first frame as the still or planar path takes it, and the format to write."""
+    stored = source.size
+    largest = max(spec.long_edge for spec in recipe.variants)
+    # The largest variant in stored orientation: the first and by far the costliest resize.
+    target = resize.fit(stored, largest)
+    draft = None if animated else resize.draft_size(stored, largest)
+    # A JPEG has no alpha, so its output format is known before decoding.
+    opaque_output = encode.output_format(source_format, recipe.output_format, has_alpha=False)
+    scale = None if animated else _jpeg_planes_scale(source, source_format, opaque_output, target, draft)
+    if scale:
+        luma, small = load_planes(data, source, scale)
+        with decoding():
+            return Planes(luma, *planar.chroma_bands(small)), opaque_output
+    load(source, draft)
+    # Palettes are resolved lazily, so damage can still surface here.
+    with decoding():
+        picture = colour.to_working_mode(source)
+    output = encode.output_format(source_format, recipe.output_format, colour.has_transparency(picture))
+    if picture.mode == "RGB" and output in encode.SUBSAMPLED_FORMATS and not animated and target != stored:
+        return planar.from_rgb(picture, target), output
+    return picture, output
+
+
+def read(data: bytes, recipe: Recipe) -> Decoded:
+    """Open, bound and decode an upload for the path it takes: animated, planar or still."""
+    source, source_format = open_image(data, recipe.max_pixels, recipe.max_frames)
+    stored = source.size
+    animated = is_animated(source, source_format)
+    # Animated GIF and WebP are kept as they are, so their output format does not depend on alpha.
+    animated_output = encode.output_format(source_format, recipe.output_format, has_alpha=False)
+    picture: Image.Image | Planes | None
+    if animated and animated_output in encode.ANIMATION_FORMATS:
+        load(source, None)
+        picture, output = None, animated_output
+    else:
+        picture, output = _still_picture(data, source, source_format, recipe, animated)
+    # Metadata is parsed lazily, so damage can still surface here.
+    with decoding():
+        orientation = orient.orientation(source)
+        removed = metadata.found(source)
+    return Decoded(
+        source=source,
+        format=source_format,
+        stored=stored,
+        orientation=orientation,
+        icc=source.info.get("icc_profile"),
+        metadata_removed=removed,
+        output=output,
+        picture=picture,
+    )

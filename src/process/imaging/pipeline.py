@@ -1,33 +1,23 @@
-"""build_variants: from uploaded bytes to encoded, metadata-free variants."""
+"""build_variants: from uploaded bytes to encoded, metadata-free variants.
+
+decode.read decodes the upload for one of three paths, told apart by the picture it returns: an animation
+(decoded frame by frame here), planes (luma and half-size chroma, for 4:2:0 output) or a still image.
+"""
 
 from collections.abc import Callable
 
 from PIL import Image
 
-from . import colour, decode, encode, filters, metadata, orient, placeholder, planar, resize
+from . import colour, decode, encode, filters, orient, placeholder, resize
 from .planar import Planes
 from .recipe import Recipe
 from .result import ProcessedImage, SourceInfo, Variant
 
 Size = tuple[int, int]
-Picture = Image.Image | Planes
-Finish = Callable[[Picture], Picture]
+Encoded = tuple[dict[Size, bytes], Image.Image]
 
 
-def _render(base: Picture, sizes: list[Size], orientation: int, finish: Finish) -> dict[Size, Picture]:
-    """Each displayed size, resized from the smallest earlier result with headroom, else from base."""
-    # Orientation and colour conversion run after the first resize, on far fewer pixels.
-    done: dict[Size, Picture] = {}
-    for size in sorted(set(sizes), key=max, reverse=True):
-        parent = resize.parent(size, done.values())
-        if parent is not None:
-            done[size] = resize.resample(parent, size)
-        else:
-            done[size] = finish(resize.resample(base, orient.oriented(size, orientation)))
-    return done
-
-
-def _finisher(icc: bytes | None, mode: str, orientation: int) -> Finish:
+def _finisher(icc: bytes | None, mode: str, orientation: int) -> Callable[[Image.Image], Image.Image]:
     """Orientation followed by conversion to sRGB."""
     to_srgb = colour.srgb_converter(icc, mode)
     return lambda im: to_srgb(orient.apply(im, orientation))
@@ -41,98 +31,63 @@ def _joiner(icc: bytes | None, rgb: bool) -> Callable[[Planes], Image.Image]:
     return lambda planes: to_srgb(planes.image().convert("RGB"))
 
 
-def _still(
-    base: Picture, sizes: list[Size], orientation: int, icc: bytes | None, fmt: str, recipe: Recipe
-) -> tuple[dict[Size, bytes], Image.Image]:
-    """Encoded bytes per size, and the smallest output image."""
-    if isinstance(base, Planes):
-        rendered = _render(base, sizes, orientation, lambda planes: orient.apply(planes, orientation))
-        join = _joiner(icc, bool(recipe.filters) or fmt != "jpeg")
-        rendered = {size: join(planes) for size, planes in rendered.items()}
-    else:
-        rendered = _render(base, sizes, orientation, _finisher(icc, base.mode, orientation))
-    outputs = {size: filters.apply_filters(im, recipe.filters) for size, im in rendered.items()}
+def _encoded(images: dict[Size, Image.Image], fmt: str, recipe: Recipe) -> Encoded:
+    """Filtered and encoded bytes per size, and the smallest output image."""
+    outputs = {size: filters.apply_filters(im, recipe.filters) for size, im in images.items()}
     smallest = outputs[min(outputs, key=max)]
     return {size: encode.encode(im, fmt, recipe.quality) for size, im in outputs.items()}, smallest
 
 
-def _animation(
-    source: Image.Image, sizes: list[Size], orientation: int, icc: bytes | None, fmt: str, recipe: Recipe
-) -> tuple[dict[Size, bytes], Image.Image]:
+def _still(decoded: decode.Decoded, picture: Image.Image, sizes: list[Size], recipe: Recipe) -> Encoded:
+    finish = _finisher(decoded.icc, picture.mode, decoded.orientation)
+    images = resize.cascade(picture, sizes, decoded.orientation, resize.resample, finish)
+    return _encoded(images, decoded.output, recipe)
+
+
+def _planar(decoded: decode.Decoded, planes: Planes, sizes: list[Size], recipe: Recipe) -> Encoded:
+    orientation = decoded.orientation
+    rendered = resize.cascade(planes, sizes, orientation, Planes.resized, lambda p: orient.apply(p, orientation))
+    join = _joiner(decoded.icc, bool(recipe.filters) or decoded.output != "jpeg")
+    return _encoded({size: join(p) for size, p in rendered.items()}, decoded.output, recipe)
+
+
+def _animation(decoded: decode.Decoded, sizes: list[Size], recipe: Recipe) -> Encoded:
     """Encoded animation bytes per size, and the first frame of the smallest."""
-    finish = _finisher(icc, "RGBA", orientation)
+    finish = _finisher(decoded.icc, "RGBA", decoded.orientation)
     frames: dict[Size, list[Image.Image]] = {size: [] for size in sizes}
     durations = []
-    for frame, duration in decode.frames(source, recipe.max_pixels):
-        for size, im in _render(frame, sizes, orientation, finish).items():
+    for frame, duration in decode.frames(decoded.source, recipe.max_pixels):
+        for size, im in resize.cascade(frame, sizes, decoded.orientation, resize.resample, finish).items():
             frames[size].append(filters.apply_filters(im, recipe.filters))
         durations.append(duration)
-    loop = source.info.get("loop")
+    loop = decoded.source.info.get("loop")
     smallest = frames[min(frames, key=max)][0]
+    fmt = decoded.output
     encoded = {size: encode.encode_animation(f, durations, loop, fmt, recipe.quality) for size, f in frames.items()}
     return encoded, smallest
 
 
-def _jpeg_planes_scale(
-    source: Image.Image, source_format: str, recipe: Recipe, target: Size, draft: Size | None
-) -> int | None:
-    """The DCT scale of the chroma pass when this still JPEG is decoded as luma plus chroma, else None.
-
-    Only for a baseline colour JPEG decoded at full size, bound for a 4:2:0 format: there two passes over the
-    entropy-coded data (full-size luma, chroma at 1/4 or 1/8) cost less than one RGB decode and splitting it
-    (12 MP: 95 against 131 ms). A progressive JPEG's entropy decoding is the larger part and is not worth
-    doing twice (12 MP: 312 against 262 ms), nor is a JPEG the draft already shrinks (50 MP at 1/2: 370
-    against 610 ms); those are decoded once and split.
-    """
-    # A JPEG has no alpha, so its output format is known before decoding.
-    fmt = encode.output_format(source_format, recipe.output_format, has_alpha=False)
-    if source_format != "jpeg" or source.mode != "RGB" or fmt not in encode.SUBSAMPLED_FORMATS:
-        return None
-    if source.info.get("progressive") or target == source.size or decode.dct_scale(source.size, draft) > 1:
-        return None
-    return decode.chroma_scale(source.size, planar.half(target))
-
-
 def build_variants(data: bytes, recipe: Recipe) -> ProcessedImage:
     """Decode, bound, orient, convert to sRGB, resize, filter and encode one uploaded image."""
-    source, source_format = decode.open_image(data, recipe.max_pixels, recipe.max_frames)
-    stored = source.size
-    animated = decode.is_animated(source, source_format)
-    largest = max(spec.long_edge for spec in recipe.variants)
-    # The largest variant in stored orientation: the first and by far the costliest resize.
-    target = resize.fit(stored, largest)
-    draft = None if animated else resize.draft_size(stored, largest)
-    scale = None if animated else _jpeg_planes_scale(source, source_format, recipe, target, draft)
-    if scale:
-        luma, small = decode.load_planes(data, source, scale)
-    else:
-        decode.load(source, draft)
-    # Metadata and palettes are parsed lazily, so damage can still surface here.
-    with decode.decoding():
-        orientation = orient.orientation(source)
-        removed = metadata.found(source)
-        base: Picture = Planes(luma, *planar.chroma_bands(small)) if scale else colour.to_working_mode(source)
-    icc = source.info.get("icc_profile")
-    alpha = isinstance(base, Image.Image) and colour.has_transparency(base)
-    fmt = encode.output_format(source_format, recipe.output_format, alpha)
-    if isinstance(base, Image.Image) and base.mode == "RGB" and fmt in encode.SUBSAMPLED_FORMATS:
-        if not animated and target != stored:
-            base = planar.from_rgb(base, target)
-
-    shown = orient.oriented(stored, orientation)
+    decoded = decode.read(data, recipe)
+    shown = decoded.shown
     sizes = [resize.fit(shown, spec.long_edge) for spec in recipe.variants]
-    if animated and fmt in encode.ANIMATION_FORMATS:
-        encoded, smallest = _animation(source, sizes, orientation, icc, fmt, recipe)
+    picture = decoded.picture
+    if picture is None:
+        encoded, smallest = _animation(decoded, sizes, recipe)
+    elif isinstance(picture, Planes):
+        encoded, smallest = _planar(decoded, picture, sizes, recipe)
     else:
-        encoded, smallest = _still(base, sizes, orientation, icc, fmt, recipe)
+        encoded, smallest = _still(decoded, picture, sizes, recipe)
 
+    fmt = decoded.output
     variants = tuple(
         Variant(spec.name, size[0], size[1], fmt, encode.content_type(fmt), encode.extension(fmt), encoded[size])
         for spec, size in zip(recipe.variants, sizes, strict=True)
     )
     return ProcessedImage(
-        original=SourceInfo(width=shown[0], height=shown[1], format=source_format, bytes=len(data)),
+        original=SourceInfo(width=shown[0], height=shown[1], format=decoded.format, bytes=len(data)),
         variants=variants,
-        metadata_removed=removed,
+        metadata_removed=decoded.metadata_removed,
         placeholder=placeholder.blurhash(smallest),
     )

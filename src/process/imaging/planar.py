@@ -52,7 +52,9 @@ class Planes:
         return self.luma.size
 
     def resized(self, size: Size) -> "Planes":
-        """Luma at size, chroma at (about) half of it."""
+        """Luma at size, chroma at (about) half of it; planes already at size are returned as they are."""
+        if size == self.size:
+            return self
         chroma = half(size)
         if _close_enough(self.cb.size, chroma):
             return Planes(resize.resample(self.luma, size), self.cb, self.cr)

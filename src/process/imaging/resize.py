@@ -1,10 +1,12 @@
 """Output sizes and high-quality downscaling."""
 
 import math
-from collections.abc import Iterable
-from typing import Protocol
+from collections.abc import Callable, Iterable
+from typing import Protocol, TypeVar
 
 from PIL import Image
+
+from . import orient
 
 # A resampled result at least this many times the target's long edge can stand in for the full-size
 # source, and a JPEG may be decoded at a reduced scale down to it, without a visible difference; libvips
@@ -35,6 +37,9 @@ class Resizable(Protocol):
     size: tuple[int, int]
 
 
+Picture = TypeVar("Picture", bound=Resizable)
+
+
 def fit(size: tuple[int, int], long_edge: int) -> tuple[int, int]:
     """The size with the given long edge and the same aspect, never larger than size."""
     width, height = size
@@ -55,12 +60,10 @@ def draft_size(size: tuple[int, int], long_edge: int) -> tuple[int, int] | None:
     return math.ceil(size[0] * scale), math.ceil(size[1] * scale)
 
 
-def resample(im, size: tuple[int, int]):
-    """Resize an image (or planar.Planes) to size; one already at size is returned as it is."""
+def resample(im: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """Resize an image to size; one already at size is returned as it is."""
     if im.size == size:
         return im
-    if not isinstance(im, Image.Image):
-        return im.resized(size)
     large = im.width * im.height > BICUBIC_ABOVE
     method = Image.Resampling.BICUBIC if large else Image.Resampling.LANCZOS
     return im.resize(size, method, reducing_gap=REDUCING_GAP)
@@ -73,7 +76,29 @@ def resample_chroma(im: Image.Image, size: tuple[int, int]) -> Image.Image:
     return im.resize(size, Image.Resampling.BILINEAR, reducing_gap=CHROMA_REDUCING_GAP)
 
 
-def parent(size: tuple[int, int], candidates: Iterable[Resizable]) -> Resizable | None:
+def parent(size: tuple[int, int], candidates: Iterable[Picture]) -> Picture | None:
     """The smallest candidate with HEADROOM over size, to resize from instead of the source."""
     usable = [im for im in candidates if max(im.size) >= HEADROOM * max(size)]
     return min(usable, key=lambda im: max(im.size), default=None)
+
+
+def cascade(
+    base: Picture,
+    sizes: Iterable[tuple[int, int]],
+    orientation: int,
+    shrink: Callable[[Picture, tuple[int, int]], Picture],
+    finish: Callable[[Picture], Picture],
+) -> dict[tuple[int, int], Picture]:
+    """Each displayed size, shrunk from the smallest earlier result with headroom, else from base.
+
+    base is in stored orientation; finish (orientation, then colour conversion) runs after the first
+    shrink, on far fewer pixels, and every later size is shrunk from an already finished result.
+    """
+    done: dict[tuple[int, int], Picture] = {}
+    for size in sorted(set(sizes), key=max, reverse=True):
+        source = parent(size, done.values())
+        if source is not None:
+            done[size] = shrink(source, size)
+        else:
+            done[size] = finish(shrink(base, orient.oriented(size, orientation)))
+    return done
