@@ -82,7 +82,7 @@ def lambda_environment(function: Function, credentials: dict[str, str], quiet: b
 class _Environment:
     """One execution environment: a worker process (devstack/worker.py) and the pipes to it."""
 
-    def __init__(self, function: Function, environment: dict[str, str]):
+    def __init__(self, function: Function, environment: dict[str, str], iam: dict | None):
         self.function = function
         request_read, request_write = os.pipe()
         response_read, response_write = os.pipe()
@@ -97,7 +97,7 @@ class _Environment:
         os.close(response_write)
         self.requests = Connection(request_write, readable=False)
         self.responses = Connection(response_read, writable=False)
-        self.requests.send_bytes(pickle.dumps(function))
+        self.requests.send_bytes(pickle.dumps((function, iam)))
 
     def wait_ready(self, timeout: float = INIT_TIMEOUT) -> None:
         answer = self._receive(timeout)
@@ -149,9 +149,14 @@ class FunctionPool:
     """The execution environments of one function. Each runs one invocation at a time; a new one starts
     whenever all are busy, up to `max_instances` (the reserved concurrency, when the template sets one)."""
 
-    def __init__(self, function: Function, environment: dict[str, str], max_instances: int | None = None):
+    def __init__(
+        self, function: Function, environment: dict[str, str], iam: dict | None, max_instances: int | None = None
+    ):
+        """`iam`: what devstack.iam.install_iam needs (rendered_template, physical_ids, parameters); None
+        runs the function's calls unjudged (--skip-iam)."""
         self.function = function
         self.environment = environment
+        self.iam = iam
         self.max_instances = max_instances or function.reserved_concurrency or MAX_INSTANCES
         self._idle: list[_Environment] = []
         self._all: set[_Environment] = set()
@@ -160,7 +165,7 @@ class FunctionPool:
         self._first: _Environment | None = self._spawn()
 
     def _spawn(self) -> _Environment:
-        environment = _Environment(self.function, self.environment)
+        environment = _Environment(self.function, self.environment, self.iam)
         self._all.add(environment)
         return environment
 

@@ -34,6 +34,7 @@ from .template import (
     Stack,
     TemplateError,
     local_content_security_policy,
+    local_resource_name,
     parse_overrides,
     read_stack,
 )
@@ -115,6 +116,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="for debugging only: the storage server lets unsigned, badly signed, expired and out-of-policy "
         "requests through, and says so on stderr for each one (default: refused, as S3 refuses them)",
+    )
+    parser.add_argument(
+        "--skip-iam",
+        action="store_true",
+        help="for debugging only: the functions' AWS calls are not judged by their roles' policies, and each "
+        "one says so on stderr (default: refused as IAM refuses them)",
     )
     return parser.parse_args(argv)
 
@@ -200,13 +207,14 @@ class LocalStack:
         retry_delay: float = 1.0,
         verbose: bool = False,
         check_signatures: bool = True,
+        check_iam: bool = True,
         socket_timeout: float = SOCKET_TIMEOUT,
         console: Console | None = None,
     ):
         self.host, self.port, self.storage_port = host, port, storage_port
         self.overrides = dict(overrides or {})
         self.workers, self.retry_delay, self.verbose = workers, retry_delay, verbose
-        self.check_signatures, self.socket_timeout = check_signatures, socket_timeout
+        self.check_signatures, self.check_iam, self.socket_timeout = check_signatures, check_iam, socket_timeout
         self.console = console or Console()
         self.url = self.storage_url = ""
         self.stack: Stack | None = None
@@ -289,15 +297,27 @@ class LocalStack:
         if status != 200 and not self.stopping.is_set():
             raise StackError(f"GET {HEALTH_PATH} answers {status}: {body}")
 
+    def _iam_setup(self) -> dict | None:
+        """What each function's process needs to enforce its role (devstack/iam), or None with --skip-iam."""
+        if not self.check_iam:
+            return None
+        from .iam import render_template
+
+        resources = self.stack.template["Resources"]
+        physical_ids = {logical_id: bucket.name for logical_id, bucket in self.stack.buckets.items()}
+        physical_ids |= {q: local_resource_name(q) for q, r in resources.items() if r["Type"] == "AWS::SQS::Queue"}
+        return {"rendered_template": render_template(), "physical_ids": physical_ids, "parameters": self.overrides}
+
     def _start_functions(self, functions: dict[str, Function]) -> None:
         quiet = not self.verbose and "LogLevel" not in self.overrides
+        iam = self._iam_setup()
         for logical_id, function in functions.items():
             credentials = function_credentials(logical_id).as_environment() | {
                 "AWS_ENDPOINT_URL_S3": self.storage_url,
                 # Any other AWS client also reaches the storage server, never a real account.
                 "AWS_ENDPOINT_URL": self.storage_url,
             }
-            self._pools[logical_id] = FunctionPool(function, lambda_environment(function, credentials, quiet))
+            self._pools[logical_id] = FunctionPool(function, lambda_environment(function, credentials, quiet), iam)
         for pool in self._pools.values():  # started together above; each loads its handler meanwhile
             pool.start()
 
@@ -311,6 +331,8 @@ class LocalStack:
                 lines.append(f"  {logical_id} not run: no route or S3 trigger invokes it")
         if not self.check_signatures:
             lines.append("  SIGNATURE CHECKS OFF: the storage server lets unsigned and badly signed requests through")
+        if not self.check_iam:
+            lines.append("  IAM CHECKS OFF: the functions' AWS calls go unjudged by their roles' policies")
         return lines
 
     @property
@@ -352,6 +374,7 @@ def main(argv: list[str] | None = None) -> int:
         args.retry_delay,
         args.verbose,
         check_signatures=not args.skip_signature_checks,
+        check_iam=not args.skip_iam,
         console=console,
     )
 
@@ -377,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
         if stack.stopping.is_set():
             return 0
         console.say(READY_LINE.format(url=stack.url, storage=stack.storage_url))
-        if args.verbose or not stack.check_signatures:
+        if args.verbose or not (stack.check_signatures and stack.check_iam):
             for line in stack.describe():
                 console.say(line)
         console.say("Press Ctrl-C to stop.")

@@ -2,7 +2,9 @@
 
 Started by devstack/lambdas.py as `python -m devstack.worker REQUEST_FD RESPONSE_FD` with exactly the
 function's environment (the template's variables, the function's own credentials, Lambda's variables).
-It reads the Function record, caps its memory, loads the handler (its "init" phase), answers "ready",
+It reads the Function record and its IAM setup, installs IAM (devstack/iam: every AWS call the handler
+makes is allowed or refused by the function's role policies in the SAM-transformed template), loads the
+handler (its "init" phase), caps its memory, answers "ready",
 then runs one invocation at a time: an event in, a result or an error out. It never outlives the stack:
 it exits when the request pipe closes, or when the stack is gone (it is then a child of init).
 
@@ -49,6 +51,25 @@ def cap_memory(memory_size_mb: int) -> int | None:
     return limit
 
 
+def install_identity(function: Function, iam: dict | None) -> None:
+    """The function's role, enforced on every client made from now on; with `iam` None (--skip-iam), every
+    call goes unjudged and a line on stderr says so."""
+    import boto3
+
+    if iam is not None:
+        from .iam import install_iam
+
+        install_iam(boto3, function.logical_id, iam["rendered_template"], iam["physical_ids"],
+                    parameters=iam["parameters"])
+        return
+
+    def say_unjudged(model, **_):
+        print(f"IAM CHECKS OFF (--skip-iam): {function.logical_id} calls {model.service_model.service_name}:"
+              f"{model.name} unjudged", file=sys.stderr, flush=True)
+
+    boto3._get_default_session()._session.get_component("event_emitter").register("before-call", say_unjudged)
+
+
 def _error(error: BaseException) -> dict:
     return {
         "errorType": type(error).__name__,
@@ -65,10 +86,9 @@ def _watch_parent(parent: int) -> None:
 
 def serve(requests: Connection, responses: Connection) -> None:
     threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
-    function: Function = pickle.loads(requests.recv_bytes())
+    function, iam = pickle.loads(requests.recv_bytes())
     try:
-        # IAM per function goes here, before the handler makes its clients: devstack.iam.install_iam(boto3,
-        # function.logical_id, ...) once that lands, with the rendered template sent along with `function`.
+        install_identity(function, iam)  # before the handler makes its clients
         handler = load_handler(function)
         # Capped after loading: the cap is MemorySize beyond the runtime and the handler's imports.
         cap_memory(function.memory_size)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The template's static gates: SAM validation with lint, cfn-lint before and after the SAM transform,
-# the checkov security scan, and an arm64 build.
+# parliament over the rendered IAM policies, the checkov security scan, and an arm64 build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/tools.sh
@@ -12,6 +12,8 @@ echo "== cfn-lint on the transformed template"
 mkdir -p .aws-sam
 .venv/bin/python scripts/translate_template.py template.yaml > .aws-sam/transformed.json
 .venv/bin/cfn-lint .aws-sam/transformed.json
+echo "== parliament on the rendered IAM policies (roles and bucket policies)"
+.venv/bin/python scripts/lint_policies.py
 echo "== sam build (arm64) and architecture check"
 scripts/build.sh
 echo "== checkov (security scan)"

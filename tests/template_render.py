@@ -41,18 +41,6 @@ def transformed() -> dict:
     return copy.deepcopy(_transformed())
 
 
-def role_actions(template: dict, function_logical_id: str) -> set[str]:
-    """Every action the inline policies of a (transformed) function's role allow."""
-    role = template["Resources"][function_logical_id]["Properties"]["Role"]["Fn::GetAtt"][0]
-    actions = set()
-    for policy in template["Resources"][role]["Properties"].get("Policies", []):
-        for statement in policy["PolicyDocument"]["Statement"]:
-            if statement["Effect"] == "Allow":
-                action = statement["Action"]
-                actions |= {action} if isinstance(action, str) else set(action)
-    return actions
-
-
 class Resolver:
     """Values of a transformed template's intrinsic functions, as CloudFormation would compute them for one stack.
 

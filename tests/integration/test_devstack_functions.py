@@ -55,15 +55,17 @@ def function(tmp_path) -> Function:
 
 @pytest.fixture
 def start_pool():
+    """start_pool(function) -> its pool, started (without IAM: these handlers make no AWS calls)."""
     pools: list[FunctionPool] = []
 
     def start(function: Function, **kwargs) -> FunctionPool:
         credentials = function_credentials(function.logical_id).as_environment()
-        pool = FunctionPool(function, lambda_environment(function, credentials, quiet=True), **kwargs)
+        pool = FunctionPool(function, lambda_environment(function, credentials, quiet=True), None, **kwargs)
         pools.append(pool)
         pool.start()
         return pool
 
+    start.pools = pools
     yield start
     for pool in pools:
         pool.close()
@@ -128,3 +130,69 @@ def test_a_handler_that_cannot_load_fails_the_start(function, start_pool):
     with pytest.raises(FunctionError) as failed:
         start_pool(function)
     assert failed.value.error_type == "ModuleNotFoundError"
+
+
+IAM_HANDLER = '''
+import boto3, os
+from botocore.exceptions import ClientError
+
+def handler(event, context):
+    s3 = boto3.client("s3")
+    outcomes = {}
+    for name, call in {
+        "put-original": lambda: s3.put_object(Bucket=os.environ["STORED_IMAGES_BUCKET"], Key="uploads/x", Body=b"x"),
+        "put-elsewhere": lambda: s3.put_object(Bucket=os.environ["STORED_IMAGES_BUCKET"], Key="other/x", Body=b"x"),
+        "read-processed": lambda: s3.list_objects_v2(Bucket=os.environ["PROCESSED_IMAGES_BUCKET"]),
+    }.items():
+        try:
+            call()
+            outcomes[name] = "ok"
+        except ClientError as error:
+            outcomes[name] = error.response["Error"]["Code"]
+    return outcomes
+'''
+
+
+@pytest.fixture(scope="module")
+def storage(stack):
+    from devstack.identity import known_credentials
+    from devstack.storage import StorageServer
+
+    server = StorageServer.start(known_credentials(stack.functions))
+    s3 = server.client("s3")
+    for bucket in stack.buckets.values():
+        s3.create_bucket(Bucket=bucket.name)
+    yield server
+    server.stop()
+
+
+def _as_upload_function(stack, tmp_path, storage, iam, start_pool):
+    """UploadFunction's identity and environment, running a handler that tries calls in and out of its role."""
+    (tmp_path / "iamcode").mkdir()
+    (tmp_path / "iamcode" / "app.py").write_text(IAM_HANDLER)
+    upload = stack.functions["UploadFunction"]
+    function = Function(**{**upload.__dict__, "code_dir": tmp_path / "iamcode", "handler": "app.handler"})
+    credentials = function_credentials("UploadFunction").as_environment() | {"AWS_ENDPOINT_URL": storage.endpoint}
+    pool = FunctionPool(function, lambda_environment(function, credentials, quiet=True), iam)
+    start_pool.pools.append(pool)
+    pool.start()
+    return pool
+
+
+@pytest.fixture
+def iam_setup(stack, rendered_template):
+    physical_ids = {logical_id: bucket.name for logical_id, bucket in stack.buckets.items()}
+    return {"rendered_template": rendered_template, "physical_ids": physical_ids, "parameters": {}}
+
+
+def test_each_function_runs_under_its_role(stack, tmp_path, storage, iam_setup, start_pool):
+    pool = _as_upload_function(stack, tmp_path, storage, iam_setup, start_pool)
+    assert pool.invoke({}) == {"put-original": "ok", "put-elsewhere": "AccessDenied", "read-processed": "AccessDenied"}
+
+
+def test_skipping_iam_says_so_on_every_call(stack, tmp_path, storage, start_pool, capfd):
+    pool = _as_upload_function(stack, tmp_path, storage, None, start_pool)
+    assert pool.invoke({}) == {"put-original": "ok", "put-elsewhere": "ok", "read-processed": "ok"}
+    time.sleep(0.5)
+    unjudged = [line for line in capfd.readouterr().err.splitlines() if line.startswith("IAM CHECKS OFF")]
+    assert len(unjudged) == 3 and all("UploadFunction calls s3:" in line for line in unjudged)

@@ -199,6 +199,7 @@ def test_the_same_event_twice_ends_in_one_correct_result(invoke, s3, config, ori
 def test_two_racing_deliveries_end_in_one_correct_result(s3, config, stack, original, s3_event):
     """Two execution environments handle the same event at once; both render before either writes."""
     from devstack.functions import LambdaContext, load_handler
+    from devstack.iam import acting_as
 
     image_id, data, metadata = original()
     function = stack.functions["ProcessFunction"]
@@ -214,7 +215,8 @@ def test_two_racing_deliveries_end_in_one_correct_result(s3, config, stack, orig
 
     def deliver(handler):
         try:
-            handler(s3_event(image_id), LambdaContext(function, new_image_id()))
+            with acting_as("ProcessFunction"):
+                handler(s3_event(image_id), LambdaContext(function, new_image_id()))
         except BaseException as error:  # noqa: BLE001 - reported by the assertion below
             errors.append(error)
 
