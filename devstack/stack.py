@@ -34,7 +34,6 @@ from .template import (
     Stack,
     TemplateError,
     local_content_security_policy,
-    local_resource_name,
     parse_overrides,
     read_stack,
 )
@@ -303,9 +302,8 @@ class LocalStack:
             return None
         from .iam import render_template
 
-        resources = self.stack.template["Resources"]
         physical_ids = {logical_id: bucket.name for logical_id, bucket in self.stack.buckets.items()}
-        physical_ids |= {q: local_resource_name(q) for q, r in resources.items() if r["Type"] == "AWS::SQS::Queue"}
+        physical_ids |= self.stack.queues
         return {"rendered_template": render_template(), "physical_ids": physical_ids, "parameters": self.overrides}
 
     def _start_functions(self, functions: dict[str, Function]) -> None:

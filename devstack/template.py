@@ -103,6 +103,7 @@ class Stack:
     parameters: dict[str, str]
     functions: dict[str, Function] = field(default_factory=dict)
     buckets: dict[str, Bucket] = field(default_factory=dict)
+    queues: dict[str, str] = field(default_factory=dict)  # SQS queues: logical id -> local name
     # What CloudFront's response-headers policy adds to every answer (empty when the template has none).
     security_headers: dict[str, str] = field(default_factory=dict)
 
@@ -136,6 +137,8 @@ def read_stack(
             if site_origin and deployed_site:
                 rules = tuple(_with_site_origin(rule, deployed_site, site_origin) for rule in rules)
             stack.buckets[logical_id] = Bucket(logical_id, name, rules)
+        if resource["Type"] == "AWS::SQS::Queue" and _exists(resource, resolver):
+            stack.queues[logical_id] = local_resource_name(logical_id)
     globals_ = template.get("Globals", {}).get("Function", {})
     for logical_id, resource in resources.items():
         if resource["Type"] == "AWS::Serverless::Function" and _exists(resource, resolver):
