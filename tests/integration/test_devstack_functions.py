@@ -143,6 +143,7 @@ def handler(event, context):
         "put-original": lambda: s3.put_object(Bucket=os.environ["STORED_IMAGES_BUCKET"], Key="uploads/x", Body=b"x"),
         "put-elsewhere": lambda: s3.put_object(Bucket=os.environ["STORED_IMAGES_BUCKET"], Key="other/x", Body=b"x"),
         "read-processed": lambda: s3.list_objects_v2(Bucket=os.environ["PROCESSED_IMAGES_BUCKET"]),
+        "read-missing-bucket": lambda: s3.get_object(Bucket="no-such-bucket", Key="x"),
     }.items():
         try:
             call()
@@ -187,12 +188,14 @@ def iam_setup(stack, rendered_template):
 
 def test_each_function_runs_under_its_role(stack, tmp_path, storage, iam_setup, start_pool):
     pool = _as_upload_function(stack, tmp_path, storage, iam_setup, start_pool)
-    assert pool.invoke({}) == {"put-original": "ok", "put-elsewhere": "AccessDenied", "read-processed": "AccessDenied"}
+    assert pool.invoke({}) == {"put-original": "ok", "put-elsewhere": "AccessDenied", "read-processed": "AccessDenied",
+                               "read-missing-bucket": "NoSuchBucket"}  # S3 finds the bucket before judging
 
 
 def test_skipping_iam_says_so_on_every_call(stack, tmp_path, storage, start_pool, capfd):
     pool = _as_upload_function(stack, tmp_path, storage, None, start_pool)
-    assert pool.invoke({}) == {"put-original": "ok", "put-elsewhere": "ok", "read-processed": "ok"}
+    assert pool.invoke({}) == {"put-original": "ok", "put-elsewhere": "ok", "read-processed": "ok",
+                               "read-missing-bucket": "NoSuchBucket"}
     time.sleep(0.5)
     unjudged = [line for line in capfd.readouterr().err.splitlines() if line.startswith("IAM CHECKS OFF")]
-    assert len(unjudged) == 3 and all("UploadFunction calls s3:" in line for line in unjudged)
+    assert len(unjudged) == 4 and all("UploadFunction calls s3:" in line for line in unjudged)
