@@ -48,7 +48,8 @@ MEMORY_BUDGET_BYTES = BYTES_PER_PIXEL_BUDGET * FUZZ_MAX_PIXELS + FIXED_MEMORY_BU
 TIME_BUDGET_SECONDS = 10
 HARD_STOP_SECONDS = 30
 
-REJECTION_CODES = frozenset({"corrupt_image", "image_too_large", "unsupported_image"})
+REJECTION_CODES = frozenset({"corrupt_image", "image_too_large", "unsupported_image", "image_too_complex",
+                             "processing_timeout"})
 PROCESSED = "processed"
 
 # Fuzzed output formats: every writer except AVIF, whose encoder takes seconds on the larger forged
@@ -238,27 +239,53 @@ def _set_iso_size(data: bytearray, width: int, height: int) -> None:
         data[offset + 8:offset + 16] = struct.pack(">II", width & 0xFFFFFFFF, height & 0xFFFFFFFF)
 
 
-def set_gif_frame_size(data: bytes, frame: int, width: int, height: int) -> bytes:
-    """`data` (a GIF) with the size of its `frame`-th image descriptor replaced."""
-    out = bytearray(data)
-    position = 13 + (3 * 2 ** ((out[10] & 7) + 1) if out[10] & 0x80 else 0)
+def _gif_descriptor(data: bytes, frame: int) -> int:
+    """The offset of a GIF's `frame`-th image descriptor."""
+    position = 13 + (3 * 2 ** ((data[10] & 7) + 1) if data[10] & 0x80 else 0)
     seen = 0
-    while position < len(out):
-        if out[position] == 0x2C:
+    while position < len(data):
+        if data[position] == 0x2C:
             if seen == frame:
-                out[position + 5:position + 9] = struct.pack("<HH", width & 0xFFFF, height & 0xFFFF)
-                return bytes(out)
+                return position
             seen += 1
-            flags = out[position + 9]
+            flags = data[position + 9]
             position += 10 + (3 * 2 ** ((flags & 7) + 1) if flags & 0x80 else 0) + 1  # + LZW code size
-        elif out[position] == 0x21:
+        elif data[position] == 0x21:
             position += 2
         else:
             break
-        while position < len(out) and out[position]:  # data sub-blocks
-            position += out[position] + 1
+        while position < len(data) and data[position]:  # data sub-blocks
+            position += data[position] + 1
         position += 1
     raise ValueError(f"no frame {frame}")
+
+
+def set_gif_frame_size(data: bytes, frame: int, width: int, height: int) -> bytes:
+    """`data` (a GIF) with the size of its `frame`-th image descriptor replaced."""
+    out = bytearray(data)
+    position = _gif_descriptor(out, frame)
+    out[position + 5:position + 9] = struct.pack("<HH", width & 0xFFFF, height & 0xFFFF)
+    return bytes(out)
+
+
+def set_gif_frame_position(data: bytes, frame: int, left: int, top: int) -> bytes:
+    """`data` (a GIF) with its `frame`-th image placed at (left, top): Pillow grows the canvas to hold it."""
+    out = bytearray(data)
+    position = _gif_descriptor(out, frame)
+    out[position + 1:position + 5] = struct.pack("<HH", left & 0xFFFF, top & 0xFFFF)
+    return bytes(out)
+
+
+def gif_with_offset_frames(count: int, header: tuple[int, int], at: tuple[int, int]) -> bytes:
+    """A GIF whose header and first frame are `header` in size, then count - 1 one-pixel frames at `at`.
+
+    The frames lie outside the declared canvas; Pillow grows its canvas to reach them and decodes every
+    later frame at the grown size (issue 11: 7 KB declaring 100x100 became 300 frames of 49 MP)."""
+    first = _save(Image.new("P", header, 0), "GIF")
+    frame = (b"\x21\xf9\x04\x00\x0a\x00\x00\x00,"  # graphic control: 100 ms; descriptor: 1x1 at `at`
+             + struct.pack("<HHHHB", at[0] & 0xFFFF, at[1] & 0xFFFF, 1, 1, 0)
+             + b"\x02\x02\x44\x01\x00")  # LZW, 2-bit codes: clear, index 0, end
+    return first[:-1] + frame * (count - 1) + b";"
 
 
 def set_declared_size(data: bytes, width: int, height: int, *, fix_crc: bool = True,
@@ -294,7 +321,8 @@ sizes = st.one_of(st.sampled_from(INTERESTING_SIZES), st.integers(0, 2**32 - 1),
 
 @st.composite
 def _mutation(draw, data: bytes) -> tuple[bytes, str]:
-    kind = draw(st.sampled_from(("flip", "truncate", "insert", "delete", "overwrite", "integer", "header")))
+    kind = draw(st.sampled_from(("flip", "truncate", "insert", "delete", "overwrite", "integer", "header",
+                                 "frame_offset")))
     # Most of a file's structure sits in its first bytes, so half the positions are drawn from there; but
     # past the signatures (the first 12 bytes) nine times in ten, or most inputs would merely stop looking
     # like an image and be refused as unsupported.
@@ -321,6 +349,14 @@ def _mutation(draw, data: bytes) -> tuple[bytes, str]:
         width = draw(st.sampled_from((1, 2, 4)))
         chunk = (value & ((1 << 8 * width) - 1)).to_bytes(width, draw(st.sampled_from(("big", "little"))))
         return data[:position] + chunk + data[position + width:], kind
+    if kind == "frame_offset":
+        # A GIF frame placed outside the canvas: Pillow grows the canvas for it and every later frame.
+        if data[:3] != b"GIF":
+            return data, kind
+        try:
+            return set_gif_frame_position(data, draw(st.integers(0, 3)), draw(sizes), draw(sizes)), kind
+        except (ValueError, IndexError):
+            return data, kind
     width, height = draw(sizes), draw(sizes)
     fixed = set_declared_size(data, width, height, fix_crc=draw(st.booleans()), frame_too=draw(st.booleans()))
     return fixed, "header"
@@ -448,7 +484,8 @@ def build_outcome(data: bytes, recipe: imaging.Recipe) -> tuple[str, PeakMemory]
     memory = PeakMemory()
     with time_budget(), memory:
         try:
-            processed = imaging.build_variants(data, recipe)
+            # The deadline the time budget allows: a job estimated to need longer is refused before it starts.
+            processed = imaging.build_variants(data, recipe, time.monotonic() + TIME_BUDGET_SECONDS)
         except imaging.ImageRejected as rejection:
             assert rejection.code in REJECTION_CODES, f"unknown rejection code {rejection.code!r}"
             assert rejection.message, "a rejection without a message"

@@ -39,11 +39,14 @@ def recipe_for(config: Config, options: ImageOptions) -> imaging.Recipe:
 
 
 def render(
-    image_id: str, data: bytes, metadata: dict[str, str], config: Config
+    image_id: str, data: bytes, metadata: dict[str, str], config: Config, deadline: float | None = None
 ) -> tuple[dict, tuple[imaging.Variant, ...]]:
-    """The manifest and the variants for one original; bad images give a `failed` manifest, not an error."""
+    """The manifest and the variants for one original; bad images give a `failed` manifest, not an error.
+
+    deadline (time.monotonic() seconds) bounds the processing: work that cannot finish by then fails too.
+    """
     try:
-        processed = imaging.build_variants(data, recipe_for(config, ImageOptions.from_strings(metadata)))
+        processed = imaging.build_variants(data, recipe_for(config, ImageOptions.from_strings(metadata)), deadline)
     except (imaging.ImageRejected, InvalidOption) as rejection:
         return failed_manifest(image_id, rejection.code, rejection.message), ()
     variants = [
@@ -57,7 +60,7 @@ def render(
     return manifest, processed.variants
 
 
-def process_upload(s3, config: Config, stored: StoredObject) -> dict | None:
+def process_upload(s3, config: Config, stored: StoredObject, deadline: float | None = None) -> dict | None:
     """Process one original; returns the manifest written, or None when there was nothing to do."""
     try:
         original = s3.get_object(Bucket=stored.bucket, Key=stored.key)
@@ -65,7 +68,9 @@ def process_upload(s3, config: Config, stored: StoredObject) -> dict | None:
         if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
             return None  # deleted before this event arrived
         raise
-    manifest, variants = render(stored.image_id, original["Body"].read(), original.get("Metadata", {}), config)
+    manifest, variants = render(
+        stored.image_id, original["Body"].read(), original.get("Metadata", {}), config, deadline
+    )
     for variant in variants:
         s3.put_object(
             Bucket=config.processed_images_bucket,

@@ -110,7 +110,8 @@ def test_every_answer_has_a_schema_and_every_error_a_code_enum(document):
 
 
 def test_failed_codes_are_the_processing_rejections(document):
-    rejections = {cls.code for cls in (imaging.CorruptImage, imaging.ImageTooLarge, imaging.UnsupportedImage)}
+    rejections = {cls.code for cls in (imaging.CorruptImage, imaging.ImageTooLarge, imaging.UnsupportedImage,
+                                       imaging.ImageTooComplex, imaging.ProcessingTimeout)}
     documented = set(document["components"]["schemas"]["ProcessingError"]["properties"]["code"]["enum"])
     assert documented == rejections | {errors.InvalidOption.code, "processing_timeout"}
 
