@@ -9,6 +9,8 @@ from pathlib import Path
 
 import yaml
 
+from .intrinsics import NO_VALUE, Intrinsics
+
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_PATH = ROOT / "template.yaml"
 
@@ -307,7 +309,7 @@ def _read_function(logical_id: str, props: dict, globals_: dict, resolver: "_Res
         routes=tuple(routes),
         s3_triggers=tuple(triggers),
         async_invoke=_async_invoke_config(logical_id, merged.get("EventInvokeConfig", {})),
-        reserved_concurrency=None if reserved is _NO_VALUE else int(reserved),
+        reserved_concurrency=None if reserved is NO_VALUE else int(reserved),
     )
 
 
@@ -327,14 +329,17 @@ def _async_invoke_config(logical_id: str, config: dict) -> AsyncInvokeConfig:
     )
 
 
-_NO_VALUE = object()  # AWS::NoValue: the property or list item is left out
 _NO_VALUE_REF = {"Ref": "AWS::NoValue"}
 
 
-class _Resolver:
+class _Resolver(Intrinsics):
+    """Intrinsics as the local stack resolves them: its pseudo parameters, bucket names and queue names."""
+
+    error = TemplateError
+
     def __init__(self, template: dict, parameters: dict[str, str]):
+        super().__init__(template.get("Conditions", {}))
         self.resources = template["Resources"]
-        self.conditions = template.get("Conditions", {})
         self.names = {
             "AWS::AccountId": LOCAL_ACCOUNT,
             "AWS::Region": LOCAL_REGION,
@@ -345,30 +350,7 @@ class _Resolver:
             **parameters,
         }
 
-    def resolve(self, value):
-        if isinstance(value, list):
-            return [item for item in map(self.resolve, value) if item is not _NO_VALUE]
-        if not isinstance(value, dict):
-            return value
-        if len(value) == 1:
-            ((name, argument),) = value.items()
-            if name == "Ref":
-                return self._ref(argument)
-            if name.startswith("Fn::"):
-                return self._intrinsic(name, argument)
-            if name == "Condition" and isinstance(argument, str):
-                return self.condition(argument)
-        resolved = {key: self.resolve(item) for key, item in value.items()}
-        return {key: item for key, item in resolved.items() if item is not _NO_VALUE}
-
-    def condition(self, name: str) -> bool:
-        if name not in self.conditions:
-            raise TemplateError(f"unknown condition {name}")
-        return bool(self.resolve(self.conditions[name]))
-
-    def _ref(self, name: str) -> str:
-        if name == "AWS::NoValue":
-            return _NO_VALUE
+    def ref(self, name: str) -> str:
         if name in self.names:
             return self.names[name]
         resource = self.resources.get(name)
@@ -379,40 +361,7 @@ class _Resolver:
             return self.resolve(props["BucketName"]) if "BucketName" in props else _generated_bucket_name(name)
         return local_resource_name(name)
 
-    def _intrinsic(self, name: str, argument):
-        if name == "Fn::Sub":
-            text, variables = (argument, {}) if isinstance(argument, str) else argument
-            local = {key: str(self.resolve(item)) for key, item in variables.items()}
-            return re.sub(r"\$\{([^}!]+)\}", lambda m: local.get(m[1]) or self._sub_name(m[1]), text)
-        if name == "Fn::Select":
-            index, items = argument
-            return self.resolve(items)[int(self.resolve(index))]
-        if name == "Fn::Split":
-            separator, text = argument
-            return self.resolve(text).split(separator)
-        if name == "Fn::Join":
-            separator, items = argument
-            return separator.join(str(item) for item in self.resolve(items))
-        if name == "Fn::If":
-            condition, if_true, if_false = argument
-            return self.resolve(if_true if self.condition(condition) else if_false)
-        if name == "Fn::Equals":
-            left, right = self.resolve(argument)
-            return str(left) == str(right)
-        if name == "Fn::Not":
-            return not self.resolve(argument[0])
-        if name == "Fn::And":
-            return all(self.resolve(argument))
-        if name == "Fn::Or":
-            return any(self.resolve(argument))
-        if name == "Fn::GetAtt":
-            resource, attribute = argument
-            if attribute == "Arn" and self.resources[resource]["Type"] == "AWS::S3::Bucket":
-                return f"arn:aws:s3:::{self._ref(resource)}"
-            return f"{LOCAL_STACK_NAME}-{resource}-{attribute}"
-        raise TemplateError(f"the local stack cannot resolve {name}")
-
-    def _sub_name(self, name: str) -> str:
-        if "." in name:
-            return self._intrinsic("Fn::GetAtt", name.split(".", 1))
-        return self._ref(name)
+    def get_att(self, resource: str, attribute: str) -> str:
+        if attribute == "Arn" and self.resources[resource]["Type"] == "AWS::S3::Bucket":
+            return f"arn:aws:s3:::{self.ref(resource)}"
+        return f"{LOCAL_STACK_NAME}-{resource}-{attribute}"
