@@ -46,14 +46,14 @@ class Trigger:
     queue_url: str
 
 
-def lambda_environment(function: Function, credentials: dict[str, str], quiet: bool) -> dict[str, str]:
-    """A function's whole environment: the template's variables, its own credentials (AWS_ACCESS_KEY_ID,
-    AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_ENDPOINT_URL...), and the variables Lambda sets."""
+def lambda_environment(function: Function, local: dict[str, str], quiet: bool) -> dict[str, str]:
+    """A function's whole environment: the template's variables, what the local stack adds (the function's
+    own credentials, AWS_ENDPOINT_URL, the local sign-in issuer), and the variables Lambda sets."""
     env = dict(function.environment)
     if quiet:
         env["LOG_LEVEL"] = "WARNING"  # the stack prints a line per request and per image instead
         env["POWERTOOLS_METRICS_DISABLED"] = "true"  # no CloudWatch metric documents (EMF) on stdout
-    env.update(credentials)
+    env.update(local)
     env.update(
         {
             "AWS_REGION": LOCAL_REGION,

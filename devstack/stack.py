@@ -26,6 +26,7 @@ from urllib.parse import unquote_plus
 from .gateway import Gateway, Router
 from .identity import function_credentials, known_credentials
 from .lambdas import AsyncInvoker, FunctionError, FunctionPool, Trigger, lambda_environment
+from .oidc import DEFAULT_TOKEN_SECONDS, LocalSignIn
 from .provision import invoked_functions, provision
 from .storage import SOCKET_TIMEOUT, StorageError, StorageServer
 from .template import (
@@ -104,6 +105,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=float,
         default=1.0,
         help="seconds before the first retry of a failed S3-triggered invocation, doubling after (default 1)",
+    )
+    parser.add_argument(
+        "--token-lifetime",
+        type=int,
+        default=3600,
+        help="seconds the local sign-in issuer's tokens last, with AuthMode cognito or oidc (default 3600)",
+    )
+    parser.add_argument(
+        "--token-lifetime",
+        type=int,
+        default=DEFAULT_TOKEN_SECONDS,
+        help="seconds the local sign-in issuer's tokens last, with AuthMode cognito or oidc (default 3600)",
     )
     parser.add_argument(
         "--verbose",
@@ -207,6 +220,7 @@ class LocalStack:
         verbose: bool = False,
         check_signatures: bool = True,
         check_iam: bool = True,
+        token_lifetime: int = DEFAULT_TOKEN_SECONDS,
         socket_timeout: float = SOCKET_TIMEOUT,
         console: Console | None = None,
     ):
@@ -214,6 +228,7 @@ class LocalStack:
         self.overrides = dict(overrides or {})
         self.workers, self.retry_delay, self.verbose = workers, retry_delay, verbose
         self.check_signatures, self.check_iam, self.socket_timeout = check_signatures, check_iam, socket_timeout
+        self.token_lifetime = token_lifetime
         self.console = console or Console()
         self.url = self.storage_url = ""
         self.stack: Stack | None = None
@@ -224,6 +239,7 @@ class LocalStack:
         self._pools: dict[str, FunctionPool] = {}
         self._invoker: AsyncInvoker | None = None
         self._triggers: list[Trigger] = []
+        self.sign_in: LocalSignIn | None = None  # the local issuer, with AuthMode cognito or oidc
 
     def __enter__(self) -> "LocalStack":
         return self.start()
@@ -265,6 +281,7 @@ class LocalStack:
             )
             self.storage_url, self.storage_port = self._storage.endpoint, self._storage.port
             self._triggers = provision(self._storage, self.stack)
+            self.sign_in = LocalSignIn.start(self.stack, shown_host, self.url, self.token_lifetime)
             self._start_functions(functions)
         except (StorageError, TemplateError, FunctionError) as error:
             raise StackError(str(error)) from None
@@ -275,8 +292,10 @@ class LocalStack:
             WEB_DIR,
             self.console.request,
             self.console.error,
-            edge_headers(self.stack, self.storage_url),
+            self.sign_in.edge_headers(edge_headers(self.stack, self.storage_url)) if self.sign_in
+            else edge_headers(self.stack, self.storage_url),
         )
+        self._gateway.authorizer = self.sign_in.authorizer if self.sign_in else None
         self._serving = threading.Thread(
             target=self._gateway.serve_forever, kwargs={"poll_interval": 0.2}, name="gateway", daemon=True
         )
@@ -310,12 +329,14 @@ class LocalStack:
         quiet = not self.verbose and "LogLevel" not in self.overrides
         iam = self._iam_setup()
         for logical_id, function in functions.items():
-            credentials = function_credentials(logical_id).as_environment() | {
+            local = function_credentials(logical_id).as_environment() | {
                 "AWS_ENDPOINT_URL_S3": self.storage_url,
                 # Any other AWS client also reaches the storage server, never a real account.
                 "AWS_ENDPOINT_URL": self.storage_url,
             }
-            self._pools[logical_id] = FunctionPool(function, lambda_environment(function, credentials, quiet), iam)
+            if self.sign_in:
+                local |= self.sign_in.function_environment()
+            self._pools[logical_id] = FunctionPool(function, lambda_environment(function, local, quiet), iam)
         for pool in self._pools.values():  # started together above; each loads its handler meanwhile
             pool.start()
 
@@ -357,6 +378,8 @@ class LocalStack:
             pool.close()
         if self._storage is not None:
             self._storage.stop()
+        if self.sign_in is not None:
+            self.sign_in.stop()
         return clean
 
 
@@ -373,6 +396,7 @@ def main(argv: list[str] | None = None) -> int:
         args.verbose,
         check_signatures=not args.skip_signature_checks,
         check_iam=not args.skip_iam,
+        token_lifetime=args.token_lifetime,
         console=console,
     )
 
@@ -398,6 +422,9 @@ def main(argv: list[str] | None = None) -> int:
         if stack.stopping.is_set():
             return 0
         console.say(READY_LINE.format(url=stack.url, storage=stack.storage_url))
+        if stack.sign_in:
+            console.say(f"Sign-in ({stack.stack.parameters['AuthMode']}): local issuer {stack.sign_in.issuer.issuer}, "
+                        f"client {stack.sign_in.issuer.client_id}")
         if args.verbose or not (stack.check_signatures and stack.check_iam):
             for line in stack.describe():
                 console.say(line)

@@ -146,8 +146,21 @@ def read_stack(
         if resource["Type"] == "AWS::Serverless::Function" and _exists(resource, resolver):
             stack.functions[logical_id] = _read_function(logical_id, resource["Properties"], globals_, resolver)
     if any(resource["Type"] == RESPONSE_HEADERS_POLICY_TYPE for resource in resources.values()):
-        stack.security_headers = security_headers(template)
+        stack.security_headers = security_headers(template, overrides)
     return stack
+
+
+HTTP_API_TYPE = "AWS::Serverless::HttpApi"
+
+
+def http_api_bodies(stack: Stack) -> dict[str, dict]:
+    """Each HTTP API's OpenAPI DefinitionBody as deployed with the stack's parameters (who may call which route)."""
+    resolver = _Resolver(stack.template, stack.parameters)
+    return {
+        logical_id: resolver.resolve(resource["Properties"]["DefinitionBody"])
+        for logical_id, resource in stack.template["Resources"].items()
+        if resource["Type"] == HTTP_API_TYPE and "DefinitionBody" in resource.get("Properties", {})
+    }
 
 
 def _exists(resource: dict, resolver: "_Resolver") -> bool:
@@ -171,13 +184,13 @@ def _with_site_origin(rule: dict, deployed_site: str, site_origin: str) -> dict:
 RESPONSE_HEADERS_POLICY_TYPE = "AWS::CloudFront::ResponseHeadersPolicy"
 
 
-def security_headers(template: dict) -> dict[str, str]:
+def security_headers(template: dict, overrides: dict[str, str] | None = None) -> dict[str, str]:
     """The security headers CloudFront adds to every answer, name -> value, read from the template's one
     response-headers policy, so the local stack can send the same (with local_content_security_policy)."""
     policies = [r for r in template["Resources"].values() if r["Type"] == RESPONSE_HEADERS_POLICY_TYPE]
     if len(policies) != 1:
         raise TemplateError(f"expected one {RESPONSE_HEADERS_POLICY_TYPE}, found {len(policies)}")
-    resolver = _Resolver(template, resolve_parameters(template, {}))
+    resolver = _Resolver(template, resolve_parameters(template, overrides or {}))
     config = resolver.resolve(policies[0]["Properties"]["ResponseHeadersPolicyConfig"])
     security = config.get("SecurityHeadersConfig", {})
     headers: dict[str, str] = {}

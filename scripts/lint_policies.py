@@ -20,6 +20,9 @@ EXPLAINED = {
     ("managed policy arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole", "RESOURCE_STAR"): (
         "AWS's basic execution policy, which SAM attaches to every function role so Lambda can write the "
         "function's own log stream; the functions call no CloudWatch Logs API themselves."),
+    ("role SignInUrlsFunctionRole, policy SignInUrlsFunctionRolePolicy0", "CREDENTIALS_EXPOSURE"): (
+        "DescribeUserPoolClient can return a client secret; the only client it may read (the site's, AuthMode "
+        "cognito) is public and has none, and the function must read it to write it back whole."),
 }
 
 

@@ -57,6 +57,9 @@ def env_vars(template: dict, stack: dict) -> tuple[dict[str, dict[str, str]], li
              if resource.get("Properties", {}).get("BucketName") == value), None)
         if logical_id in output_of:
             return output_of[logical_id]
+        same = [key for key, output in template.get("Outputs", {}).items() if output.get("Value") == value]
+        if same and same[0] in outputs:  # an output spelled as the variable is (e.g. the sign-in settings)
+            return outputs[same[0]]
         unknown.append(name)
         return None
 

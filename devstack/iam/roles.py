@@ -176,6 +176,8 @@ class StackPolicies(Intrinsics):
             return f"arn:{p.partition}:lambda:{p.region}:{p.account}:function:{self.ref(resource)}"
         if attribute == "Arn" and kind == "AWS::IAM::Role":
             return f"arn:{p.partition}:iam::{p.account}:role/{self._role_name(resource)}"
+        if attribute == "Arn" and kind == "AWS::Cognito::UserPool":
+            return f"arn:{p.partition}:cognito-idp:{p.region}:{p.account}:userpool/{self.ref(resource)}"
         if attribute == "RegionalDomainName" and kind == "AWS::S3::Bucket":
             return f"{self.ref(resource)}.s3.{p.region}.{p.url_suffix}"
         raise RenderError(f"Fn::GetAtt {resource}.{attribute} is not resolved here")

@@ -111,6 +111,7 @@ def vary_http_event(
     if body is not None:
         raw = body.encode() if isinstance(body, str) else body
         event["body"], event["isBase64Encoded"] = base64.b64encode(raw).decode(), True
+        event["headers"] = {**event["headers"], "content-length": str(len(raw))}  # as API Gateway passes it
     if headers is not None:
         event["headers"] = {**event["headers"], **{k.lower(): v for k, v in headers.items()}}
     if query is not None:

@@ -18,9 +18,13 @@ AUTHORED_STATEMENTS = {
     ("DeleteFunction", "ListOriginals"),
     ("DeleteFunction", "ListVariants"),
     ("DeleteFunction", "DeleteImages"),
+    ("DeleteFunction", "WriteTombstones"),
     ("ProcessFunction", "ReadOriginals"),
     ("ProcessFunction", "TellMissingOriginals"),
     ("ProcessFunction", "WriteVariantsAndManifests"),
+    ("ProcessFunction", "ReadManifests"),
+    ("ProcessFunction", "TellMissingManifests"),
+    ("ProcessFunction", "RemoveUnpublished"),
 }
 PUBLISHER_STATEMENTS = {("PublishFunction", "ListSite"), ("PublishFunction", "SyncSiteFiles"),
                         ("PublishFunction", "InvalidateSite")}
@@ -70,8 +74,9 @@ class Outcome:
 
 @pytest.fixture
 def exercise(invoke, load_event, http_event, photo, s3, config, process):
-    """Every call each function makes: uploads both ways, processing of a present and a gone original, the
-    status of a done and a pending image, a variant, the health check, and a delete."""
+    """Every call each function makes: uploads both ways, processing of a present and a gone original and of
+    a second original under a finished image, the status of a done and a pending image, a variant, the
+    health check, and a delete."""
     def run() -> Outcome:
         outcome = Outcome()
         event = http_event(load_event("upload_post_image.json"), body=photo(), query={})
@@ -84,6 +89,9 @@ def exercise(invoke, load_event, http_event, photo, s3, config, process):
                           ContentType="image/jpeg")
         outcome.record("ProcessFunction", lambda: process(done))
         outcome.record("ProcessFunction", lambda: process(gone))
+        s3.put_object(Bucket=config.stored_images_bucket, Key=upload_key(done), Body=photo("PNG"),
+                      ContentType="image/png")  # the upload ticket used again: processing removes it
+        outcome.record("ProcessFunction", lambda: process(done))
 
         def get(path: str, parameters: dict, sample: str = "presign_get_image.json"):
             return invoke("PresignFunction", http_event(load_event(sample), path=path, path_parameters=parameters))
@@ -104,7 +112,7 @@ def test_with_the_whole_policies_nothing_is_refused(exercise, iam):
     assert iam.enforcer.refused == []
     assert outcome.results == {
         "UploadFunction": [202, 201],
-        "ProcessFunction": ["ok", "ok"],
+        "ProcessFunction": ["ok", "ok", "ok"],
         "PresignFunction": [200, 202, 302, 200],
         "DeleteFunction": [204],
     }

@@ -8,6 +8,7 @@ from imageservice.config import Config
 from imageservice.keys import UPLOAD_PREFIX
 
 API_ROUTES = {
+    ("GET", "/api/images"): "PresignFunction",
     ("POST", "/api/images"): "UploadFunction",
     ("POST", "/api/uploads"): "UploadFunction",
     ("GET", "/api/images/{id}"): "PresignFunction",

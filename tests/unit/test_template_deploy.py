@@ -73,7 +73,7 @@ def test_url_lifetime_is_capped_at_what_function_role_credentials_outlive(templa
 def test_every_function_logs_to_its_own_group_kept_log_retention_days(template):
     resources = template["Resources"]
     functions = {name: r for name, r in resources.items() if r["Type"] == "AWS::Lambda::Function"}
-    assert len(functions) == 5
+    assert len(functions) == 6  # SignInUrlsFunction (AuthMode cognito) included
     groups = {}
     for name, function in functions.items():
         group = function["Properties"].get("LoggingConfig", {}).get("LogGroup")

@@ -274,3 +274,16 @@ def test_the_transformed_template_has_no_dependency_cycle(monkeypatch):
     for name in sorted(graph):
         visit(name, [])
     assert graph["StoredImagesBucket"] >= {"Distribution"}  # the edge that made the cycle possible
+
+
+@pytest.mark.parametrize(("overrides", "sign_in_origin"), [
+    ({"AuthMode": "cognito"}, "https://sign-in-0f1e2d3c-4b5a-4697-8877-665544332211.auth.us-east-1.amazoncognito.com"),
+    ({"AuthMode": "oidc", "OidcIssuer": "https://id.example.com:8443/realms/images", "OidcAudience": "site"},
+     "https://id.example.com:8443"),
+])
+def test_with_sign_in_on_the_page_may_connect_to_the_sign_in_origin_and_nothing_else_changes(
+        template, overrides, sign_in_origin):
+    policy = security_headers(template, overrides)["Content-Security-Policy"]
+    without = security_headers(template)["Content-Security-Policy"]
+    connect = next(d.strip() for d in without.split(";") if d.strip().startswith("connect-src"))
+    assert policy == without.replace(connect, f"{connect} {sign_in_origin}")
