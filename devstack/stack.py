@@ -109,12 +109,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--token-lifetime",
         type=int,
-        default=3600,
-        help="seconds the local sign-in issuer's tokens last, with AuthMode cognito or oidc (default 3600)",
-    )
-    parser.add_argument(
-        "--token-lifetime",
-        type=int,
         default=DEFAULT_TOKEN_SECONDS,
         help="seconds the local sign-in issuer's tokens last, with AuthMode cognito or oidc (default 3600)",
     )
