@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pillow_heif
 from PIL import Image, UnidentifiedImageError
 
-from . import colour, encode, metadata, orient, planar, resize
+from . import colour, encode, heif, metadata, orient, planar, resize
 from .errors import CorruptImage, ImageTooLarge, UnsupportedImage
 from .planar import Planes
 from .recipe import Recipe
@@ -278,6 +278,13 @@ def _still_picture(data: bytes, source: Image.Image, source_format: str, recipe:
     draft = None if animated else resize.draft_size(stored, largest)
     # A JPEG has no alpha, so its output format is known before decoding.
     opaque_output = encode.output_format(source_format, recipe.output_format, has_alpha=False)
+    if source_format == "heif" and source.mode == "RGB" and opaque_output in encode.SUBSAMPLED_FORMATS:
+        # An opaque colour HEIC bound for 4:2:0: luma and chroma as the decoder holds them (see heif.py).
+        if target != stored:
+            with decoding():
+                planes = heif.load_planes(data)
+            if planes is not None:
+                return planar.box_reduced_chroma(planes, target), opaque_output
     scale = None if animated else _jpeg_planes_scale(source, source_format, opaque_output, target, draft)
     if scale:
         luma, small = load_planes(data, source, scale)
