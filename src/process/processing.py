@@ -35,6 +35,7 @@ def recipe_for(config: Config, options: ImageOptions) -> imaging.Recipe:
         quality=options.quality or config.default_quality,
         filters=options.filters,
         max_pixels=config.max_pixels,
+        threads=config.threads,
     )
 
 

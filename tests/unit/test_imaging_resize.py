@@ -4,9 +4,9 @@ import io
 from functools import cache
 
 import numpy as np
+import pillow_heif
 import pytest
 from imaging import Recipe, VariantSpec, build_variants, resize
-import pillow_heif
 from imaging import decode as decode_module
 from imaging import heif as heif_module
 from imaging.planar import Planes
@@ -84,9 +84,9 @@ def planes_loads(monkeypatch):
     calls = []
     real = decode_module.load_planes
 
-    def spy(data, im, scale):
+    def spy(data, im, scale, threads):
         calls.append(scale)
-        return real(data, im, scale)
+        return real(data, im, scale, threads)
 
     monkeypatch.setattr(decode_module, "load_planes", spy)
     return calls
@@ -143,8 +143,8 @@ def heif_planes(monkeypatch):
     calls = []
     real = heif_module.load_planes
 
-    def spy(data):
-        planes = real(data)
+    def spy(data, threads):
+        planes = real(data, threads)
         calls.append(isinstance(planes, Planes))
         return planes
 

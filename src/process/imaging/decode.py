@@ -7,6 +7,7 @@ import struct
 import warnings
 import zlib
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -203,16 +204,23 @@ def _small_chroma(data: bytes, scale: int) -> Image.Image:
     return small
 
 
-def load_planes(data: bytes, im: Image.Image, scale: int) -> tuple[Image.Image, Image.Image]:
+def load_planes(data: bytes, im: Image.Image, scale: int, threads: int = 1) -> tuple[Image.Image, Image.Image]:
     """A colour JPEG's full-size luma and its YCbCr decode at 1/scale.
 
     The luma pass skips libjpeg's chroma IDCT, upsampling and colour conversion; the second pass runs
-    the IDCT on DCT-scaled blocks only. im keeps its metadata and is decoded as mode L.
+    the IDCT on DCT-scaled blocks only. The passes are independent: with two threads they run at once
+    (libjpeg releases the GIL). im keeps its metadata and is decoded as mode L.
     """
     with decoding():
         im.draft("L", None)
-        im.load()
-        small = _small_chroma(data, scale)
+        if threads > 1:
+            with ThreadPoolExecutor(1) as pool:
+                chroma = pool.submit(_small_chroma, data, scale)
+                im.load()
+                small = chroma.result()
+        else:
+            im.load()
+            small = _small_chroma(data, scale)
         # Both drafts apply to every baseline or progressive colour JPEG; the conversions are a backstop.
         luma = im if im.mode == "L" else im.convert("L")
         return luma, small if small.mode == "YCbCr" else small.convert("YCbCr")
@@ -282,12 +290,12 @@ def _still_picture(data: bytes, source: Image.Image, source_format: str, recipe:
         # An opaque colour HEIC bound for 4:2:0: luma and chroma as the decoder holds them (see heif.py).
         if target != stored:
             with decoding():
-                planes = heif.load_planes(data)
+                planes = heif.load_planes(data, recipe.threads)
             if planes is not None:
                 return planar.box_reduced_chroma(planes, target), opaque_output
     scale = None if animated else _jpeg_planes_scale(source, source_format, opaque_output, target, draft)
     if scale:
-        luma, small = load_planes(data, source, scale)
+        luma, small = load_planes(data, source, scale, recipe.threads)
         with decoding():
             return Planes(luma, *planar.chroma_bands(small)), opaque_output
     load(source, draft)
@@ -302,6 +310,8 @@ def _still_picture(data: bytes, source: Image.Image, source_format: str, recipe:
 
 def read(data: bytes, recipe: Recipe) -> Decoded:
     """Open, bound and decode an upload for the path it takes: animated, planar or still."""
+    # Read by pillow-heif when it opens a file; process-wide, and every call in a function has the same.
+    pillow_heif.options.DECODE_THREADS = recipe.threads
     source, source_format = open_image(data, recipe.max_pixels, recipe.max_frames)
     stored = source.size
     animated = is_animated(source, source_format)

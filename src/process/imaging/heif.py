@@ -12,7 +12,6 @@ import ctypes
 from functools import cache
 
 import _pillow_heif
-import pillow_heif
 from PIL import Image
 
 from .planar import Planes
@@ -122,7 +121,7 @@ def _decoded_planes(lib: ctypes.CDLL, image: int) -> Planes | None:
     return Planes(*(_plane(lib, image, channel) for channel in _CHANNELS))
 
 
-def load_planes(data: bytes) -> Planes | None:
+def load_planes(data: bytes, threads: int) -> Planes | None:
     """The primary image's luma and half-size chroma, 8 bits each and turned as libheif displays it.
 
     Higher bit depths are narrowed to 8 bits by libheif while decoding, on the planes, once. None when
@@ -136,7 +135,7 @@ def load_planes(data: bytes) -> Planes | None:
     options = lib.heif_decoding_options_alloc()
     try:
         # Grid images (phones write 512 px tiles) decode their tiles in parallel on this many threads.
-        lib.heif_context_set_max_decoding_threads(context, pillow_heif.options.DECODE_THREADS)
+        lib.heif_context_set_max_decoding_threads(context, threads)
         _check(lib.heif_context_read_from_memory_without_copy(context, data, len(data), None))
         _check(lib.heif_context_get_primary_image_handle(context, ctypes.byref(handle)))
         options.contents.convert_hdr_to_8bit = 1

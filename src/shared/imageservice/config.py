@@ -2,6 +2,7 @@
 parsed here, once per cold start, into one validated, frozen object."""
 
 import functools
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -31,6 +32,7 @@ class Config:
     default_quality: int  # JPEG/WebP/AVIF quality when an upload does not ask for one
     url_expires_seconds: int  # lifetime of every pre-signed URL the API hands out
     processing_timeout_seconds: int  # an original older than this without a manifest reads as failed
+    threads: int = 1  # cores ProcessFunction decodes and encodes one image on (processing_threads)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> "Config":
@@ -44,6 +46,7 @@ class Config:
             default_quality=_integer(environ, "DEFAULT_QUALITY", 1, 100),
             url_expires_seconds=_integer(environ, "URL_EXPIRES_SECONDS", 1, 7 * 24 * 3600),
             processing_timeout_seconds=_integer(environ, "PROCESSING_TIMEOUT_SECONDS", 1, 24 * 3600),
+            threads=processing_threads(environ),
         )
 
 
@@ -51,6 +54,23 @@ class Config:
 def get_config() -> Config:
     """The configuration of this process, read once."""
     return Config.from_environ(os.environ)
+
+
+# Lambda gives a function CPU time in proportion to its memory: one vCPU's worth at 1769 MB, more above.
+_MB_PER_VCPU = 1769
+
+
+def processing_threads(environ: Mapping[str, str]) -> int:
+    """The threads worth using per image: the CPUs this process may run on, no more than its memory pays for.
+
+    Lambda sets AWS_LAMBDA_FUNCTION_MEMORY_SIZE (the template's ProcessMemorySize) and shows every function
+    at least two CPUs; a second thread pays once the share is above one vCPU. Elsewhere the CPUs decide.
+    """
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    memory = environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "")
+    if memory.isdigit() and int(memory) > 0:
+        usable = min(usable, math.ceil(int(memory) / _MB_PER_VCPU))
+    return max(1, usable)
 
 
 def parse_variants(value: str) -> tuple[VariantSize, ...]:
