@@ -724,10 +724,9 @@ def main() -> None:
         summaries += compare(args, heic_twins(photos) if kind == "heic" else photos, kind).values()
     if args.plot:
         cores = "/".join(str(c) for c in args.cores if c) or "unpinned"
-        title = (
-            f"{len(photos)} photo{'s' if len(photos) > 1 else ''} of 12 MP, variants {'/'.join(map(str, args.edges))} {args.format.upper()} "
-            f"q{args.quality}, cores {cores} (bench/bench_processing.py)"
-        )
+        photos_text = f"{len(photos)} photo{'s' if len(photos) > 1 else ''} of 12 MP"
+        variants = f"variants {'/'.join(map(str, args.edges))} {args.format.upper()} q{args.quality}"
+        title = f"{photos_text}, {variants}, cores {cores} (bench/bench_processing.py)"
         plot(summaries, args.plot, title)
 
 
