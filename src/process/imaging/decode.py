@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pillow_heif
 from PIL import Image, UnidentifiedImageError
 
-from . import colour, encode, heif, metadata, orient, planar, resize
+from . import colour, encode, metadata, orient, planar, resize
 from .errors import CorruptImage, ImageTooLarge, UnsupportedImage
 from .planar import Planes
 from .recipe import Recipe
@@ -289,6 +289,9 @@ def _still_picture(data: bytes, source: Image.Image, source_format: str, recipe:
     if source_format == "heif" and source.mode == "RGB" and opaque_output in encode.SUBSAMPLED_FORMATS:
         # An opaque colour HEIC bound for 4:2:0: luma and chroma as the decoder holds them (see heif.py).
         if target != stored:
+            # Imported here: ctypes and libheif's API cost a cold start that decodes no HEIC nothing.
+            from . import heif
+
             with decoding():
                 planes = heif.load_planes(data, recipe.threads)
             if planes is not None:
