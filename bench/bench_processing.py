@@ -5,6 +5,8 @@
     .venv/bin/python bench/bench_processing.py --encoders           # encoder settings: time against bytes
     .venv/bin/python bench/bench_processing.py --memory             # peak RSS and time at the 50 MP limit
     .venv/bin/python bench/bench_processing.py --kinds jpeg,heic --cores 1,2 --plot docs/processing.png
+    .venv/bin/python bench/bench_processing.py --after-decode [--compare-imaging DIR]
+                                                                    # CPU after the decode step, JPEG vs HEIC
                                                                     # phone HEICs too, on one and two cores
 
 Every engine makes the same three JPEG variants (long edge 2048, 1024 and 256, quality 80) from the same
@@ -611,6 +613,57 @@ def encoders(photos: list[Path], rounds: int) -> None:
         print(f"{fmt:6} {label:18} " + " ".join(f"{c:>28}" for c in cells))
 
 
+# --------------------------------------------------------------------------- time after the decode step
+
+
+def _imaging_from(folder: str, name: str):
+    """The imaging package in folder, imported under another name so that two versions share one process."""
+    import importlib.util
+
+    init = Path(folder) / "imaging" / "__init__.py"
+    spec = importlib.util.spec_from_file_location(name, init, submodule_search_locations=[str(init.parent)])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    importlib.import_module(f"{name}.decode")
+    return module
+
+
+def after_decode(photos: list[Path], rounds: int, compare: str | None) -> None:
+    """CPU ms of the decode step (decode.read) and of build_variants, per source, one thread, in one process.
+
+    Every version and source runs in turn within each round, so the machine's load falls on all alike; "after
+    decode" is the median over runs of build_variants less decode.read of the same run's bytes.
+    """
+    import imaging
+
+    versions = {"ours": imaging} | ({"before": _imaging_from(compare, "imaging_before")} if compare else {})
+    sources = [(kind, p) for p in photos for kind in ("jpeg", "heic")]
+    twins = dict(zip(photos, heic_twins(photos), strict=True))
+    runs: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for _ in range(rounds):
+        for kind, photo in sources:
+            data = (twins[photo] if kind == "heic" else photo).read_bytes()
+            for version, module in versions.items():
+                specs = tuple(module.VariantSpec(f"v{edge}", edge) for edge in EDGES)
+                recipe = module.Recipe(variants=specs, quality=80)
+                start = time.process_time()
+                module.decode.read(data, recipe)
+                decoded = time.process_time()
+                module.build_variants(data, recipe)
+                runs.setdefault((version, kind), []).append((decoded - start, time.process_time() - decoded))
+    print(
+        f"\nCPU ms per image, {len(photos)} photos as JPEG and as HEIC, {rounds} rounds, one thread, "
+        f"variants {'/'.join(map(str, EDGES))} JPEG q80 (median over photos and rounds)"
+    )
+    print(f"{'version':8} {'source':6} {'decode step':>11} {'build_variants':>14} {'after decode':>12}")
+    for (version, kind), values in runs.items():
+        decode_ms = statistics.median(d for d, _ in values) * 1000
+        total_ms = statistics.median(t for _, t in values) * 1000
+        after_ms = statistics.median(t - d for d, t in values) * 1000
+        print(f"{version:8} {kind:6} {decode_ms:11.0f} {total_ms:14.0f} {after_ms:12.0f}")
+
+
 # --------------------------------------------------------------------------- memory at the pixel limit
 
 
@@ -700,6 +753,7 @@ def main() -> None:
     )
     parser.add_argument("--format", default="jpeg", choices=["jpeg", "webp", "avif"], help="variant format")
     parser.add_argument("--plot", type=Path, metavar="FILE", help="draw ms and bytes per engine, kind, cores")
+    parser.add_argument("--after-decode", action="store_true", help="CPU after the decode step, JPEG and HEIC")
     parser.add_argument("--encoders", action="store_true", help="encoder settings: time against bytes")
     parser.add_argument("--memory", action="store_true", help="peak RSS and time at the 50 MP pixel limit")
     parser.add_argument("--repeats", type=int, default=3, help="runs per source for --memory")
@@ -720,6 +774,9 @@ def main() -> None:
     photos = photos_in(args.photos) if args.photos else generated_photos(args.count)
     if args.encoders:
         encoders(photos, args.rounds)
+        return
+    if args.after_decode:
+        after_decode(photos, args.rounds, args.compare_imaging)
         return
     summaries = []
     for kind in args.kinds:
