@@ -534,13 +534,14 @@ def plot(summaries: list[dict], path: Path, title: str) -> None:
         ms = [rows[g]["ms"] if g in rows else 0 for g in groups]
         nbytes = [rows[g]["bytes"] / 1000 if g in rows else 0 for g in groups]
         label = "ours before (--compare-imaging)" if "@" in engine else engine
-        bars = times.bar(positions, ms, width, label=label)
+        colour = f"C{offset}"
+        bars = times.bar(positions, ms, width, label=label, color=colour)
         times.bar_label(bars, labels=[f"{v:.0f}" if v else "" for v in ms], fontsize=7)
         if engine == "ours" and decoded:
             # The part of ours that is the decode step (the "decode" engine), hatched.
             part = [decoded.get(g, 0) for g in groups]
             times.bar(positions, part, width, fill=False, hatch="//", edgecolor="white", label="ours: decode step")
-        sizes.bar(positions, nbytes, width, label=engine)
+        sizes.bar(positions, nbytes, width, label=label, color=colour)
     names = [
         f"{kind.upper()}\n{cores} core{'s' if cores > 1 else ''}" if cores else kind.upper() for kind, cores in groups
     ]
