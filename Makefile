@@ -6,9 +6,9 @@ HOST ?= 127.0.0.1
 PORT ?= 3000
 PARAMS ?=
 
-.PHONY: install dev test lint build clean
+.PHONY: install dev test lint build clean build-WebLayer
 
-$(VENV)/.installed: requirements-dev.txt src/shared/requirements.txt src/process/requirements.txt src/publish/requirements.txt
+$(VENV)/.installed: requirements-dev.txt src/shared/requirements.txt src/process/requirements.txt src/publish/requirements.txt src/upload/requirements.txt src/signin/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
@@ -30,6 +30,12 @@ lint: install
 
 build:
 	scripts/build.sh
+
+# Run by sam build for WebLayer (BuildMethod makefile) in a copy of web/: the page goes under web/ in the layer,
+# which Lambda extracts to /opt/web, where PublishFunction reads it.
+build-WebLayer:
+	mkdir -p "$(ARTIFACTS_DIR)/web"
+	cp -R . "$(ARTIFACTS_DIR)/web"
 
 clean:
 	rm -rf $(VENV) .tools .aws-sam

@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from .jwt_authorizer import UNAUTHORIZED_BODY, JwtAuthorizer, Unauthorized, unauthorized_headers
 from .lambdas import FunctionError, FunctionPool
 from .template import LOCAL_ACCOUNT, Function
 
@@ -130,6 +131,7 @@ class Gateway(ThreadingHTTPServer):
         self.log_request = lambda method, path, status, ms: None
         self.log_error = lambda text: None
         self.edge_headers: dict[str, str] = {}
+        self.authorizer: JwtAuthorizer | None = None  # API Gateway's JWT authorizer (AuthMode cognito, oidc)
 
     @property
     def port(self) -> int:
@@ -152,6 +154,10 @@ class Gateway(ThreadingHTTPServer):
 
 
 class _TooLarge(Exception):
+    pass
+
+
+class _Truncated(Exception):
     pass
 
 
@@ -221,8 +227,21 @@ class _RequestHandler(BaseHTTPRequestHandler):
         except _TooLarge:
             self._too_large_for_api()
             return
+        except _Truncated:
+            # The client stopped before its Content-Length: API Gateway never invokes the function then.
+            self.close_connection = True
+            self._send(400, [("Content-Type", "application/json")], b'{"message":"Bad Request"}')
+            return
         request_id = _request_id()
+        authorizer = self.server.authorizer
+        try:
+            claims = authorizer.authorize(route.method, route.path, dict(self._lower_headers())) if authorizer else None
+        except Unauthorized as error:
+            self._send(401, [*unauthorized_headers(error), ("apigw-requestid", request_id)], UNAUTHORIZED_BODY)
+            return
         event = self._event(route, path_params, raw_path, raw_query, body, request_id)
+        if claims is not None:
+            event["requestContext"]["authorizer"] = claims
         event_size = len(json.dumps(event))
         if event_size > LAMBDA_PAYLOAD_LIMIT:
             self._json(
@@ -314,6 +333,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 event["body"] = text
         return event
 
+    def _lower_headers(self):
+        for name, value in self.headers.items():
+            yield name.lower(), value
+
     def _declared_length(self) -> int:
         try:
             return int(self.headers.get("Content-Length") or 0)
@@ -337,7 +360,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
         length = self._declared_length()
         if length > API_PAYLOAD_LIMIT:
             raise _TooLarge
-        return self.rfile.read(length) if length > 0 else b""
+        body = self.rfile.read(length) if length > 0 else b""
+        if len(body) < length:
+            raise _Truncated
+        return body
 
     def _expecting_continue(self) -> bool:
         return (self.headers.get("Expect") or "").lower() == "100-continue"

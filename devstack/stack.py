@@ -21,6 +21,7 @@ from urllib.parse import unquote_plus
 
 from .gateway import Gateway, Router
 from .lambdas import AsyncInvoker, FunctionError, FunctionPool
+from .oidc import LocalSignIn
 from .storage import FAKE_CREDENTIALS, StorageError, StorageServer, invoked_functions, provision
 from .template import (
     LOCAL_REGION,
@@ -29,6 +30,7 @@ from .template import (
     Function,
     Stack,
     TemplateError,
+    _Resolver,
     local_content_security_policy,
     parse_overrides,
     read_stack,
@@ -100,6 +102,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="seconds before the first retry of a failed S3-triggered invocation, doubling after (default 1)",
     )
     parser.add_argument(
+        "--token-lifetime",
+        type=int,
+        default=3600,
+        help="seconds the local sign-in issuer's tokens last, with AuthMode cognito or oidc (default 3600)",
+    )
+    parser.add_argument(
         "--verbose",
         action="store_true",
         help="the functions log at the template's LogLevel and print their metrics (default: WARNING, no metrics)",
@@ -136,13 +144,13 @@ def function_environment(stack: Stack, storage_endpoint: str, quiet: bool) -> di
     return env
 
 
-def edge_headers(template: dict, storage_endpoint: str) -> dict[str, str]:
+def edge_headers(template: dict, storage_endpoint: str, overrides: dict[str, str] | None = None) -> dict[str, str]:
     """The headers CloudFront's response-headers policy adds to every answer (page and /api alike), for
     the local stack: the CSP admits the storage server where it admits https: pre-signed S3 URLs, and
     Strict-Transport-Security is left out (browsers ignore it on plain HTTP, and it would pin localhost)."""
     if not any(r["Type"] == RESPONSE_HEADERS_POLICY_TYPE for r in template["Resources"].values()):
         return {}
-    headers = security_headers(template)
+    headers = security_headers(template, overrides)
     headers.pop("Strict-Transport-Security", None)
     if "Content-Security-Policy" in headers:
         headers["Content-Security-Policy"] = local_content_security_policy(
@@ -152,11 +160,10 @@ def edge_headers(template: dict, storage_endpoint: str) -> dict[str, str]:
 
 
 def reserved_concurrency(stack: Stack, function: Function) -> int | None:
-    """ReservedConcurrentExecutions of a function (a number or a !Ref to a parameter), if it has one."""
+    """ReservedConcurrentExecutions of a function with the stack's parameters, if it has one (AWS::NoValue: none)."""
     value = stack.template["Resources"][function.logical_id]["Properties"].get("ReservedConcurrentExecutions")
-    if isinstance(value, dict) and set(value) == {"Ref"}:
-        value = stack.parameters.get(value["Ref"])
-    return int(value) if value is not None else None
+    resolved = _Resolver(stack.template, stack.parameters).resolve([value])  # a list drops AWS::NoValue
+    return int(resolved[0]) if resolved and resolved[0] is not None else None
 
 
 def apply_environment(env: dict[str, str]) -> None:
@@ -206,16 +213,15 @@ class ImageLog:
     def _status(self, function: Function, image_id: str) -> str:
         try:
             from imageservice.keys import manifest_key
-            from imageservice.manifest import decode_manifest
+            from imageservice.manifest import Manifest
 
             body = self.s3.get_object(
                 Bucket=function.environment["PROCESSED_IMAGES_BUCKET"], Key=manifest_key(image_id)
             )["Body"]
-            manifest = decode_manifest(body.read())
+            manifest = Manifest.from_json(body.read())
         except Exception:  # noqa: BLE001 - e.g. deleted meanwhile; the line is informative only
             return "processed"
-        error = manifest.get("error", {}).get("code")
-        return f"{manifest['status']} ({error})" if error else manifest["status"]
+        return f"{manifest.status} ({manifest.error.code})" if manifest.error else manifest.status
 
 
 def wait_until_healthy(host: str, port: int, stop: threading.Event, timeout: float = 30.0) -> tuple[int, str]:
@@ -268,12 +274,14 @@ def main(argv: list[str] | None = None) -> int:
         gateway.server_close()
         return 2
 
-    storage = invoker = serving = None
+    storage = invoker = serving = sign_in = None
     try:
         storage = StorageServer.start(args.storage_port)
         triggers, async_configs = provision(storage, stack)
         quiet = not args.verbose and "LogLevel" not in overrides
-        apply_environment(function_environment(stack, storage.endpoint, quiet))
+        sign_in = LocalSignIn.start(stack, shown_host, url, args.token_lifetime)
+        apply_environment({**function_environment(stack, storage.endpoint, quiet),
+                           **(sign_in.function_environment() if sign_in else {})})
         logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)  # "connection pool is full" noise
         functions = invoked_functions(stack)
         pools = {
@@ -286,8 +294,10 @@ def main(argv: list[str] | None = None) -> int:
             WEB_DIR,
             console.request,
             console.error,
-            edge_headers(stack.template, storage.endpoint),
+            sign_in.edge_headers(edge_headers(stack.template, storage.endpoint, overrides)) if sign_in
+            else edge_headers(stack.template, storage.endpoint, overrides),
         )
+        gateway.authorizer = sign_in.authorizer if sign_in else None
         serving = threading.Thread(
             target=gateway.serve_forever, kwargs={"poll_interval": 0.2}, name="gateway", daemon=True
         )
@@ -314,6 +324,9 @@ def main(argv: list[str] | None = None) -> int:
             console.error(f"GET {HEALTH_PATH} answers {status}: {body}")
             return 1
         console.say(READY_LINE.format(url=url, storage=storage.endpoint))
+        if sign_in:
+            console.say(f"Sign-in ({stack.parameters['AuthMode']}): local issuer {sign_in.issuer.issuer}, "
+                        f"client {sign_in.issuer.client_id}")
         if args.verbose:
             for trigger in triggers:
                 console.say(f"  {trigger.function.logical_id} <- s3://{trigger.bucket} via queue {trigger.queue_name}")
@@ -345,6 +358,8 @@ def main(argv: list[str] | None = None) -> int:
             console.error("stopped while images were still being processed")
         if storage is not None:
             storage.stop()
+        if sign_in is not None:
+            sign_in.stop()
         if stop.is_set():
             console.say("Stopped.")
 

@@ -127,6 +127,19 @@ def read_stack(
     return stack
 
 
+HTTP_API_TYPE = "AWS::Serverless::HttpApi"
+
+
+def http_api_bodies(stack: Stack) -> dict[str, dict]:
+    """Each HTTP API's OpenAPI DefinitionBody as deployed with the stack's parameters (who may call which route)."""
+    resolver = _Resolver(stack.template, stack.parameters)
+    return {
+        logical_id: resolver.resolve(resource["Properties"]["DefinitionBody"])
+        for logical_id, resource in stack.template["Resources"].items()
+        if resource["Type"] == HTTP_API_TYPE and "DefinitionBody" in resource.get("Properties", {})
+    }
+
+
 def _exists(resource: dict, resolver: "_Resolver") -> bool:
     return "Condition" not in resource or resolver.condition(resource["Condition"])
 
@@ -148,13 +161,13 @@ def _with_site_origin(rule: dict, deployed_site: str, site_origin: str) -> dict:
 RESPONSE_HEADERS_POLICY_TYPE = "AWS::CloudFront::ResponseHeadersPolicy"
 
 
-def security_headers(template: dict) -> dict[str, str]:
+def security_headers(template: dict, overrides: dict[str, str] | None = None) -> dict[str, str]:
     """The security headers CloudFront adds to every answer, name -> value, read from the template's one
     response-headers policy, so the local stack can send the same (with local_content_security_policy)."""
     policies = [r for r in template["Resources"].values() if r["Type"] == RESPONSE_HEADERS_POLICY_TYPE]
     if len(policies) != 1:
         raise TemplateError(f"expected one {RESPONSE_HEADERS_POLICY_TYPE}, found {len(policies)}")
-    resolver = _Resolver(template, resolve_parameters(template, {}))
+    resolver = _Resolver(template, resolve_parameters(template, overrides or {}))
     config = resolver.resolve(policies[0]["Properties"]["ResponseHeadersPolicyConfig"])
     security = config.get("SecurityHeadersConfig", {})
     headers: dict[str, str] = {}
@@ -264,7 +277,10 @@ def _function(logical_id: str, props: dict, globals_: dict, resources: dict, res
             prefix = next((rule["Value"] for rule in rules if rule["Name"].lower() == "prefix"), "")
             events = (events,) if isinstance(events, str) else tuple(events)
             triggers.append(S3Trigger(event_props["Bucket"]["Ref"], events, prefix))
-    layer_dirs = tuple(ROOT / resources[layer["Ref"]]["Properties"]["ContentUri"] for layer in merged.get("Layers", []))
+    # SAM appends a function's Layers to the global ones; only Python layers hold importable code.
+    layers = [resources[layer["Ref"]] for layer in [*globals_.get("Layers", []), *props.get("Layers", [])]]
+    layer_dirs = tuple(ROOT / layer["Properties"]["ContentUri"] for layer in layers
+                       if str(layer.get("Metadata", {}).get("BuildMethod", "")).startswith("python"))
     return Function(
         logical_id=logical_id,
         code_dir=ROOT / merged["CodeUri"],
@@ -334,7 +350,7 @@ class _Resolver:
         if name == "Fn::Sub":
             text, variables = (argument, {}) if isinstance(argument, str) else argument
             local = {key: str(self.resolve(item)) for key, item in variables.items()}
-            return re.sub(r"\$\{([^}!]+)\}", lambda m: local.get(m[1]) or self._sub_name(m[1]), text)
+            return re.sub(r"\$\{([^}!]+)\}", lambda m: local[m[1]] if m[1] in local else self._sub_name(m[1]), text)
         if name == "Fn::Select":
             index, items = argument
             return self.resolve(items)[int(self.resolve(index))]

@@ -1,14 +1,19 @@
 #!/usr/bin/env python3
 """The long fuzz run: the strategies of the fuzz tests (tests/fuzz_strategies.py), for many more inputs.
 
-    .venv/bin/python scripts/fuzz.py --examples 5000 [--seed N] [--target imaging|upload|all]
+    .venv/bin/python scripts/fuzz.py --examples 5000 [--seed N] [--target imaging|upload|api|all]
                                      [--save-failures DIR]
 
 imaging: mutated JPEG, PNG, GIF, WebP, TIFF, BMP, HEIC and AVIF bytes through imaging.build_variants,
 each under the time and memory budgets of tests/fuzz_strategies.py; every outcome must be a processed
 image or a rejection with a known code.
 upload: hostile POST /api/images requests through UploadFunction over in-process moto (half of them with
-a 1024-byte direct-upload limit, so bodies cross it); every answer must be 202 or a documented 4xx.
+a 1024-byte direct-upload limit, so bodies cross it), costly multipart shapes among them; every answer
+must be 202 or a documented 4xx within UploadFunction's timeout, a well-formed upload must be accepted
+and a body cut short of its Content-Length refused.
+api: hostile JSON bodies for POST /api/uploads (UploadFunction) and odd ids, variant names and ?wait=
+values for GET /api/images/{id}[/{variant}] (PresignFunction); every answer must be documented.
+Every error message must be short and printable.
 
 Prints how many inputs were tried and the outcome counts; failures are counted, listed (and saved with
 --save-failures) instead of stopping the run. Exits 1 when any input failed. The same --seed gives the
@@ -16,9 +21,11 @@ same inputs (with the same Hypothesis version)."""
 
 import argparse
 import collections
+import contextlib
 import copy
 import faulthandler
 import json
+import math
 import os
 import sys
 import time
@@ -107,60 +114,134 @@ def fuzz_imaging(examples: int, run_seed: int, save_dir: Path | None) -> Run:
     return run
 
 
-def fuzz_upload(examples: int, run_seed: int, save_dir: Path | None) -> Run:
+@contextlib.contextmanager
+def _api_functions():
+    """The template's API functions over in-process moto, with its buckets: yields (stack, handlers)."""
     from moto import mock_aws
 
     from devstack.functions import load_handler
     from devstack.template import read_stack
 
     stack = read_stack()
-    function = stack.functions["UploadFunction"]
+    names = ("UploadFunction", "PresignFunction")
     os.environ.update({
         "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1", **function.environment,
+        "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1", **stack.functions["UploadFunction"].environment,
         "LOG_LEVEL": "CRITICAL", "POWERTOOLS_LOG_LEVEL": "CRITICAL",
     })
     os.environ.pop("AWS_ENDPOINT_URL_S3", None)
     os.environ.pop("AWS_PROFILE", None)
-    template = json.loads((ROOT / "events" / "upload_post_image.json").read_text())
-    run = Run("upload", save_dir)
-
     with mock_aws():
         import boto3
         from imageservice.aws import s3_client
-        from imageservice.config import get_config
 
         client = boto3.client("s3", region_name="us-east-1")
         for bucket in stack.buckets.values():
             client.create_bucket(Bucket=bucket.name)
         s3_client.cache_clear()
-        handler = load_handler(function)
+        yield stack, {name: load_handler(stack.functions[name]) for name in names}
+
+
+def _event(name: str) -> dict:
+    return json.loads((ROOT / "events" / name).read_text())
+
+
+def fuzz_upload(examples: int, run_seed: int, save_dir: Path | None) -> Run:
+    from imageservice.config import get_config
+
+    run = Run("upload", save_dir)
+    with _api_functions() as (stack, handlers):
+        function = stack.functions["UploadFunction"]
+        template = _event("upload_post_image.json")
         deployed = function.environment["DIRECT_UPLOAD_MAX_BYTES"]
         for offset, (limit, share) in enumerate(((deployed, examples - examples // 2), ("1024", examples // 2))):
             os.environ["DIRECT_UPLOAD_MAX_BYTES"] = limit
             get_config.cache_clear()
-            _upload_requests(run, handler, function, template, f"limit {limit} bytes", share, run_seed + offset)()
+
+            def upload(request, check=lambda response, request: fz.upload_outcome(response, request)):
+                response = _invoke(handlers["UploadFunction"], function, fz.upload_event(template, request))
+                return check(response, request)
+
+            _requests(run, upload, fz.upload_requests(), f"limit {limit} bytes", share, run_seed + offset)()
         os.environ["DIRECT_UPLOAD_MAX_BYTES"] = deployed
         get_config.cache_clear()
+    run.report(f"slowest request {run.slowest:.2f} s (UploadFunction's timeout: "
+               f"{stack.functions['UploadFunction'].timeout} s)")
+    return run
+
+
+def fuzz_api(examples: int, run_seed: int, save_dir: Path | None) -> Run:
+    from imageservice.keys import manifest_key, new_image_id, upload_key, variant_key
+    from imageservice.manifest import Manifest, OriginalInfo, StoredVariant
+
+    run = Run("api", save_dir)
+    with _api_functions() as (stack, handlers):
+        import boto3
+
+        import status
+
+        status.POLL_INTERVAL_SECONDS = math.inf  # ?wait= gives up at once instead of polling
+        s3 = boto3.client("s3", region_name="us-east-1")
+        stored, processed = stack.bucket_name("StoredImagesBucket"), stack.bucket_name("ProcessedImagesBucket")
+        images = {state: new_image_id() for state in ("done", "pending", "deleted")}
+        for image_id in (images["done"], images["pending"]):
+            s3.put_object(Bucket=stored, Key=upload_key(image_id), Body=b"x")
+        variants = tuple(StoredVariant(name, 8, 8, "jpeg", "image/jpeg", 9, variant_key(images["done"], name, "jpg"))
+                         for name in ("large", "medium", "thumb"))
+        for manifest in (Manifest.done(images["done"], None, OriginalInfo(8, 8, "jpeg", 9), variants, (), "L0"),
+                         Manifest.deleted(images["deleted"])):
+            s3.put_object(Bucket=processed, Key=manifest_key(manifest.id), Body=manifest.to_json())
+
+        uploads, upload_function = _event("upload_post_uploads.json"), stack.functions["UploadFunction"]
+
+        def ticket(body):
+            response = _invoke(handlers["UploadFunction"], upload_function, fz.uploads_event(uploads, body))
+            return fz.api_outcome(response, fz.UPLOADS_ERROR_CODES, success=201)
+
+        _requests(run, ticket, fz.uploads_bodies(), "POST /api/uploads", examples - examples // 2, run_seed)()
+
+        image_event, variant_event = _event("presign_get_image.json"), _event("presign_get_variant.json")
+        presign_function = stack.functions["PresignFunction"]
+
+        def read(request):
+            image_id = images.get(request.image_id, request.image_id)
+            event = copy.deepcopy(image_event if request.variant is None else variant_event)
+            path = f"/api/images/{image_id}" + ("" if request.variant is None else f"/{request.variant}")
+            event["rawPath"] = event["requestContext"]["http"]["path"] = path
+            event["pathParameters"] = {"id": image_id, **({} if request.variant is None else
+                                                            {"variant": request.variant})}
+            event["queryStringParameters"] = {"wait": request.wait} if request.wait is not None else None
+            response = _invoke(handlers["PresignFunction"], presign_function, event)
+            if response["statusCode"] == 422:
+                return "422"
+            return fz.api_outcome(response, fz.STATUS_ERROR_CODES, success=(200, 202, 302))
+
+        _requests(run, read, fz.status_requests, "GET /api/images/{id}", examples // 2, run_seed + 1)()
     run.report(f"slowest request {run.slowest:.2f} s")
     return run
 
 
-def _upload_requests(run: Run, handler, function, template: dict, group: str, examples: int, run_seed: int):
+def _invoke(handler, function, event: dict) -> dict:
     from devstack.functions import LambdaContext
+
+    return handler(copy.deepcopy(event), LambdaContext(function, "fuzz"))
+
+
+def _requests(run: Run, call, strategy, group: str, examples: int, run_seed: int):
+    """A Hypothesis run of `call` over `strategy`: each outcome is counted, each failure listed."""
 
     @seed(run_seed)
     @_settings(examples)
-    @given(request=fz.upload_requests())
+    @given(request=strategy)
     def one(request):
         started = time.monotonic()
-        event = fz.upload_event(template, request)
         try:
-            response = handler(copy.deepcopy(event), LambdaContext(function, "fuzz"))
-            outcome = fz.upload_outcome(response)
+            with fz.time_budget():
+                outcome = call(request)
         except Exception as error:  # noqa: BLE001 - counted and listed, the run goes on
-            body = request.body if isinstance(request.body, bytes) else request.body.encode()
-            run.fail(group, error, body, repr(request))
+            body = getattr(request, "body", request)
+            run.fail(group, error, body if isinstance(body, bytes) else str(body).encode(errors="replace"),
+                     repr(request)[:5000])
             return
         run.record(group, outcome, time.monotonic() - started)
 
@@ -171,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--examples", type=int, default=5000, help="inputs per target (default 5000)")
     parser.add_argument("--seed", type=int, default=0, help="the run's seed; the same seed gives the same inputs")
-    parser.add_argument("--target", choices=("imaging", "upload", "all"), default="all")
+    parser.add_argument("--target", choices=("imaging", "upload", "api", "all"), default="all")
     parser.add_argument("--save-failures", type=Path, metavar="DIR", help="write each failing input here")
     args = parser.parse_args(argv)
 
@@ -183,6 +264,8 @@ def main(argv: list[str] | None = None) -> int:
         runs.append(fuzz_imaging(args.examples, args.seed, args.save_failures))
     if args.target in ("upload", "all"):
         runs.append(fuzz_upload(args.examples, args.seed, args.save_failures))
+    if args.target in ("api", "all"):
+        runs.append(fuzz_api(args.examples, args.seed, args.save_failures))
     failed = sum(len(run.failures) for run in runs)
     tried = sum(run.tried for run in runs)
     print(f"fuzz: {tried} inputs tried, {failed} failed")

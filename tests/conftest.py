@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 
+from devstack.iam import render_template
 from devstack.template import load_template, read_stack
 
 EVENTS_DIR = Path(__file__).resolve().parent.parent / "events"
@@ -16,6 +17,12 @@ def template() -> dict:
 @pytest.fixture(scope="session")
 def stack():
     return read_stack()
+
+
+@pytest.fixture(scope="session")
+def rendered_template() -> dict:
+    """template.yaml after the SAM transform: the role policies IAM enforcement reads."""
+    return render_template()
 
 
 @pytest.fixture

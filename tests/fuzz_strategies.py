@@ -10,6 +10,7 @@ import base64
 import contextlib
 import faulthandler
 import io
+import json
 import resource
 import signal
 import struct
@@ -48,7 +49,8 @@ MEMORY_BUDGET_BYTES = BYTES_PER_PIXEL_BUDGET * FUZZ_MAX_PIXELS + FIXED_MEMORY_BU
 TIME_BUDGET_SECONDS = 10
 HARD_STOP_SECONDS = 30
 
-REJECTION_CODES = frozenset({"corrupt_image", "image_too_large", "unsupported_image"})
+REJECTION_CODES = frozenset({"corrupt_image", "image_too_large", "unsupported_image", "image_too_complex",
+                             "processing_timeout"})
 PROCESSED = "processed"
 
 # Fuzzed output formats: every writer except AVIF, whose encoder takes seconds on the larger forged
@@ -238,27 +240,53 @@ def _set_iso_size(data: bytearray, width: int, height: int) -> None:
         data[offset + 8:offset + 16] = struct.pack(">II", width & 0xFFFFFFFF, height & 0xFFFFFFFF)
 
 
-def set_gif_frame_size(data: bytes, frame: int, width: int, height: int) -> bytes:
-    """`data` (a GIF) with the size of its `frame`-th image descriptor replaced."""
-    out = bytearray(data)
-    position = 13 + (3 * 2 ** ((out[10] & 7) + 1) if out[10] & 0x80 else 0)
+def _gif_descriptor(data: bytes, frame: int) -> int:
+    """The offset of a GIF's `frame`-th image descriptor."""
+    position = 13 + (3 * 2 ** ((data[10] & 7) + 1) if data[10] & 0x80 else 0)
     seen = 0
-    while position < len(out):
-        if out[position] == 0x2C:
+    while position < len(data):
+        if data[position] == 0x2C:
             if seen == frame:
-                out[position + 5:position + 9] = struct.pack("<HH", width & 0xFFFF, height & 0xFFFF)
-                return bytes(out)
+                return position
             seen += 1
-            flags = out[position + 9]
+            flags = data[position + 9]
             position += 10 + (3 * 2 ** ((flags & 7) + 1) if flags & 0x80 else 0) + 1  # + LZW code size
-        elif out[position] == 0x21:
+        elif data[position] == 0x21:
             position += 2
         else:
             break
-        while position < len(out) and out[position]:  # data sub-blocks
-            position += out[position] + 1
+        while position < len(data) and data[position]:  # data sub-blocks
+            position += data[position] + 1
         position += 1
     raise ValueError(f"no frame {frame}")
+
+
+def set_gif_frame_size(data: bytes, frame: int, width: int, height: int) -> bytes:
+    """`data` (a GIF) with the size of its `frame`-th image descriptor replaced."""
+    out = bytearray(data)
+    position = _gif_descriptor(out, frame)
+    out[position + 5:position + 9] = struct.pack("<HH", width & 0xFFFF, height & 0xFFFF)
+    return bytes(out)
+
+
+def set_gif_frame_position(data: bytes, frame: int, left: int, top: int) -> bytes:
+    """`data` (a GIF) with its `frame`-th image placed at (left, top): Pillow grows the canvas to hold it."""
+    out = bytearray(data)
+    position = _gif_descriptor(out, frame)
+    out[position + 1:position + 5] = struct.pack("<HH", left & 0xFFFF, top & 0xFFFF)
+    return bytes(out)
+
+
+def gif_with_offset_frames(count: int, header: tuple[int, int], at: tuple[int, int]) -> bytes:
+    """A GIF whose header and first frame are `header` in size, then count - 1 one-pixel frames at `at`.
+
+    The frames lie outside the declared canvas; Pillow grows its canvas to reach them and decodes every
+    later frame at the grown size (issue 11: 7 KB declaring 100x100 became 300 frames of 49 MP)."""
+    first = _save(Image.new("P", header, 0), "GIF")
+    frame = (b"\x21\xf9\x04\x00\x0a\x00\x00\x00,"  # graphic control: 100 ms; descriptor: 1x1 at `at`
+             + struct.pack("<HHHHB", at[0] & 0xFFFF, at[1] & 0xFFFF, 1, 1, 0)
+             + b"\x02\x02\x44\x01\x00")  # LZW, 2-bit codes: clear, index 0, end
+    return first[:-1] + frame * (count - 1) + b";"
 
 
 def set_declared_size(data: bytes, width: int, height: int, *, fix_crc: bool = True,
@@ -294,7 +322,8 @@ sizes = st.one_of(st.sampled_from(INTERESTING_SIZES), st.integers(0, 2**32 - 1),
 
 @st.composite
 def _mutation(draw, data: bytes) -> tuple[bytes, str]:
-    kind = draw(st.sampled_from(("flip", "truncate", "insert", "delete", "overwrite", "integer", "header")))
+    kind = draw(st.sampled_from(("flip", "truncate", "insert", "delete", "overwrite", "integer", "header",
+                                 "frame_offset")))
     # Most of a file's structure sits in its first bytes, so half the positions are drawn from there; but
     # past the signatures (the first 12 bytes) nine times in ten, or most inputs would merely stop looking
     # like an image and be refused as unsupported.
@@ -321,6 +350,14 @@ def _mutation(draw, data: bytes) -> tuple[bytes, str]:
         width = draw(st.sampled_from((1, 2, 4)))
         chunk = (value & ((1 << 8 * width) - 1)).to_bytes(width, draw(st.sampled_from(("big", "little"))))
         return data[:position] + chunk + data[position + width:], kind
+    if kind == "frame_offset":
+        # A GIF frame placed outside the canvas: Pillow grows the canvas for it and every later frame.
+        if data[:3] != b"GIF":
+            return data, kind
+        try:
+            return set_gif_frame_position(data, draw(st.integers(0, 3)), draw(sizes), draw(sizes)), kind
+        except (ValueError, IndexError):
+            return data, kind
     width, height = draw(sizes), draw(sizes)
     fixed = set_declared_size(data, width, height, fix_crc=draw(st.booleans()), frame_too=draw(st.booleans()))
     return fixed, "header"
@@ -448,7 +485,8 @@ def build_outcome(data: bytes, recipe: imaging.Recipe) -> tuple[str, PeakMemory]
     memory = PeakMemory()
     with time_budget(), memory:
         try:
-            processed = imaging.build_variants(data, recipe)
+            # The deadline the time budget allows: a job estimated to need longer is refused before it starts.
+            processed = imaging.build_variants(data, recipe, time.monotonic() + TIME_BUDGET_SECONDS)
         except imaging.ImageRejected as rejection:
             assert rejection.code in REJECTION_CODES, f"unknown rejection code {rejection.code!r}"
             assert rejection.message, "a rejection without a message"
@@ -477,9 +515,15 @@ _CONTENT_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif", "image/h
                   "application/octet-stream", "text/html", "application/json", "multipart/form-data",
                   "multipart/form-data; boundary=", "multipart/mixed; boundary=x", "")
 _QUERY_KEYS = ("format", "quality", "filters", "qualty", "wait", "", "format ")
+# Digits int() takes and the API must not: superscript, fullwidth, Arabic-Indic, underscores, signs, spaces.
+ODD_NUMBERS = ("²", "１", "８２", "٣", "5_0", "+50", " 82", "82\n", "0x10", "1e2", "-0", "8\u00a02", "0" * 400)
 _QUERY_VALUES = ("jpeg", "png", "webp", "avif", "original", "JPEG", " webp ", "bmp", "exe", "0", "1", "82", "100",
-                 "101", "-1", "1e2", "٣", "blur", "grayscale,sepia", "blur," * 11, ",,,", "sepia,glitter", "")
+                 "101", "-1", "1e2", "٣", "blur", "grayscale,sepia", "blur," * 11, ",,,", "sepia,glitter", "",
+                 "ｊｐｅｇ", "\u212aelvin", "\u202egepj", "x" * 5000, *ODD_NUMBERS)
 _NAMES = ("file", "File", "files", "image", "", 'fi"le')
+# Boundaries as clients make them: browsers (mixed case), curl, requests, and the longest RFC 2046 allows.
+BOUNDARIES = ("x", "----WebKitFormBoundary7MA4YWxkTrZu0gW", "----geckoformboundaryAbC9f3e2D1",
+              "------------------------d74496d66958873e", "0a1b2c3d4e5f60718293a4b5c6d7e8f9", "a" * 70)
 
 
 def _multipart_part(name: str | None, filename: str | None, content_type: str | None, payload: bytes,
@@ -495,10 +539,15 @@ def _multipart_part(name: str | None, filename: str | None, content_type: str | 
     return newline.join(headers) + newline + newline + payload
 
 
+def _frame(boundary: str, parts: list[bytes], newline: bytes = b"\r\n") -> bytes:
+    delimiter = b"--" + boundary.encode("latin-1", "replace")
+    return b"".join(delimiter + newline + part + newline for part in parts) + delimiter + b"--" + newline
+
+
 @st.composite
 def multipart_bodies(draw, payloads) -> tuple[bytes, str]:
     """A multipart/form-data body, well or badly framed, with the content type that announces it."""
-    boundary = draw(st.one_of(st.sampled_from(("x", "----WebKitFormBoundary7MA4YWxkTrZu0gW", "a" * 70)),
+    boundary = draw(st.one_of(st.sampled_from(BOUNDARIES),
                               st.text(st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=80)))
     newline = draw(st.sampled_from((b"\r\n", b"\r\n", b"\n")))
     parts = []
@@ -519,6 +568,28 @@ def multipart_bodies(draw, payloads) -> tuple[bytes, str]:
     return body, content_type
 
 
+@st.composite
+def costly_multipart_bodies(draw) -> tuple[bytes, str]:
+    """The shapes that cost a naive parser seconds of CPU: many parts, many parameters in one header, many
+    header lines, parts nested inside parts. Each must be answered within UploadFunction's timeout."""
+    kind = draw(st.sampled_from(("parts", "parameters", "header_lines", "nested")))
+    count = draw(st.sampled_from({"parts": (17, 1_000, 50_000), "parameters": (100, 5_000, 80_000),
+                                  "header_lines": (9, 1_000, 20_000), "nested": (10, 1_000, 5_000)}[kind]))
+    file_part = b'Content-Disposition: form-data; name="file"'
+    if kind == "parts":
+        body = _frame("b", [b'Content-Disposition: form-data; name="x"\r\n\r\n'] * count)
+    elif kind == "parameters":
+        body = _frame("b", [file_part + b"".join(b"; p%d=v" % i for i in range(count)) + b"\r\n\r\n\xff\xd8\xff"])
+    elif kind == "header_lines":
+        body = _frame("b", [b"X-Filler: 1\r\n" * count + file_part + b"\r\n\r\n\xff\xd8\xff"])
+    else:
+        content = b"\xff\xd8\xff"
+        for level in range(count):
+            content = b"--n%d\r\nContent-Type: multipart/mixed\r\n\r\n%s\r\n--n%d--" % (level, content, level)
+        body = _frame("b", [file_part + b"\r\nContent-Type: multipart/mixed\r\n\r\n" + content])
+    return body, "multipart/form-data; boundary=b"
+
+
 image_payloads = st.one_of(
     st.sampled_from(SEED_NAMES).map(seed_image),
     mutated_images(max_mutations=2).map(lambda m: m.data),
@@ -535,38 +606,82 @@ class UploadRequest:
     base64_encoded: bool
     content_type: str | None
     query: dict[str, str]
+    content_length: int | None = None  # the declared length, when the request sends one
+    well_formed: bool = False  # a seed image, valid options, correct framing: it must be accepted (or too large)
+
+    @property
+    def cut_short(self) -> bool:
+        return isinstance(self.body, bytes) and (self.content_length or 0) > len(self.body)
 
     def __repr__(self) -> str:
         body = self.body if isinstance(self.body, str) else base64.b64encode(self.body[:2048]).decode()
         return (f"UploadRequest(content_type={self.content_type!r}, query={self.query!r}, "
-                f"base64_encoded={self.base64_encoded}, body={body[:2800]!r})")
+                f"base64_encoded={self.base64_encoded}, content_length={self.content_length}, "
+                f"well_formed={self.well_formed}, bytes={len(self.body)}, body={body[:2800]!r})")
 
 
 _query_values = st.one_of(st.sampled_from(_QUERY_VALUES), st.text(max_size=12))
+valid_queries = st.fixed_dictionaries({}, optional={
+    "format": st.sampled_from(("jpeg", "png", "webp", "original", "WebP")),
+    "quality": st.integers(1, 100).map(str),
+    "filters": st.lists(st.sampled_from(imaging.FILTERS), max_size=3).map(",".join),
+})
 # Mostly valid or absent options, so most requests get past the query to the body; some hostile ones.
 queries = st.one_of(
     st.just({}),
-    st.fixed_dictionaries({}, optional={"format": st.sampled_from(("jpeg", "png", "webp", "original"))}),
+    valid_queries,
     st.fixed_dictionaries({}, optional={"format": _query_values, "quality": _query_values, "filters": _query_values}),
     st.dictionaries(st.one_of(st.sampled_from(_QUERY_KEYS), st.text(max_size=8)), _query_values, max_size=4),
 )
 
 
 @st.composite
+def _well_formed_upload(draw) -> UploadRequest:
+    image = seed_image(draw(st.sampled_from(SEED_NAMES)))
+    query = draw(valid_queries)
+    if draw(st.booleans()):
+        return UploadRequest(image, True, draw(st.sampled_from(("image/jpeg", "application/octet-stream"))), query,
+                             len(image), well_formed=True)
+    boundary = draw(st.one_of(st.sampled_from(BOUNDARIES),
+                              st.text("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'()+_-./:=?",
+                                      min_size=1, max_size=70)))
+    filename = draw(st.sampled_from(("photo.jpg", "Photo 1.JPG", "résumé.png", "a;b.gif")))
+    part = (b'Content-Disposition: form-data; name="file"; filename="' + filename.encode() + b'"\r\n'
+            b"Content-Type: application/octet-stream\r\n\r\n" + image)
+    extra = [b'Content-Disposition: form-data; name="note"\r\n\r\nhello'] * draw(st.integers(0, 2))
+    body = _frame(boundary, [*extra, part])
+    quote = draw(st.booleans()) or any(c in boundary for c in "'()+,/:=?")
+    announced = f'"{boundary}"' if quote else boundary
+    return UploadRequest(body, True, f"multipart/form-data; boundary={announced}", query, len(body),
+                         well_formed=True)
+
+
+@st.composite
 def upload_requests(draw) -> UploadRequest:
-    """POST /api/images as API Gateway would hand it to the function: raw, multipart or text bodies."""
-    shape = draw(st.sampled_from(("raw", "multipart", "text", "bad_base64")))
+    """POST /api/images as API Gateway would hand it to the function: raw, multipart or text bodies, some with
+    a Content-Length longer than what arrived (a body cut short)."""
+    shape = draw(st.sampled_from(("raw", "multipart", "text", "bad_base64", "well_formed", "costly")))
     content_type = draw(st.one_of(st.none(), st.sampled_from(_CONTENT_TYPES), st.text(max_size=40)))
     query = draw(queries)
+    if shape == "well_formed":
+        return draw(_well_formed_upload())
     if shape == "raw":
-        return UploadRequest(draw(image_payloads), True, content_type, query)
+        body = draw(image_payloads)
+        return UploadRequest(body, True, content_type, query, draw(_declared_lengths(len(body))))
     if shape == "multipart":
         body, content_type = draw(multipart_bodies(image_payloads))
-        return UploadRequest(body, True, content_type, query)
+        return UploadRequest(body, True, content_type, query, draw(_declared_lengths(len(body))))
+    if shape == "costly":
+        body, content_type = draw(costly_multipart_bodies())
+        return UploadRequest(body, True, content_type, query, len(body))
     if shape == "text":
         return UploadRequest(draw(st.text(max_size=200)), False, content_type, query)
     text = draw(st.one_of(st.text(max_size=40), st.sampled_from(("not base64!!", "AAA", "====", "/9j/4A=A"))))
     return UploadRequest(text, True, content_type, query)
+
+
+def _declared_lengths(length: int):
+    return st.one_of(st.none(), st.just(length), st.just(length + 1), st.integers(length + 1, length * 2 + 2))
 
 
 def upload_event(template_event: dict, request: UploadRequest) -> dict:
@@ -582,6 +697,8 @@ def upload_event(template_event: dict, request: UploadRequest) -> dict:
     headers = {k: v for k, v in event["headers"].items() if k not in ("content-type", "content-length")}
     if request.content_type is not None:
         headers["content-type"] = request.content_type
+    if request.content_length is not None:
+        headers["content-length"] = str(request.content_length)
     event["headers"] = headers
     if request.query:
         event["queryStringParameters"] = dict(request.query)
@@ -594,21 +711,105 @@ def upload_event(template_event: dict, request: UploadRequest) -> dict:
 
 UPLOAD_ERROR_CODES = {400: {"bad_request", "invalid_option"}, 413: {"payload_too_large"},
                       415: {"unsupported_media_type"}}
+# An error message quotes at most a short prefix of what was sent; the longest fixed sentence is shorter.
+MAX_MESSAGE_CHARS = 300
 
 
-def upload_outcome(response: dict) -> str:
-    """"202" or "<status> <code>" for a documented answer; anything else raises AssertionError."""
-    import json
+def upload_outcome(response: dict, request: UploadRequest | None = None) -> str:
+    """"202" or "<status> <code>" for a documented answer; anything else raises AssertionError, and so does an
+    answer the request rules out (a well-formed upload refused, a body cut short accepted)."""
+    outcome = api_outcome(response, UPLOAD_ERROR_CODES, success=202)
+    if outcome == "202":
+        body = json.loads(response["body"])
+        assert body["status"] == "pending" and body["id"], body
+    if request is not None and request.well_formed:
+        assert outcome in ("202", "413 payload_too_large"), f"a well-formed upload got {outcome}"
+    if request is not None and request.cut_short:  # refused, for its length or for its options
+        assert outcome.startswith("400 "), f"a body cut short got {outcome}"
+    return outcome
 
+
+def api_outcome(response: dict, error_codes: dict[int, set[str]], success: int | tuple[int, ...]) -> str:
+    """"<status>" for a success, "<status> <code>" for a documented error; anything else raises."""
     assert isinstance(response, dict) and "statusCode" in response, response
     status = response["statusCode"]
-    body = json.loads(response["body"]) if response.get("body") else {}
-    if status == 202:
-        assert body["status"] == "pending" and body["id"], body
-        return "202"
-    assert status in UPLOAD_ERROR_CODES, f"answer {status}: {response.get('body')}"
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}, body
-    code = body["error"]["code"]
-    assert code in UPLOAD_ERROR_CODES[status], f"{status} with code {code}"
-    assert isinstance(body["error"]["message"], str) and body["error"]["message"], body
+    if status in ((success,) if isinstance(success, int) else success):
+        return str(status)
+    assert status in error_codes, f"answer {status}: {str(response.get('body'))[:500]}"
+    body = json.loads(response["body"])
+    assert set(body) >= {"error"} and set(body["error"]) == {"code", "message"}, body
+    code, message = body["error"]["code"], body["error"]["message"]
+    assert code in error_codes[status], f"{status} with code {code}"
+    assert isinstance(message, str) and 0 < len(message) <= MAX_MESSAGE_CHARS, message[:500]
+    assert message.isprintable(), f"an unprintable character in {message[:500]!r}"
     return f"{status} {code}"
+
+
+# ------------------------------------------------------------------------ POST /api/uploads JSON bodies
+
+_json_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
+                          st.text(max_size=20), st.sampled_from(_QUERY_VALUES))
+_json_values = st.recursive(_json_scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                                                   st.dictionaries(st.text(max_size=8), inner,
+                                                                                   max_size=4)), max_leaves=12)
+_option_members = st.fixed_dictionaries({}, optional={
+    "content_type": st.one_of(st.sampled_from(("image/jpeg", "image/PNG", "image/svg+xml", "text/html", "")),
+                              _json_values),
+    "format": st.one_of(st.sampled_from(("jpeg", "webp", "original", "WEBP")), _json_values),
+    "quality": st.one_of(st.integers(-5, 120), _json_values),
+    "filters": st.one_of(st.lists(st.sampled_from(imaging.FILTERS), max_size=12), _json_values),
+})
+
+
+@st.composite
+def uploads_bodies(draw) -> str:
+    """The JSON body of POST /api/uploads: options of every JSON type, and text that is hardly JSON."""
+    shape = draw(st.sampled_from(("options", "options", "any", "text", "deep", "duplicate", "constant")))
+    if shape == "options":
+        return json.dumps(draw(_option_members))
+    if shape == "any":
+        return json.dumps(draw(_json_values))
+    if shape == "text":
+        return draw(st.text(max_size=60))
+    if shape == "deep":
+        depth = draw(st.sampled_from((500, 5_000, 100_000)))
+        return draw(st.sampled_from(("[" * depth, '{"a":' * depth, "[" * depth + "]" * depth)))
+    if shape == "duplicate":
+        return '{"format": "png", "format": "jpeg"}'
+    return draw(st.sampled_from(('{"quality": NaN}', '{"quality": Infinity}', '{"quality": -Infinity}')))
+
+
+UPLOADS_ERROR_CODES = {400: {"bad_request", "invalid_option"}, 415: {"unsupported_media_type"}}
+
+
+def uploads_event(template_event: dict, body: str) -> dict:
+    import copy
+
+    event = copy.deepcopy(template_event)
+    event["body"], event["isBase64Encoded"] = base64.b64encode(body.encode("utf-8", "surrogatepass")).decode(), True
+    event["headers"] = {k: v for k, v in event["headers"].items() if k != "content-length"}
+    return event
+
+
+# --------------------------------------------------------------------------- GET /api/images/{id}[/variant]
+
+_ODD_TEXT = st.text(st.characters(codec="utf-8"), max_size=40)
+
+
+@dataclass(frozen=True)
+class StatusRequest:
+    image_id: str  # "done", "pending" or "deleted" name an image set up by the caller; anything else is sent
+    variant: str | None
+    wait: str | None
+
+
+status_requests = st.builds(
+    StatusRequest,
+    image_id=st.one_of(st.sampled_from(("done", "pending", "deleted", "3f0c9a56-8d1e-4c1b-9a59-2f4d6c7b8e90",
+                                        "3F0C9A56-8D1E-4C1B-9A59-2F4D6C7B8E90", "..", "uploads", "x" * 300)),
+                       _ODD_TEXT.filter(bool)),
+    variant=st.one_of(st.none(), st.sampled_from(("large", "thumb", "huge", "\u202e" + "v" * 3000, "")), _ODD_TEXT),
+    wait=st.one_of(st.none(), st.sampled_from(("0", "1", "20", "21", "-1", *ODD_NUMBERS)), _ODD_TEXT),
+)
+
+STATUS_ERROR_CODES = {400: {"invalid_option"}, 404: {"not_found"}}

@@ -1,5 +1,7 @@
 // Every request the page makes: the /api of its own origin, and the pre-signed storage POST.
 
+import { authorizationHeaders } from "./auth.js";
+
 // How much longer than the server may hold a request the page waits before giving up on it.
 const REQUEST_MARGIN_MS = 20_000;
 
@@ -74,7 +76,8 @@ export function send({ method, url, body, headers = {}, onProgress }) {
 /** fetch() that turns "no answer" into ApiError("network"/"timeout"). */
 async function request(url, init = {}, timeoutMs = REQUEST_MARGIN_MS) {
   try {
-    return await fetch(url, { cache: "no-store", ...init, signal: AbortSignal.timeout(timeoutMs) });
+    const headers = { ...authorizationHeaders(), ...(init.headers ?? {}) }; // the API's own requests only
+    return await fetch(url, { cache: "no-store", ...init, headers, signal: AbortSignal.timeout(timeoutMs) });
   } catch (error) {
     throw new ApiError(error?.name === "TimeoutError" ? "timeout" : "network");
   }
@@ -97,7 +100,7 @@ export async function uploadDirect(file, options, onProgress) {
     method: "POST",
     url: `/api/images?${optionsQuery(options)}`,
     body: file,
-    headers: { "Content-Type": file.type || "application/octet-stream" },
+    headers: { ...authorizationHeaders(), "Content-Type": file.type || "application/octet-stream" },
     onProgress,
   });
   if (response.status !== 202) throw errorFromResponse(response.status, response.text);
@@ -179,6 +182,15 @@ export async function getImage(id, waitSeconds = 0) {
     return { state: "failed", body, error: new ApiError(error.code ?? "unknown", error.message ?? "", { status: 422 }) };
   }
   throw errorFromResponse(response.status, text);
+}
+
+/** GET /api/images: a page of the signed-in caller's images, newest first ({images, next_cursor}). */
+export async function listImages(cursor = null) {
+  const query = cursor ? `?${new URLSearchParams({ cursor })}` : "";
+  const response = await request(`/api/images${query}`);
+  const text = await response.text();
+  if (response.status !== 200) throw errorFromResponse(response.status, text);
+  return parseJson(text);
 }
 
 /** DELETE /api/images/{id}. */

@@ -7,6 +7,8 @@ import {
   ApiError,
   deleteImage, getImage, getOptions, requestUpload, uploadDirect, uploadToStorage,
 } from "./api.js";
+import { startAccount } from "./account.js";
+import { onChange as onSignInChange, signInEnabled, signedIn } from "./auth.js";
 import { Card, describeOptions } from "./card.js";
 import { copyText } from "./dom.js";
 import { describeError, setAcceptedTypes } from "./messages.js";
@@ -171,7 +173,7 @@ function refuseEarly(item) {
 
 function refreshControls() {
   const ready = items.filter((item) => item.state === "ready").length;
-  els.uploadButton.disabled = ready === 0 || config === null;
+  els.uploadButton.disabled = ready === 0 || config === null || (signInEnabled() && !signedIn());
   els.uploadButton.textContent = ready > 1 ? `Upload ${ready} images` : "Upload";
   els.empty.hidden = items.length > 0;
   els.clearButton.hidden = !items.some((item) => item.state === "done" || item.state === "failed");
@@ -248,6 +250,7 @@ function setState(item, state) {
   item.state = state;
   item.card.setState(state);
   refreshControls();
+  if (state === "done" || state === "failed") document.dispatchEvent(new Event("images-changed"));
 }
 
 /** Upload (unless already uploaded), then follow processing to its end. */
@@ -402,8 +405,10 @@ async function loadOptions() {
   els.optionsError.hidden = true;
   els.optionsLoading.hidden = false;
   els.optionsStatus.hidden = false;
+  let options;
   try {
-    config = readConfig(await getOptions());
+    options = await getOptions();
+    config = readConfig(options);
   } catch (error) {
     if (!(error instanceof ApiError)) console.warn("unexpected failure", error);
     const description = describeError(error);
@@ -426,6 +431,8 @@ async function loadOptions() {
   // Files chosen while the options were loading are checked now.
   for (const item of items.filter((entry) => entry.state === "ready")) refuseEarly(item);
   refreshControls();
+  // Sign-in (when the deployment has it) finishes on its own; the controls follow its changes.
+  startAccount(options.sign_in, (message) => notify(message, true)).finally(refreshControls);
 }
 
 els.optionsRetry.addEventListener("click", async () => {
@@ -436,6 +443,7 @@ els.optionsRetry.addEventListener("click", async () => {
   (config ? els.format : els.optionsRetry).focus();
 });
 
+onSignInChange(refreshControls);
 loadOptions();
 
 document.documentElement.classList.add("js-ready");

@@ -34,6 +34,8 @@ export function describeError(error) {
       };
     case "image_too_large":
       return { title: "This image has too many pixels to process.", detail: server || "Try a smaller version of it.", retry: false };
+    case "image_too_complex":
+      return { title: "This image would take too long to process.", detail: server || "Try fewer frames, fewer filters or JPEG.", retry: false };
     case "corrupt_image":
       return { title: "This image is damaged or incomplete, so it could not be processed.", detail: "Try exporting or saving it again.", retry: false };
     case "unsupported_image":

@@ -1,24 +1,62 @@
-"""Removing an image now: its original, its variants and its manifest."""
+"""Removing an image now: its original, its variants and its manifest, leaving a tombstone in its place."""
 
+from botocore.exceptions import ClientError
 from imageservice.config import Config
 from imageservice.errors import NotFound
-from imageservice.keys import image_prefix, is_image_id, upload_key
+from imageservice.keys import image_prefix, is_image_id, manifest_key, upload_key
+from imageservice.manifest import DELETED, Manifest
+
+
+class DeletionIncomplete(Exception):
+    """S3 refused to delete some of the image's objects; the DELETE may be repeated."""
 
 
 def delete_image(s3, config: Config, image_id: str) -> int:
-    """Delete every object of the image and return how many there were."""
+    """Delete every object of the image and return how many there were.
+
+    The tombstone (a `deleted` manifest) is written first. Processing publishes only by replacing its own
+    claim on the manifest, so from here on it cannot publish: what it wrote before is in the listing below,
+    and what it writes after, it removes itself. The tombstone also keeps a second use of the image's upload
+    ticket from bringing it back; it holds no image data and expires with the variants (VariantsExpireDays)."""
     if not is_image_id(image_id):
         raise NotFound("No image has this id.")
-    deleted = 0
-    for bucket, prefix in (
-        (config.stored_images_bucket, upload_key(image_id)),
-        (config.processed_images_bucket, image_prefix(image_id)),
-    ):
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-            keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
-            if keys:
-                s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
-                deleted += len(keys)
-    if deleted == 0:
+    manifest = manifest_key(image_id)
+    originals = _keys(s3, config.stored_images_bucket, upload_key(image_id))
+    processed = _keys(s3, config.processed_images_bucket, image_prefix(image_id))
+    # The manifest is read only when listed: this role may list only by prefix, so a missing key reads 403.
+    if not originals and processed <= {manifest} and (not processed or _is_tombstone(s3, config, manifest)):
         raise NotFound("No image has this id.")
-    return deleted
+    s3.put_object(Bucket=config.processed_images_bucket, Key=manifest, Body=Manifest.deleted(image_id).to_json(),
+                  ContentType="application/json")
+    deleted = _delete(s3, config.stored_images_bucket, originals)
+    deleted += _delete(s3, config.processed_images_bucket,
+                       _keys(s3, config.processed_images_bucket, image_prefix(image_id)) - {manifest})
+    return deleted + 1  # and the manifest, now a tombstone
+
+
+def _keys(s3, bucket: str, prefix: str) -> set[str]:
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    return {item["Key"] for page in pages for item in page.get("Contents", [])}
+
+
+def _is_tombstone(s3, config: Config, key: str) -> bool:
+    try:
+        body = s3.get_object(Bucket=config.processed_images_bucket, Key=key)["Body"].read()
+    except ClientError as error:
+        if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
+            return True  # removed since the listing: nothing left either way
+        raise
+    return Manifest.from_json(body).status == DELETED
+
+
+def _delete(s3, bucket: str, keys: set[str]) -> int:
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), 1000):  # DeleteObjects takes at most 1,000 keys
+        batch = [{"Key": key} for key in ordered[start:start + 1000]]
+        answer = s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
+        # A batch delete answers 200 even when S3 refused keys; a 204 would then claim a deletion that did not happen.
+        if errors := answer.get("Errors"):
+            first = errors[0]
+            raise DeletionIncomplete(f"S3 kept {len(errors)} object(s) in {bucket}, e.g. {first.get('Key')}: "
+                                     f"{first.get('Code')}")
+    return len(ordered)

@@ -1,17 +1,32 @@
-"""Turning one stored original into variants and a manifest in the processed-images bucket."""
+"""Turning one stored original into variants and a manifest in the processed-images bucket.
+
+One image id has one original. Before any variant is written, processing claims the id with a `pending`
+manifest naming the original's ETag (a write that succeeds only where no manifest exists), and the
+outcome replaces exactly that claim (a write conditional on the claim's ETag). So:
+- a DELETE, which replaces the manifest with a tombstone before it lists what to remove, makes the
+  outcome's write fail: processing then removes what it wrote, and nothing published survives a DELETE;
+- a second object under the same key (an upload ticket used again) finds the id claimed, finished or
+  deleted, and is never processed; once the image is finished or deleted, that object is removed;
+- a repeated or racing delivery of the same original finds its own claim and ends in the same bytes."""
 
 from dataclasses import dataclass
 from urllib.parse import unquote_plus
 
 import imaging
+from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 from imageservice.config import Config
 from imageservice.errors import InvalidOption
 from imageservice.keys import manifest_key, parse_upload_key, variant_key
-from imageservice.manifest import done_manifest, encode_manifest, failed_manifest
+from imageservice.manifest import DELETED, PENDING, Manifest, OriginalInfo, StoredVariant
 from imageservice.options import ImageOptions
+from imageservice.owners import OWNER_METADATA
 
 VARIANT_CACHE_CONTROL = "private, max-age=31536000, immutable"
+_MISSING = ("NoSuchKey", "404")
+_CONDITION_FAILED = ("PreconditionFailed", "412", "ConditionalRequestConflict", "409")
+
+logger = Logger(child=True)
 
 
 @dataclass(frozen=True)
@@ -19,6 +34,12 @@ class StoredObject:
     bucket: str
     key: str
     image_id: str | None  # None when the key is outside the uploads/ layout
+
+
+@dataclass(frozen=True)
+class StoredManifest:
+    manifest: Manifest
+    etag: str
 
 
 def parse_upload_record(record: dict) -> StoredObject:
@@ -40,33 +61,54 @@ def recipe_for(config: Config, options: ImageOptions) -> imaging.Recipe:
 
 
 def render(
-    image_id: str, data: bytes, metadata: dict[str, str], config: Config
-) -> tuple[dict, tuple[imaging.Variant, ...]]:
-    """The manifest and the variants for one original; bad images give a `failed` manifest, not an error."""
+    image_id: str, data: bytes, metadata: dict[str, str], config: Config, source_etag: str | None = None,
+    deadline: float | None = None,
+) -> tuple[Manifest, tuple[imaging.Variant, ...]]:
+    """The manifest and the variants for one original; bad images give a `failed` manifest, not an error.
+
+    deadline (time.monotonic() seconds) bounds the processing: work that cannot finish by then fails too.
+    """
     try:
-        processed = imaging.build_variants(data, recipe_for(config, ImageOptions.from_strings(metadata)))
+        options = ImageOptions.from_strings({k: v for k, v in metadata.items() if k != OWNER_METADATA})
+        processed = imaging.build_variants(data, recipe_for(config, options), deadline)
     except (imaging.ImageRejected, InvalidOption) as rejection:
-        return failed_manifest(image_id, rejection.code, rejection.message), ()
-    variants = [
-        {"name": v.name, "width": v.width, "height": v.height, "format": v.format,
-         "content_type": v.content_type, "bytes": len(v.data), "key": variant_key(image_id, v.name, v.extension)}
+        return Manifest.failed(image_id, rejection.code, rejection.message, source_etag), ()
+    variants = tuple(
+        StoredVariant(name=v.name, width=v.width, height=v.height, format=v.format, content_type=v.content_type,
+                      bytes=len(v.data), key=variant_key(image_id, v.name, v.extension))
         for v in processed.variants
-    ]
-    original = {"width": processed.original.width, "height": processed.original.height,
-                "format": processed.original.format, "bytes": processed.original.bytes}
-    manifest = done_manifest(image_id, original, variants, list(processed.metadata_removed), processed.placeholder)
+    )
+    source = processed.original
+    original = OriginalInfo(width=source.width, height=source.height, format=source.format, bytes=source.bytes)
+    manifest = Manifest.done(image_id, source_etag, original, variants, processed.metadata_removed,
+                             processed.placeholder)
     return manifest, processed.variants
 
 
-def process_upload(s3, config: Config, stored: StoredObject) -> dict | None:
-    """Process one original; returns the manifest written, or None when there was nothing to do."""
+def process_upload(s3, config: Config, stored: StoredObject, deadline: float | None = None) -> Manifest | None:
+    """Process one original; returns the outcome written, or None when there was nothing to do."""
+    claim = read_manifest(s3, config, stored.image_id)
+    if claim is not None and claim.manifest.status != PENDING:
+        _remove_later_original(s3, stored, claim.manifest)
+        return None
     try:
         original = s3.get_object(Bucket=stored.bucket, Key=stored.key)
     except ClientError as error:
-        if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
+        if _code(error) in _MISSING:
             return None  # deleted before this event arrived
         raise
-    manifest, variants = render(stored.image_id, original["Body"].read(), original.get("Metadata", {}), config)
+    source_etag = original["ETag"].strip('"')
+    if claim is None:
+        claim = _claim(s3, config, stored.image_id, source_etag)
+    if claim.manifest.status != PENDING:
+        _remove_later_original(s3, stored, claim.manifest)
+        return None
+    if claim.manifest.source_etag != source_etag:
+        # Another object under this key holds the claim; its own delivery finishes the image.
+        logger.warning("a second original under a claimed image id was not processed")
+        return None
+    manifest, variants = render(stored.image_id, original["Body"].read(), original.get("Metadata", {}), config,
+                                source_etag, deadline)
     for variant in variants:
         s3.put_object(
             Bucket=config.processed_images_bucket,
@@ -76,11 +118,85 @@ def process_upload(s3, config: Config, stored: StoredObject) -> dict | None:
             ContentDisposition=f'inline; filename="{variant.name}.{variant.extension}"',
             CacheControl=VARIANT_CACHE_CONTROL,
         )
-    # Written last: a manifest means every variant it names is already in place.
-    s3.put_object(
-        Bucket=config.processed_images_bucket,
-        Key=manifest_key(stored.image_id),
-        Body=encode_manifest(manifest),
-        ContentType="application/json",
-    )
+    # Written last, and only over this original's claim: a manifest means every variant it names is in place,
+    # and a DELETE that came first (its tombstone replaced the claim) wins.
+    try:
+        _put_manifest(s3, config, manifest, IfMatch=claim.etag)
+    except ClientError as error:
+        if _code(error) not in _CONDITION_FAILED + _MISSING:
+            raise
+        now = read_manifest(s3, config, stored.image_id)
+        if now is not None and now.manifest.finished and now.manifest.source_etag == source_etag:
+            return now.manifest  # a duplicate delivery of this original finished first, with the same bytes
+        _remove_variants(s3, config, manifest)
+        logger.info("image deleted during processing; its variants were removed")
+        return None
     return manifest
+
+
+def read_manifest(s3, config: Config, image_id: str) -> StoredManifest | None:
+    try:
+        response = s3.get_object(Bucket=config.processed_images_bucket, Key=manifest_key(image_id))
+    except ClientError as error:
+        if _code(error) in _MISSING:
+            return None
+        raise
+    return StoredManifest(Manifest.from_json(response["Body"].read()), response["ETag"])
+
+
+def _claim(s3, config: Config, image_id: str, source_etag: str) -> StoredManifest:
+    """Claim the image for this original, or return whoever holds it already."""
+    pending = Manifest.pending(image_id, source_etag)
+    try:
+        return StoredManifest(pending, _put_manifest(s3, config, pending, IfNoneMatch="*"))
+    except ClientError as error:
+        if _code(error) not in _CONDITION_FAILED:
+            raise
+    existing = read_manifest(s3, config, image_id)
+    if existing is None:  # removed between the two requests: let Lambda's retry look again
+        raise RuntimeError(f"the manifest of {image_id} changed while it was being claimed")
+    return existing
+
+
+def _put_manifest(s3, config: Config, manifest: Manifest, **condition: str) -> str:
+    response = s3.put_object(
+        Bucket=config.processed_images_bucket,
+        Key=manifest_key(manifest.id),
+        Body=manifest.to_json(),
+        ContentType="application/json",
+        **condition,
+    )
+    return response["ETag"]
+
+
+def _remove_variants(s3, config: Config, manifest: Manifest) -> None:
+    for variant in manifest.variants:
+        s3.delete_object(Bucket=config.processed_images_bucket, Key=variant.key)
+
+
+def _remove_later_original(s3, stored: StoredObject, manifest: Manifest) -> None:
+    """An object under the key of a finished or deleted image is a second use of its upload ticket: remove it.
+
+    After a tombstone nothing under the key belongs to an image; after an outcome, only the original whose
+    ETag it names does (a manifest without one predates this rule, and nothing is removed)."""
+    if manifest.status != DELETED and manifest.source_etag is None:
+        return
+    try:
+        head = s3.head_object(Bucket=stored.bucket, Key=stored.key)
+    except ClientError as error:
+        if _code(error) in _MISSING:
+            return
+        raise
+    etag = head["ETag"].strip('"')
+    if manifest.status != DELETED and etag == manifest.source_etag:
+        return  # the image's own original: a repeated event
+    try:
+        s3.delete_object(Bucket=stored.bucket, Key=stored.key, IfMatch=head["ETag"])
+    except ClientError as error:
+        if _code(error) not in _CONDITION_FAILED + _MISSING:
+            raise  # replaced again meanwhile: that object's own event decides about it
+    logger.warning("removed a second original under a finished or deleted image id", extra={"status": manifest.status})
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))

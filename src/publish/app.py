@@ -1,6 +1,6 @@
 """Custom::WebsitePublisher: every deploy leaves the site live, with no step after it.
 
-Create and Update copy web/ (packaged next to this file) into the website bucket and invalidate the
+Create and Update copy web/ (from WebLayer) into the website bucket and invalidate the
 distribution; Delete empties the bucket, so CloudFormation can delete it. crhelper answers CloudFormation on
 every path: an exception becomes FAILED with its message as the reason, and a timer answers FAILED just
 before the Lambda timeout, so a stack never waits for an answer that will not come."""
@@ -15,7 +15,8 @@ import publisher
 from botocore.exceptions import BotoCoreError, ClientError
 from crhelper import CfnResource
 
-WEB_DIR = Path(__file__).parent / "web"
+# WebLayer (template.yaml) carries web/ under web/, and Lambda extracts layers into /opt.
+WEB_DIR = Path("/opt/web")
 
 logger = logging.getLogger(__name__)
 

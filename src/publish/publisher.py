@@ -127,11 +127,10 @@ def sync(s3, bucket: str, root: Path) -> SyncResult:
 
 
 def empty(s3, bucket: str) -> int:
-    """Delete every object (and every version, should versioning have been turned on) in `bucket`."""
-    objects = []
-    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
-        for item in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]:
-            objects.append({"Key": item["Key"], "VersionId": item["VersionId"]})
+    """Delete every object in `bucket`, by key: the website bucket is unversioned, and ListObjectsV2 and
+    DeleteObjects are all the publisher's role grants (s3:ListBucket, s3:DeleteObject), never the
+    version-level ListBucketVersions or DeleteObjectVersion."""
+    objects = [{"Key": key} for key in remote_etags(s3, bucket)]
     _delete(s3, bucket, objects)
     logger.info("emptied %s: %d objects deleted", bucket, len(objects))
     return len(objects)

@@ -6,6 +6,7 @@ from imageservice.aws import s3_client
 from imageservice.config import get_config
 from imageservice.http import json_body, json_response, make_resolver, request_body
 from imageservice.options import ImageOptions
+from imageservice.owners import caller
 from uploads import extract_image, presigned_upload, store_direct_upload
 
 logger = Logger()
@@ -15,9 +16,10 @@ app = make_resolver()
 @app.post("/api/images")
 def create_image():
     options = ImageOptions.from_strings(app.current_event.query_string_parameters or {})
-    content_type = (app.current_event.headers.get("content-type") or "").lower()
+    content_type = app.current_event.headers.get("content-type") or ""
+    owner = caller(app.current_event.raw_event, get_config())
     image = extract_image(request_body(app), content_type, get_config().direct_upload_max_bytes)
-    image_id = store_direct_upload(s3_client(), get_config(), image, options)
+    image_id = store_direct_upload(s3_client(), get_config(), image, options, owner)
     logger.info("original stored", extra={"image_id": image_id, "bytes": len(image)})
     location = f"/api/images/{image_id}"
     body = {"id": image_id, "status": "pending", "links": {"self": location}}
@@ -28,7 +30,8 @@ def create_image():
 def create_upload():
     body = json_body(app)
     content_type = body.pop("content_type", None)
-    image_id, post = presigned_upload(s3_client(), get_config(), content_type, ImageOptions.from_json(body))
+    owner = caller(app.current_event.raw_event, get_config())
+    image_id, post = presigned_upload(s3_client(), get_config(), content_type, ImageOptions.from_json(body), owner)
     logger.info("pre-signed upload issued", extra={"image_id": image_id})
     return json_response(201, {
         "id": image_id,

@@ -1,26 +1,44 @@
 """Taking originals in: direct uploads through the API and pre-signed POSTs straight to S3."""
 
-from email.parser import BytesParser
-from email.policy import HTTP
+from multipart import (
+    MultipartError,
+    MultipartSegment,
+    ParserLimitReached,
+    PushMultipartParser,
+    parse_options_header,
+)
 
 from imageservice.config import Config
-from imageservice.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from imageservice.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType, quoted
 from imageservice.keys import new_image_id, upload_key
 from imageservice.options import ImageOptions
+from imageservice.owners import OWNER_METADATA, record_owner
 from imageservice.sniff import ACCEPTED_CONTENT_TYPES, IMAGE_CONTENT_TYPES, sniff_image_type
 
 ACCEPTED_TYPES_SENTENCE = "JPEG, PNG, WebP, GIF, AVIF, HEIC/HEIF, TIFF or BMP"
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
+# Limits of a multipart body. A browser, curl or requests sends one part with two or three header lines of
+# a few hundred bytes (a long file name, percent-encoded, stays under 1 KiB); a form may add a few fields.
+# The header line bounds the parameters of Content-Disposition too: 4 KiB holds a few hundred at most.
+MAX_PARTS = 16
+MAX_PART_HEADERS = 8
+MAX_PART_HEADER_BYTES = 4096
+MAX_BOUNDARY_CHARS = 70  # RFC 2046
+MALFORMED = "The multipart body is malformed; send the image in a part named 'file' (curl -F file=@photo.jpg)."
+
 
 def extract_image(body: bytes, content_type: str, max_bytes: int) -> bytes:
-    """The image bytes of a direct upload: the raw body, or the multipart part named `file`."""
-    multipart = content_type.startswith("multipart/form-data")
+    """The image bytes of a direct upload: the raw body, or the multipart part named `file`.
+
+    `content_type` is the request's header as sent: the boundary's case matters."""
+    media_type, parameters = parse_options_header(content_type)
+    multipart = media_type == "multipart/form-data"
     # Checked before parsing too, so an oversized body costs no parsing; the margin is multipart framing.
     if len(body) > max_bytes + (MULTIPART_OVERHEAD_BYTES if multipart else 0):
         raise _too_large(len(body), max_bytes)
     if multipart:
-        body = _multipart_file(body, content_type)
+        body = _multipart_file(body, parameters.get("boundary", ""))
     if not body:
         raise BadRequest("The upload is empty; send the image bytes or a multipart part named 'file'.")
     if len(body) > max_bytes:
@@ -35,43 +53,76 @@ def _too_large(size: int, max_bytes: int) -> PayloadTooLarge:
     )
 
 
-def _multipart_file(body: bytes, content_type: str) -> bytes:
-    headers = b"Content-Type: " + content_type.encode("latin-1", "replace") + b"\r\n\r\n"
-    message = BytesParser(policy=HTTP).parsebytes(headers + body)
-    if not message.is_multipart() or message.defects:
-        raise BadRequest("The multipart body is malformed; send the image in a part named 'file'.")
-    for part in message.iter_parts():
-        if part.get_param("name", header="content-disposition") == "file":
-            return part.get_payload(decode=True) or b""
-    raise BadRequest("The multipart body has no part named 'file'; send the image as file=@photo.jpg.")
+def _multipart_file(body: bytes, boundary: str) -> bytes:
+    """The content of the one part named `file`, read by a streaming parser made for HTTP (strict mode: no
+    header continuations, no unnamed parts, no data after the end), within the limits above. Other parts
+    are skipped unread; nothing inside a part is ever parsed, so nesting costs nothing."""
+    if not 1 <= len(boundary) <= MAX_BOUNDARY_CHARS:
+        raise BadRequest(f"The multipart boundary must be 1 to {MAX_BOUNDARY_CHARS} characters; {MALFORMED}")
+    chunks: list[bytes] | None = None
+    receiving = False
+    try:
+        with PushMultipartParser(boundary, content_length=len(body), max_header_size=MAX_PART_HEADER_BYTES,
+                                 max_header_count=MAX_PART_HEADERS, max_segment_count=MAX_PARTS,
+                                 strict=True) as parser:
+            for event in parser.parse(body):
+                if isinstance(event, MultipartSegment):
+                    receiving = event.name == "file"
+                    if receiving and chunks is not None:
+                        raise BadRequest("The multipart body has more than one part named 'file'; send one image.")
+                    if receiving:
+                        chunks = []
+                elif event is None:
+                    receiving = False
+                elif receiving:
+                    chunks.append(event)
+    except ParserLimitReached:
+        raise BadRequest(
+            f"The multipart body exceeds a limit: at most {MAX_PARTS} parts, {MAX_PART_HEADERS} header lines "
+            f"of {MAX_PART_HEADER_BYTES} bytes each; send the image in a part named 'file'."
+        ) from None
+    except (MultipartError, UnicodeError):
+        raise BadRequest(MALFORMED) from None
+    if chunks is None:
+        raise BadRequest("The multipart body has no part named 'file'; send the image as file=@photo.jpg.")
+    return b"".join(chunks)
 
 
-def store_direct_upload(s3, config: Config, image: bytes, options: ImageOptions) -> str:
-    """Store a sniffed, accepted original and return its new image id."""
+def store_direct_upload(s3, config: Config, image: bytes, options: ImageOptions, owner: str | None = None) -> str:
+    """Store a sniffed, accepted original and return its new image id; `owner` is the uploader's sub."""
     image_type = sniff_image_type(image)
     if image_type is None:
         raise UnsupportedMediaType(f"These bytes are not an image we accept; send {ACCEPTED_TYPES_SENTENCE}.")
     image_id = new_image_id()
+    if owner is not None:
+        record_owner(s3, config, owner, image_id)
     s3.put_object(
         Bucket=config.stored_images_bucket,
         Key=upload_key(image_id),
         Body=image,
         ContentType=IMAGE_CONTENT_TYPES[image_type],
-        Metadata=options.to_strings(),
+        Metadata=_metadata(options, owner),
     )
     return image_id
 
 
-def presigned_upload(s3, config: Config, content_type: object, options: ImageOptions) -> tuple[str, dict]:
-    """A new image id and the pre-signed POST that may create its original, and nothing else.
+def presigned_upload(
+    s3, config: Config, content_type: object, options: ImageOptions, owner: str | None = None
+) -> tuple[str, dict]:
+    """A new image id and the pre-signed POST that may create its original, and nothing else; the policy
+    pins every metadata field, the owner's sub included.
 
     `content_type` is the client's JSON value as sent: None, or a string naming an accepted image type."""
     if content_type is not None and (
         not isinstance(content_type, str) or content_type.lower() not in ACCEPTED_CONTENT_TYPES
     ):
-        raise UnsupportedMediaType(f"content_type {content_type!r} is not accepted; send {ACCEPTED_TYPES_SENTENCE}.")
+        shown = quoted(content_type) if isinstance(content_type, str) else "that is not a string"
+        raise UnsupportedMediaType(f"A content_type {shown} is not accepted; name one of "
+                                   f"{ACCEPTED_TYPES_SENTENCE}, e.g. \"image/jpeg\".")
     image_id = new_image_id()
-    metadata = {f"x-amz-meta-{name}": value for name, value in options.to_strings().items()}
+    if owner is not None:
+        record_owner(s3, config, owner, image_id)
+    metadata = {f"x-amz-meta-{name}": value for name, value in _metadata(options, owner).items()}
     fields = dict(metadata)
     conditions: list = [["content-length-range", 1, config.large_upload_max_bytes]]
     conditions += [{name: value} for name, value in metadata.items()]
@@ -88,3 +139,8 @@ def presigned_upload(s3, config: Config, content_type: object, options: ImageOpt
         ExpiresIn=config.url_expires_seconds,
     )
     return image_id, post
+
+
+def _metadata(options: ImageOptions, owner: str | None) -> dict[str, str]:
+    """The original's S3 metadata: the processing options, and who uploaded it."""
+    return {**options.to_strings(), **({OWNER_METADATA: owner} if owner is not None else {})}

@@ -14,6 +14,7 @@ from lambda_responses import response_json
 from moto import mock_aws
 
 from devstack.functions import LambdaContext, load_handler
+from devstack.iam import acting_as, acting_function, install_iam
 
 
 @pytest.fixture
@@ -42,23 +43,44 @@ def function_env(monkeypatch, stack):
     get_config.cache_clear()
 
 
+FAILURE_QUEUE_NAME = "ProcessFailureQueue"
+
+
 @pytest.fixture
-def s3(aws_credentials, function_env, stack):
+def iam_template(rendered_template):
+    """The rendered template whose role policies the functions run under (a test may narrow them)."""
+    return rendered_template
+
+
+@pytest.fixture
+def iam(aws_credentials, function_env, stack, iam_template):
+    """In-process moto with IAM: each client made inside acts as the function `invoke` runs (see there)."""
     with mock_aws():
         s3_client.cache_clear()
-        client = boto3.client("s3", region_name="us-east-1")
-        for bucket in stack.buckets.values():
-            client.create_bucket(Bucket=bucket.name)
-        yield client
+        physical_ids = {name: bucket.name for name, bucket in stack.buckets.items()}
+        installed = install_iam(boto3, acting_function, iam_template,
+                                {**physical_ids, "ProcessFailureQueue": FAILURE_QUEUE_NAME})
+        yield installed
+        installed.uninstall()
     s3_client.cache_clear()
 
 
 @pytest.fixture
+def s3(iam, stack):
+    """The test's own client (no function's: not evaluated), with the stack's buckets made."""
+    client = boto3.client("s3", region_name="us-east-1")
+    for bucket in stack.buckets.values():
+        client.create_bucket(Bucket=bucket.name)
+    return client
+
+
+@pytest.fixture
 def invoke(s3, stack):
-    """Call a function's handler with an event, as Lambda would."""
+    """Call a function's handler with an event, as Lambda would: its AWS calls are its role's to make."""
     def call(logical_id: str, event: dict):
         function = stack.functions[logical_id]
-        return load_handler(function)(copy.deepcopy(event), LambdaContext(function, str(uuid.uuid4())))
+        with acting_as(logical_id):
+            return load_handler(function)(copy.deepcopy(event), LambdaContext(function, str(uuid.uuid4())))
     return call
 
 
@@ -89,6 +111,7 @@ def vary_http_event(
     if body is not None:
         raw = body.encode() if isinstance(body, str) else body
         event["body"], event["isBase64Encoded"] = base64.b64encode(raw).decode(), True
+        event["headers"] = {**event["headers"], "content-length": str(len(raw))}  # as API Gateway passes it
     if headers is not None:
         event["headers"] = {**event["headers"], **{k.lower(): v for k, v in headers.items()}}
     if query is not None:

@@ -8,6 +8,7 @@ writes `failed`; the retry ends in exactly the objects a clean run writes, byte 
 S3 faults are injected below the client (botocore's before-send event), so the client's own retries
 (standard mode, 3 attempts) see them as they would a real 503 or timeout; the retry sleeps are skipped."""
 
+import hashlib
 import importlib.util
 import io
 import json
@@ -24,7 +25,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, ReadTimeoutError
 from imageservice.aws import s3_client
 from imageservice.keys import image_prefix, manifest_key, new_image_id, upload_key
-from imageservice.manifest import DONE, FAILED, encode_manifest
+from imageservice.manifest import DONE, FAILED, PENDING, Manifest
 from lambda_responses import response_json
 from moto.core.botocore_stubber import BotocoreStubber
 from processing import render
@@ -67,10 +68,9 @@ def s3_event(load_event, stack):
 
 def expected_objects(config, image_id: str, data: bytes, metadata: dict) -> dict[str, bytes]:
     """Every object a clean run writes for this original: the variants and the manifest, byte for byte."""
-    manifest, variants = render(image_id, data, metadata, config)
-    entries = manifest.get("variants", [])
-    objects = {entry["key"]: variant.data for entry, variant in zip(entries, variants, strict=True)}
-    objects[manifest_key(image_id)] = encode_manifest(manifest)
+    manifest, variants = render(image_id, data, metadata, config, hashlib.md5(data).hexdigest())
+    objects = {entry.key: variant.data for entry, variant in zip(manifest.variants, variants, strict=True)}
+    objects[manifest_key(image_id)] = manifest.to_json()
     return objects
 
 
@@ -80,24 +80,26 @@ def processed_objects(s3, config, image_id: str) -> dict[str, bytes]:
             for item in listing.get("Contents", [])}
 
 
-def assert_consistent(s3, config, image_id: str) -> dict | None:
-    """The manifest invariant: `done` only with every variant in place; returns the manifest, if any."""
+def assert_consistent(s3, config, image_id: str) -> Manifest | None:
+    """The manifest invariant: `done` only with every variant in place; returns the outcome, if any
+    (processing's `pending` claim is none)."""
     objects = processed_objects(s3, config, image_id)
     raw = objects.get(manifest_key(image_id))
     if raw is None:
         return None
-    manifest = json.loads(raw)
-    assert manifest["status"] in (DONE, FAILED)
-    if manifest["status"] == DONE:
-        for variant in manifest["variants"]:
-            assert variant["key"] in objects, f"manifest names {variant['key']}, which is not there"
-            assert len(objects[variant["key"]]) == variant["bytes"]
+    manifest = Manifest.from_json(raw)
+    if manifest.status == PENDING:
+        return None
+    assert manifest.status in (DONE, FAILED)
+    for variant in manifest.variants:
+        assert variant.key in objects, f"manifest names {variant.key}, which is not there"
+        assert len(objects[variant.key]) == variant.bytes
     return manifest
 
 
 def assert_done_exactly(s3, config, image_id, data, metadata):
     assert processed_objects(s3, config, image_id) == expected_objects(config, image_id, data, metadata)
-    assert assert_consistent(s3, config, image_id)["status"] == DONE
+    assert assert_consistent(s3, config, image_id).status == DONE
 
 
 class _RawBody(io.BytesIO):
@@ -199,6 +201,7 @@ def test_the_same_event_twice_ends_in_one_correct_result(invoke, s3, config, ori
 def test_two_racing_deliveries_end_in_one_correct_result(s3, config, stack, original, s3_event):
     """Two execution environments handle the same event at once; both render before either writes."""
     from devstack.functions import LambdaContext, load_handler
+    from devstack.iam import acting_as
 
     image_id, data, metadata = original()
     function = stack.functions["ProcessFunction"]
@@ -214,7 +217,8 @@ def test_two_racing_deliveries_end_in_one_correct_result(s3, config, stack, orig
 
     def deliver(handler):
         try:
-            handler(s3_event(image_id), LambdaContext(function, new_image_id()))
+            with acting_as("ProcessFunction"):
+                handler(s3_event(image_id), LambdaContext(function, new_image_id()))
         except BaseException as error:  # noqa: BLE001 - reported by the assertion below
             errors.append(error)
 
@@ -239,7 +243,7 @@ def test_two_racing_deliveries_end_in_one_correct_result(s3, config, stack, orig
 
 # ------------------------------------------------------------------------------ a crash between writes
 
-@pytest.mark.parametrize("failing_write", [1, 2, 3, 4])  # the 4th write is the manifest
+@pytest.mark.parametrize("failing_write", [1, 2, 3, 4, 5])  # the 1st write is the claim, the 5th the outcome
 def test_a_crash_between_writes_is_finished_by_the_retry(invoke, s3, config, original, s3_event, invoke_presign,
                                                           failing_write):
     image_id, data, metadata = original()
@@ -255,7 +259,7 @@ def test_a_crash_between_writes_is_finished_by_the_retry(invoke, s3, config, ori
 
     with mock.patch.object(client, "put_object", side_effect=crash_once), pytest.raises(RuntimeError):
         invoke("ProcessFunction", s3_event(image_id))
-    assert assert_consistent(s3, config, image_id) is None  # no manifest: the image still reads as pending
+    assert assert_consistent(s3, config, image_id) is None  # no outcome: the image still reads as pending
     assert len(processed_objects(s3, config, image_id)) == failing_write - 1
     assert invoke_presign(image_id)["statusCode"] == 202
 
@@ -307,7 +311,8 @@ def test_a_put_fault_after_some_variants_leaves_no_manifest(invoke, s3, config, 
     faults.fail("PutObject", FAULTS["SlowDown 503"], key_contains="medium")
     with pytest.raises(ClientError):
         invoke("ProcessFunction", s3_event(image_id))
-    assert list(processed_objects(s3, config, image_id)) == [f"{image_prefix(image_id)}large.webp"]
+    assert sorted(processed_objects(s3, config, image_id)) == [f"{image_prefix(image_id)}large.webp",
+                                                               manifest_key(image_id)]  # and the claim
     assert assert_consistent(s3, config, image_id) is None
     faults.clear()
     invoke("ProcessFunction", s3_event(image_id))
@@ -337,7 +342,7 @@ def test_a_bad_image_still_ends_failed_once(invoke, s3, config, original, s3_eve
     invoke("ProcessFunction", s3_event(image_id))
     invoke("ProcessFunction", s3_event(image_id))
     manifest = assert_consistent(s3, config, image_id)
-    assert manifest["status"] == FAILED and manifest["error"]["code"] == "corrupt_image"
+    assert manifest.status == FAILED and manifest.error.code == "corrupt_image"
     assert list(processed_objects(s3, config, image_id)) == [manifest_key(image_id)]
 
 

@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 from imageservice.keys import manifest_key, new_image_id, upload_key
-from imageservice.manifest import encode_manifest, failed_manifest
+from imageservice.manifest import Manifest
 from lambda_responses import response_json
 
 
@@ -91,7 +91,7 @@ def test_wait_gives_up_after_n_seconds(invoke, load_event, http_event, upload, m
     assert 2.5 <= fake.now <= 3
 
 
-@pytest.mark.parametrize("wait", ["21", "-1", "soon", "1.5"])
+@pytest.mark.parametrize("wait", ["21", "-1", "soon", "1.5", "²", "１", "٣", "1_0", " 5", "005"])
 def test_wait_out_of_bounds_is_invalid(invoke, load_event, http_event, wait):
     response = get_image(invoke, load_event, http_event, new_image_id(), {"wait": wait})
     assert response["statusCode"] == 400
@@ -165,7 +165,7 @@ def test_failed_manifest_from_storage_is_served(invoke, load_event, http_event, 
     image_id = new_image_id()
     s3.put_object(Bucket=config.stored_images_bucket, Key=upload_key(image_id), Body=b"x")
     s3.put_object(Bucket=config.processed_images_bucket, Key=manifest_key(image_id),
-                  Body=encode_manifest(failed_manifest(image_id, "image_too_large", "Too many pixels.")))
+                  Body=Manifest.failed(image_id, "image_too_large", "Too many pixels.").to_json())
     response = get_image(invoke, load_event, http_event, image_id)
     assert response["statusCode"] == 422
     assert response_json(response)["error"] == {"code": "image_too_large", "message": "Too many pixels."}
@@ -199,3 +199,21 @@ def test_unknown_route_is_a_json_404(invoke, load_event, http_event):
     response = invoke("PresignFunction", event)
     assert response["statusCode"] == 404
     assert response_json(response)["error"]["code"] == "not_found"
+
+
+def test_an_unknown_variant_name_is_quoted_short_and_sanitised(invoke, load_event, http_event, upload, process):
+    image_id = upload()
+    process(image_id)
+    response = get_variant(invoke, load_event, http_event, image_id, "\u202e" + "v" * 5000)
+    message = response_json(response)["error"]["message"]
+    assert response["statusCode"] == 404 and len(message) < 150 and "\u202e" not in message
+
+
+def test_a_pending_claim_in_storage_reads_as_pending(invoke, load_event, http_event, s3, config):
+    """Processing's claim is a `pending` manifest: the API answers as it does before there is any."""
+    image_id = new_image_id()
+    s3.put_object(Bucket=config.stored_images_bucket, Key=upload_key(image_id), Body=b"x")
+    s3.put_object(Bucket=config.processed_images_bucket, Key=manifest_key(image_id),
+                  Body=Manifest.pending(image_id, "0f343b0931126a20f133d67c2b018a3b").to_json())
+    response = get_image(invoke, load_event, http_event, image_id)
+    assert response["statusCode"] == 202 and response_json(response) == {"id": image_id, "status": "pending"}

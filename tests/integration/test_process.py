@@ -1,13 +1,20 @@
 """ProcessFunction over moto: S3 events in, variants and a manifest out."""
 
+import inspect
 import io
 import json
+import sys
+import time
+import uuid
 from unittest import mock
 
 import pytest
 from botocore.exceptions import ClientError
 from imageservice.keys import manifest_key, new_image_id, upload_key, variant_key
 from PIL import Image
+
+from devstack.functions import LambdaContext, load_handler
+from tests.fuzz_strategies import gif_with_offset_frames
 
 SAMPLE_ID = "3f0c9a56-8d1e-4c1b-9a59-2f4d6c7b8e90"
 
@@ -115,3 +122,56 @@ def test_transient_storage_errors_raise_so_lambda_retries(invoke, load_event, s3
     assert s3.list_objects_v2(Bucket=config.processed_images_bucket)["KeyCount"] == 0
     invoke("ProcessFunction", load_event("process_put.json"))  # the retry finishes the job
     assert read_manifest(s3, config, SAMPLE_ID)["status"] == "done"
+
+
+class _ContextWithTimeLeft(LambdaContext):
+    """A ProcessFunction context whose invocation has only `seconds` left."""
+
+    def __init__(self, function, seconds: float):
+        super().__init__(function, str(uuid.uuid4()))
+        self.ends = time.monotonic() + seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.ends - time.monotonic()) * 1000))
+
+
+@pytest.fixture
+def invoke_with(s3, stack):
+    """Call ProcessFunction's handler with a context that has `seconds` more than the handler's margin left."""
+    function = stack.functions["ProcessFunction"]
+    handler = load_handler(function)
+    margin = sys.modules[inspect.unwrap(handler).__module__].DEADLINE_MARGIN_SECONDS
+    return lambda event, seconds: handler(event, _ContextWithTimeLeft(function, margin + seconds))
+
+
+def _flat_frames_gif(count: int, size: tuple[int, int]) -> bytes:
+    frames = [Image.new("L", size, i * 37 % 256).convert("P") for i in range(count)]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=40)
+    return buffer.getvalue()
+
+
+def test_a_gif_growing_its_canvas_past_the_limit_fails_fast_without_raising(invoke, load_event, s3, config):
+    store(s3, config, SAMPLE_ID, gif_with_offset_frames(300, header=(100, 100), at=(6999, 6999)))
+    started = time.monotonic()
+    invoke("ProcessFunction", load_event("process_put.json"))
+    assert time.monotonic() - started < 10
+    manifest = read_manifest(s3, config, SAMPLE_ID)
+    assert manifest["status"] == "failed" and manifest["error"]["code"] == "image_too_large"
+
+
+def test_a_job_longer_than_the_time_left_fails_before_work_without_raising(invoke_with, load_event, s3, config):
+    store(s3, config, SAMPLE_ID, _flat_frames_gif(60, (1000, 1000)), {"format": "webp", "quality": "100"})
+    with mock.patch("imaging.animation.frames", side_effect=AssertionError("a frame was decoded")):
+        invoke_with(load_event("process_put.json"), 3)
+    manifest = read_manifest(s3, config, SAMPLE_ID)
+    assert manifest["status"] == "failed" and manifest["error"]["code"] == "image_too_complex"
+    assert s3.list_objects_v2(Bucket=config.processed_images_bucket)["KeyCount"] == 1  # the manifest alone
+
+
+def test_an_invocation_out_of_time_writes_processing_timeout_without_raising(invoke_with, load_event, s3, config,
+                                                                              photo):
+    store(s3, config, SAMPLE_ID, photo())
+    invoke_with(load_event("process_put.json"), -1)
+    manifest = read_manifest(s3, config, SAMPLE_ID)
+    assert manifest["status"] == "failed" and manifest["error"]["code"] == "processing_timeout"

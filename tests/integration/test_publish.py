@@ -3,6 +3,7 @@
 crhelper PUTs its answer to the pre-signed response URL with http.client; the fake connection below keeps
 every answer, so each test sees exactly what CloudFormation would have been told."""
 
+import copy
 import json
 import sys
 import threading
@@ -13,9 +14,11 @@ from pathlib import Path
 import boto3
 import publisher
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from devstack.functions import LambdaContext, load_handler
+from devstack.iam import acting_as, acting_function, install_iam
 
 RESPONSE_URL = "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/answer?X-Amz-Signature=x"
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/image-processing/0f1e2d3c-4b5a-4697-8877-665544332211"
@@ -80,6 +83,20 @@ def web_dir(tmp_path) -> Path:
 
 
 @pytest.fixture
+def publisher_template(rendered_template, request):
+    """The rendered template whose PublishFunction role the publisher runs under; a test may drop the
+    statement with one Sid (its parameter)."""
+    sid = getattr(request, "param", None)
+    if sid is None:
+        return rendered_template
+    narrowed = copy.deepcopy(rendered_template)
+    for policy in narrowed["Resources"]["PublishFunctionRole"]["Properties"]["Policies"]:
+        statements = policy["PolicyDocument"]["Statement"]
+        policy["PolicyDocument"]["Statement"] = [s for s in statements if s.get("Sid") != sid]
+    return narrowed
+
+
+@pytest.fixture
 def aws(aws_credentials):
     with mock_aws():
         s3 = boto3.client("s3", region_name="us-east-1")
@@ -94,6 +111,15 @@ def aws(aws_credentials):
                                      "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6"},
         })
         yield s3, cloudfront, distribution["Distribution"]["Id"]
+
+
+@pytest.fixture
+def iam(aws, publisher_template):
+    """PublishFunction's calls judged by its role, with this bucket and distribution in the policies."""
+    installed = install_iam(boto3, acting_function, publisher_template,
+                            {"WebsiteBucket": "website-bucket", "Distribution": aws[2]})
+    yield installed
+    installed.uninstall()
 
 
 class Publisher:
@@ -124,7 +150,8 @@ class Publisher:
     def send(self, event: dict, context: object | None = None) -> list[dict]:
         """Every answer CloudFormation got for this request."""
         count = len(self.answers.answers)
-        self.handler(event, context or LambdaContext(self.function, str(uuid.uuid4())))
+        with acting_as(self.function.logical_id):
+            self.handler(event, context or LambdaContext(self.function, str(uuid.uuid4())))
         return [answer["body"] for answer in self.answers.answers[count:]]
 
     def __call__(self, request_type: str, **kwargs) -> dict:
@@ -134,7 +161,7 @@ class Publisher:
 
 
 @pytest.fixture
-def publish(stack, aws, answers, web_dir, monkeypatch):
+def publish(stack, aws, iam, answers, web_dir, monkeypatch):
     publisher_ = Publisher(stack.functions["PublishFunction"], answers, aws[2])
     monkeypatch.setattr(publisher_.app, "WEB_DIR", web_dir)
     return publisher_
@@ -287,10 +314,40 @@ def test_a_publish_about_to_time_out_answers_failed_before_the_lambda_dies(publi
     assert sent[0]["Status"] == "FAILED" and sent[0]["Reason"] == "Execution timed out"
 
 
-def test_the_package_carries_the_page(stack):
-    """src/publish/web is a link to web/, so sam build packages the page with the publisher."""
-    code_dir = stack.functions["PublishFunction"].code_dir
-    link = code_dir / "web"
-    assert link.is_symlink() and link.resolve() == (code_dir.parents[1] / "web").resolve()
-    keys = {file.key for file in publisher.local_files(link)}
-    assert "index.html" in keys and "app.js" in keys
+# ------------------------------------------------------------------------------ the publisher under its role
+
+def test_a_whole_lifecycle_needs_nothing_beyond_the_publishers_role(publish, aws, iam):
+    s3, _, _ = aws
+    assert publish("Create")["Status"] == "SUCCESS"
+    s3.put_object(Bucket="website-bucket", Key="stale.js", Body=b"old")  # the test's own call, not judged
+    assert publish("Update", physical_id="website-bucket", OldResourceProperties={})["Status"] == "SUCCESS"
+    assert publish("Delete", physical_id="website-bucket")["Status"] == "SUCCESS"
+    assert objects(s3) == {}
+    assert iam.enforcer.refused == []
+
+
+def test_emptying_by_version_is_refused_by_the_publishers_role(publish, aws, iam):
+    """What the publisher once did on Delete (issue 10): list versions and delete each; on AWS every stack
+    delete then failed, since its role grants neither s3:ListBucketVersions nor s3:DeleteObjectVersion."""
+    assert publish("Create")["Status"] == "SUCCESS"
+    with acting_as("PublishFunction"):
+        s3 = boto3.client("s3")
+        with pytest.raises(ClientError) as listing:
+            s3.list_object_versions(Bucket="website-bucket")
+        answer = s3.delete_objects(Bucket="website-bucket",
+                                   Delete={"Objects": [{"Key": "index.html", "VersionId": "null"}], "Quiet": True})
+    assert listing.value.response["Error"]["Code"] == "AccessDenied"
+    assert "s3:ListBucketVersions" in listing.value.response["Error"]["Message"]
+    assert [(e["Key"], e["Code"]) for e in answer["Errors"]] == [("index.html", "AccessDenied")]
+    assert "index.html" in objects(aws[0])
+    assert [r.check.action for r in iam.enforcer.refused] == ["s3:ListBucketVersions", "s3:DeleteObjectVersion"]
+
+
+@pytest.mark.parametrize(("publisher_template", "action"), [
+    ("ListSite", "s3:ListBucket"), ("SyncSiteFiles", "s3:PutObject"),
+    ("InvalidateSite", "cloudfront:CreateInvalidation"),
+], indirect=["publisher_template"])
+def test_without_any_one_statement_the_publisher_fails(publish, iam, action):
+    answer = publish("Create")
+    assert answer["Status"] == "FAILED" and f"not authorized to perform: {action}" in answer["Reason"]
+    assert [r.check.action for r in iam.enforcer.refused] == [action]

@@ -35,6 +35,7 @@ def test_multipart_upload_stores_the_file_part(invoke, load_event, s3, config):
 def test_text_body_is_taken_as_bytes(invoke, load_event, http_event, photo):
     event = http_event(load_event("upload_post_image.json"), query={})
     event["body"], event["isBase64Encoded"] = "GIF89a not really", False
+    event["headers"]["content-length"] = str(len(event["body"]))
     assert invoke("UploadFunction", event)["statusCode"] == 202
 
 
@@ -129,3 +130,157 @@ def test_bad_presigned_upload_requests(invoke, load_event, http_event, body, sta
     response = invoke("UploadFunction", http_event(load_event("upload_post_uploads.json"), body=body))
     assert response["statusCode"] == status
     assert response_json(response)["error"]["code"] == code
+
+
+# ---------------------------------------------------------------------------------------- multipart
+
+def multipart_body(boundary: str, parts: list[tuple[bytes, bytes]]) -> bytes:
+    """`parts`: (header lines, content) pairs, framed as a browser frames them."""
+    delimiter = b"--" + boundary.encode()
+    body = b"".join(delimiter + b"\r\n" + headers + b"\r\n\r\n" + content + b"\r\n" for headers, content in parts)
+    return body + delimiter + b"--\r\n"
+
+
+def stored_count(s3, config) -> int:
+    return s3.list_objects_v2(Bucket=config.stored_images_bucket).get("KeyCount", 0)
+
+
+def test_a_browser_boundary_with_capital_letters_is_accepted(invoke, load_event, http_event, s3, config, photo):
+    """fetch(url, {method: "POST", body: formData}) in Chromium frames the body like this."""
+    boundary = "----WebKitFormBoundaryAbCdEfGhIjKlMnOp"
+    data = photo()
+    body = multipart_body(boundary, [
+        (b'Content-Disposition: form-data; name="file"; filename="Photo.JPG"\r\nContent-Type: image/jpeg', data),
+    ])
+    response = post_image(invoke, load_event, http_event, body=body,
+                          headers={"content-type": f"multipart/form-data; boundary={boundary}"})
+    assert response["statusCode"] == 202, response["body"]
+    stored = s3.get_object(Bucket=config.stored_images_bucket, Key=upload_key(response_json(response)["id"]))
+    assert stored["Body"].read() == data
+
+
+def test_other_fields_are_skipped_and_a_quoted_boundary_works(invoke, load_event, http_event, s3, config, photo):
+    data = photo()
+    body = multipart_body("Ab+/=_x", [(b'Content-Disposition: form-data; name="note"', b"hello"),
+                                      (b'Content-Disposition: form-data; name="file"; filename="a.jpg"', data)])
+    response = post_image(invoke, load_event, http_event, body=body,
+                          headers={"content-type": 'multipart/form-data; boundary="Ab+/=_x"'})
+    assert response["statusCode"] == 202
+    stored = s3.get_object(Bucket=config.stored_images_bucket, Key=upload_key(response_json(response)["id"]))
+    assert stored["Body"].read() == data
+
+
+NESTED_DEPTH = 1000
+
+
+def nested_multipart(depth: int) -> bytes:
+    """A part whose content is a multipart body whose part is a multipart body, `depth` times."""
+    content = b"\xff\xd8\xff"
+    for level in range(depth):
+        boundary = f"n{level}".encode()
+        content = (b"--" + boundary + b"\r\nContent-Type: multipart/mixed\r\n\r\n" + content + b"\r\n--"
+                   + boundary + b"--")
+    return multipart_body("outer", [(b'Content-Disposition: form-data; name="file"\r\n'
+                                     b"Content-Type: multipart/mixed; boundary=n999", content)])
+
+
+@pytest.mark.parametrize("body, fragment", [
+    (multipart_body("b", [(b'Content-Disposition: form-data; name="file"', b"\xff\xd8\xff")] * 2),
+     "more than one part named 'file'"),
+    (multipart_body("b", [(b'Content-Disposition: form-data; name="x"', b"")] * 17), "at most 16 parts"),
+    (multipart_body("b", [(b'Content-Disposition: form-data; name="file"; ' + b"a=b; " * 1000, b"x")]),
+     "header lines of 4096 bytes"),
+    (multipart_body("b", [(b"X-A: 1\r\n" * 9 + b'Content-Disposition: form-data; name="file"', b"x")]),
+     "at most 16 parts, 8 header lines"),
+    (multipart_body("b", [(b'Content-Disposition: form-data; name="file"', b"x")])[:-12], "malformed"),
+    (b"--b\nContent-Disposition: form-data; name=\"file\"\n\nx\n--b--\n", "malformed"),
+    (multipart_body("b", [(b"Content-Disposition: form-data", b"x")]), "malformed"),
+    (multipart_body("b", [(b'Content-Disposition: form-data; name="file"\r\n continued', b"x")]), "malformed"),
+])
+def test_broken_or_excessive_multipart_is_a_bad_request(invoke, load_event, http_event, s3, config, body, fragment):
+    response = post_image(invoke, load_event, http_event, body=body,
+                          headers={"content-type": "multipart/form-data; boundary=b"})
+    assert response["statusCode"] == 400
+    error = response_json(response)["error"]
+    assert error["code"] == "bad_request" and fragment in error["message"]
+    assert stored_count(s3, config) == 0
+
+
+@pytest.mark.parametrize("content_type", [
+    "multipart/form-data", "multipart/form-data; boundary=", "multipart/form-data; boundary=" + "b" * 71,
+    "multipart/form-data; boundary=other",
+])
+def test_a_missing_wrong_or_overlong_boundary_is_a_bad_request(invoke, load_event, http_event, content_type):
+    body = multipart_body("b", [(b'Content-Disposition: form-data; name="file"', b"\xff\xd8\xff")])
+    response = post_image(invoke, load_event, http_event, body=body, headers={"content-type": content_type})
+    assert response["statusCode"] == 400 and response_json(response)["error"]["code"] == "bad_request"
+
+
+# The worst bodies the old parser (the stdlib email package) met: seconds of CPU each, past UploadFunction's
+# timeout. The bound is generous (a loaded CI machine); the measured cost is in README's hostile-input table.
+WORST_MULTIPART_SECONDS = 1.0
+
+
+def many_parameters() -> bytes:
+    parameters = b"".join(b"; p%d=v" % index for index in range(80_000))  # about 0.8 MB
+    return multipart_body("b", [(b'Content-Disposition: form-data; name="file"' + parameters, b"\xff\xd8\xff")])
+
+
+def many_empty_parts() -> bytes:
+    return multipart_body("b", [(b'Content-Disposition: form-data; name="x"', b"")] * 50_000)  # about 2.6 MB
+
+
+@pytest.mark.parametrize("make, status", [(many_parameters, 400), (many_empty_parts, 400),
+                                          (lambda: nested_multipart(NESTED_DEPTH), 415)])
+def test_the_worst_multipart_bodies_cost_little(invoke, load_event, http_event, s3, config, make, status):
+    import time
+
+    body = make()
+    boundary = "b" if status == 400 else "outer"
+    request = http_event(load_event("upload_post_image.json"), body=body,
+                         headers={"content-type": f"multipart/form-data; boundary={boundary}"})
+    started = time.process_time()
+    response = invoke("UploadFunction", request)
+    cpu_seconds = time.process_time() - started
+    assert response["statusCode"] == status, response["body"]
+    assert cpu_seconds < WORST_MULTIPART_SECONDS, f"{len(body)} bytes took {cpu_seconds:.2f} s of CPU"
+    assert stored_count(s3, config) == 0
+
+
+# ------------------------------------------------------------------------------------ bodies cut short
+
+@pytest.mark.parametrize("event_name", ["upload_post_image.json", "upload_post_multipart.json"])
+def test_a_body_shorter_than_its_content_length_is_refused_and_not_stored(invoke, load_event, s3, config,
+                                                                          event_name):
+    event = load_event(event_name)
+    full = base64.b64decode(event["body"])
+    assert int(event["headers"]["content-length"]) == len(full)
+    # A JPEG cut anywhere past its header still sniffs as a JPEG: only the length can tell.
+    event["body"] = base64.b64encode(full[: len(full) * 2 // 3]).decode()
+    response = invoke("UploadFunction", event)
+    assert response["statusCode"] == 400
+    assert "shorter than its Content-Length" in response_json(response)["error"]["message"]
+    assert stored_count(s3, config) == 0
+
+
+# ------------------------------------------------------------------------------------- strict JSON
+
+@pytest.mark.parametrize("body", [
+    "[" * 100_000, '{"a":' * 100_000, '{"format": "png", "format": "jpeg"}', '{"quality": NaN}',
+    '{"quality": Infinity}', '{"format": false}', '{"filters": false}', '{"quality": 1' + "0" * 5000 + "}",
+])
+def test_hostile_json_is_a_4xx(invoke, load_event, http_event, s3, config, body):
+    response = invoke("UploadFunction", http_event(load_event("upload_post_uploads.json"), body=body))
+    assert response["statusCode"] == 400, response["body"]
+    assert response_json(response)["error"]["code"] in ("bad_request", "invalid_option")
+
+
+@pytest.mark.parametrize("body", [
+    json.dumps({"format": "x" * 2_000_000}), json.dumps({"content_type": "image/" + "x" * 2_000_000}),
+    json.dumps({"filters": ["\u202e" + "y" * 100_000]}), json.dumps({"n" * 100_000: 1}),
+])
+def test_error_messages_quote_only_a_short_prefix(invoke, load_event, http_event, body):
+    response = invoke("UploadFunction", http_event(load_event("upload_post_uploads.json"), body=body))
+    message = response_json(response)["error"]["message"]
+    assert response["statusCode"] in (400, 415) and len(message) < 250, message
+    assert "\u202e" not in message

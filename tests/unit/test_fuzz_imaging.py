@@ -21,11 +21,13 @@ from tests.fuzz_strategies import (
     PeakMemory,
     build_outcome,
     fuzz_recipe,
+    gif_with_offset_frames,
     mutated_images,
     recipes,
     seed_image,
     set_declared_size,
     set_gif_frame_size,
+    sizes,
     time_budget,
 )
 
@@ -124,6 +126,16 @@ def test_the_time_budget_interrupts():
     assert time.monotonic() - started < 2
 
 
-def test_rejections_only_ever_carry_the_three_codes():
-    assert {cls.code for cls in (imaging.CorruptImage, imaging.ImageTooLarge, imaging.UnsupportedImage)} \
-        == REJECTION_CODES
+def test_rejections_only_ever_carry_the_known_codes():
+    rejections = (imaging.CorruptImage, imaging.ImageTooLarge, imaging.UnsupportedImage, imaging.ImageTooComplex,
+                  imaging.ProcessingTimeout)
+    assert {cls.code for cls in rejections} == REJECTION_CODES
+
+
+@FUZZ_SETTINGS
+@given(count=st.integers(2, 300), left=sizes, top=sizes, header=st.tuples(st.integers(1, 64), st.integers(1, 64)))
+def test_gifs_whose_frames_lie_outside_the_canvas_stay_within_the_budgets(count, left, top, header):
+    """Frames placed anywhere (issue 11: 7 KB, 100x100 declared, 300 frames at (6999, 6999) took minutes)."""
+    data = gif_with_offset_frames(count, header, (left, top))
+    outcome, _ = build_outcome(data, fuzz_recipe())
+    assert outcome == PROCESSED or outcome in REJECTION_CODES

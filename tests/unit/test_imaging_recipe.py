@@ -16,8 +16,10 @@ def test_public_api_is_exactly_the_documented_names():
             "OUTPUT_FORMATS",
             "CorruptImage",
             "ImageRejected",
+            "ImageTooComplex",
             "ImageTooLarge",
             "ProcessedImage",
+            "ProcessingTimeout",
             "Recipe",
             "SourceInfo",
             "UnsupportedImage",
@@ -86,6 +88,8 @@ def test_every_listed_format_and_filter_is_accepted():
         (imaging.ImageTooLarge, "image_too_large"),
         (imaging.CorruptImage, "corrupt_image"),
         (imaging.UnsupportedImage, "unsupported_image"),
+        (imaging.ImageTooComplex, "image_too_complex"),
+        (imaging.ProcessingTimeout, "processing_timeout"),
     ],
 )
 def test_rejections_carry_code_and_message(cls, code):

@@ -46,3 +46,18 @@ def test_output_keys_live_under_the_image_prefix():
     assert variant_key(image_id, "thumb", "webp") == f"images/{image_id}/thumb.webp"
     assert manifest_key(image_id) == f"images/{image_id}/manifest.json"
     assert variant_key(image_id, "thumb", "webp").startswith(image_prefix(image_id))
+
+
+def test_owner_entries_round_trip_and_sort_newest_first():
+    from imageservice.keys import newest_key, newest_prefix, parse_newest_entry, parse_ownership_key, ownership_key
+
+    older, newer = new_image_id(), new_image_id()
+    keys = [newest_key("alice", older, 1_700_000_000_000), newest_key("alice", newer, 1_700_000_000_001)]
+    assert sorted(keys) == keys[::-1]
+    prefix = newest_prefix("alice")
+    assert [parse_newest_entry(key[len(prefix):]) for key in keys] == [
+        (older, 1_700_000_000_000), (newer, 1_700_000_000_001)]
+    assert parse_ownership_key(ownership_key("alice", older, 1_700_000_000_000)) == 1_700_000_000_000
+    assert newest_prefix("alice") != newest_prefix("alice2") and not newest_prefix("alice").count("alice")
+    for forged in ("", "../x", "0000000000000-not-an-id", f"000000000000-{older}", f"0000000000000-{older}/x"):
+        assert parse_newest_entry(forged) is None

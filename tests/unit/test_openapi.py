@@ -14,7 +14,7 @@ from imageservice import errors
 from imageservice.config import Config
 from imageservice.http import error_body
 from imageservice.keys import is_image_id, new_image_id
-from imageservice.manifest import failed_manifest
+from imageservice.manifest import Manifest
 from imageservice.options import FILTERS, MAX_FILTERS, OUTPUT_FORMATS
 from imageservice.sniff import ACCEPTED_CONTENT_TYPES, IMAGE_CONTENT_TYPES
 from openapi_spec_validator import validate
@@ -77,7 +77,7 @@ def test_the_document_is_valid_openapi_31(document):
 def test_schemathesis_loads_every_operation():
     schema = schemathesis.openapi.from_path(str(OPENAPI_PATH))
     labels = {result.ok().label for result in schema.get_all_operations()}
-    assert len(labels) == 7
+    assert len(labels) == 8
 
 
 def test_the_paths_are_exactly_the_template_routes(document, stack):
@@ -110,7 +110,8 @@ def test_every_answer_has_a_schema_and_every_error_a_code_enum(document):
 
 
 def test_failed_codes_are_the_processing_rejections(document):
-    rejections = {cls.code for cls in (imaging.CorruptImage, imaging.ImageTooLarge, imaging.UnsupportedImage)}
+    rejections = {cls.code for cls in (imaging.CorruptImage, imaging.ImageTooLarge, imaging.UnsupportedImage,
+                                       imaging.ImageTooComplex, imaging.ProcessingTimeout)}
     documented = set(document["components"]["schemas"]["ProcessingError"]["properties"]["code"]["enum"])
     assert documented == rejections | {errors.InvalidOption.code, "processing_timeout"}
 
@@ -169,9 +170,9 @@ class PresigningStub:
 def test_the_code_answers_match_their_schemas(document, config):
     image_id = new_image_id()
     manifest, _ = render(image_id, sample_image(), {"format": "webp", "filters": "sepia"}, config)
-    assert manifest["status"] == "done"
+    assert manifest.status == "done"
     validator(document, "ImageDone").validate(api_view(PresigningStub(), config, manifest))
-    failed = failed_manifest(image_id, "corrupt_image", "The image data is damaged.")
+    failed = Manifest.failed(image_id, "corrupt_image", "The image data is damaged.")
     validator(document, "ImageFailed").validate(api_view(PresigningStub(), config, failed))
     validator(document, "ImagePending").validate({"id": image_id, "status": "pending"})
     validator(document, "Options").validate(processing_options(config))

@@ -57,3 +57,43 @@ def test_allow_lists_match_the_imaging_core():
 
     assert tuple(OUTPUT_FORMATS) == tuple(imaging.OUTPUT_FORMATS)
     assert tuple(FILTERS) == tuple(imaging.FILTERS)
+
+
+@pytest.mark.parametrize("quality", ["５０", "٥٠", "5_0", " 50", "+50", "50\n", "0050", "1e2", "²"])
+def test_quality_is_ascii_digits_only(quality):
+    """int() takes all of these; the API takes none of them."""
+    with pytest.raises(InvalidOption):
+        ImageOptions.from_strings({"quality": quality})
+
+
+@pytest.mark.parametrize("body", [
+    {"format": False}, {"format": 0}, {"format": ""}, {"format": ["jpeg"]}, {"filters": False}, {"filters": 0},
+    {"filters": {}}, {"quality": False}, {"quality": 50.0}, {"quality": [50]},
+])
+def test_json_values_must_have_the_type_they_name(body):
+    with pytest.raises(InvalidOption):
+        ImageOptions.from_json(body)
+
+
+def test_json_null_is_a_member_left_out():
+    assert ImageOptions.from_json({"format": None, "quality": None, "filters": None}) == ImageOptions()
+
+
+def test_only_ascii_names_are_folded():
+    # 'K' here is the Kelvin sign, which str.lower() turns into an ASCII 'k'.
+    with pytest.raises(InvalidOption):
+        ImageOptions.from_strings({"filters": "\u212aelvin"})
+    with pytest.raises(InvalidOption):
+        ImageOptions.from_strings({"format": "ｊｐｅｇ"})
+
+
+@pytest.mark.parametrize("values", [
+    {"format": "x" * 2_000_000}, {"filters": "glitter" * 100_000}, {"x" * 100_000: "1"},
+    {"quality": "9" * 100_000}, {"format": "\u202egepj\x00" + "y" * 100},
+])
+def test_messages_quote_a_short_sanitised_prefix_of_the_input(values):
+    with pytest.raises(InvalidOption) as raised:
+        ImageOptions.from_strings(values)
+    message = raised.value.message
+    assert len(message) < 200, message
+    assert "\u202e" not in message and "\x00" not in message

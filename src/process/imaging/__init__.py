@@ -1,6 +1,6 @@
 """Pure image processing: uploaded bytes and a Recipe in, encoded variants out."""
 
-from .errors import CorruptImage, ImageRejected, ImageTooLarge, UnsupportedImage
+from .errors import CorruptImage, ImageRejected, ImageTooComplex, ImageTooLarge, ProcessingTimeout, UnsupportedImage
 from .filters import FILTERS
 from .pipeline import build_variants
 from .recipe import OUTPUT_FORMATS, Recipe, VariantSpec
@@ -11,8 +11,10 @@ __all__ = [
     "OUTPUT_FORMATS",
     "CorruptImage",
     "ImageRejected",
+    "ImageTooComplex",
     "ImageTooLarge",
     "ProcessedImage",
+    "ProcessingTimeout",
     "Recipe",
     "SourceInfo",
     "UnsupportedImage",

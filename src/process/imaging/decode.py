@@ -6,7 +6,7 @@ import re
 import struct
 import warnings
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,10 +31,6 @@ _NAMES = {name: name.lower() for name in _OPEN_AS} | {"MPO": "jpeg"}
 
 # Formats whose animation is decoded frame by frame; for the others only the first frame is read.
 ANIMATED_FORMATS = ("gif", "webp")
-
-# Animation frames are full canvases, so several frames of a large canvas add up; a
-# budget of 4x the still-image limit keeps short animations usable and memory bounded.
-_ANIMATION_PIXEL_FACTOR = 4
 
 # RuntimeError is how the AVIF and HEIF bindings report undecodable data.
 _DECODE_ERRORS = (
@@ -89,21 +85,7 @@ def _check_pixels(size: tuple[int, int], max_pixels: int) -> None:
         )
 
 
-def _check_frames(im: Image.Image, max_pixels: int, max_frames: int) -> None:
-    """Refuse an animation with too many frames or too many pixels in all."""
-    frames = im.n_frames
-    if frames > max_frames:
-        raise ImageTooLarge(
-            f"The animation has {frames} frames; the limit is {max_frames}. Shorten it and upload it again."
-        )
-    if frames * im.width * im.height > _ANIMATION_PIXEL_FACTOR * max_pixels:
-        raise ImageTooLarge(
-            f"The animation has {frames} frames of {im.width}x{im.height} pixels, more than "
-            f"{_ANIMATION_PIXEL_FACTOR * max_pixels / 1e6:.0f} MP in total. Shorten it or reduce its size."
-        )
-
-
-def open_image(data: bytes, max_pixels: int, max_frames: int) -> tuple[Image.Image, str]:
+def open_image(data: bytes, max_pixels: int) -> tuple[Image.Image, str]:
     """Open and bound the image from its header, returning it with its lower-case format."""
     _tie_pillow_backstop(max_pixels)
     with decoding():
@@ -126,10 +108,7 @@ def open_image(data: bytes, max_pixels: int, max_frames: int) -> tuple[Image.Ima
         if min(im.size) < 1:
             raise CorruptImage("The image header gives it no width or height. Re-export the image and upload it again.")
         _check_pixels(im.size, max_pixels)
-        fmt = _NAMES[im.format]
-        if fmt in ANIMATED_FORMATS:
-            _check_frames(im, max_pixels, max_frames)
-    return im, fmt
+    return im, _NAMES[im.format]
 
 
 def _tie_pillow_backstop(max_pixels: int) -> None:
@@ -141,7 +120,9 @@ def _tie_pillow_backstop(max_pixels: int) -> None:
 
 def is_animated(im: Image.Image, fmt: str) -> bool:
     """Whether the source is an animation this module decodes frame by frame."""
-    return fmt in ANIMATED_FORMATS and im.n_frames > 1
+    # Counting a GIF's frames parses every frame header, where damage can surface.
+    with decoding():
+        return fmt in ANIMATED_FORMATS and im.n_frames > 1
 
 
 def load(im: Image.Image, draft_size: tuple[int, int] | None) -> Image.Image:
@@ -226,18 +207,6 @@ def load_planes(data: bytes, im: Image.Image, scale: int, threads: int = 1) -> t
         return luma, small if small.mode == "YCbCr" else small.convert("YCbCr")
 
 
-def frames(im: Image.Image, max_pixels: int) -> Iterator[tuple[Image.Image, int]]:
-    """Decode each animation frame in turn as an RGBA canvas, with its duration in milliseconds."""
-    for index in range(im.n_frames):
-        with decoding():
-            im.seek(index)
-            # A GIF frame may extend the canvas beyond the header's size.
-            _check_pixels(im.size, max_pixels)
-            # Converting resolves the palette, where a damaged GIF can still fail.
-            frame = im.convert("RGBA")
-        yield frame, int(im.info.get("duration") or 0)
-
-
 @dataclass(frozen=True)
 class Decoded:
     """One upload, decoded as far as the path it takes needs, with what its header says."""
@@ -286,16 +255,16 @@ def _still_picture(data: bytes, source: Image.Image, source_format: str, recipe:
     draft = None if animated else resize.draft_size(stored, largest)
     # A JPEG has no alpha, so its output format is known before decoding.
     opaque_output = encode.output_format(source_format, recipe.output_format, has_alpha=False)
-    if source_format == "heif" and source.mode == "RGB" and opaque_output in encode.SUBSAMPLED_FORMATS:
+    heic_planes = source_format == "heif" and source.mode == "RGB" and target != stored
+    if heic_planes and opaque_output in encode.SUBSAMPLED_FORMATS:
         # An opaque colour HEIC bound for 4:2:0: luma and chroma as the decoder holds them (see heif.py).
-        if target != stored:
-            # Imported here: ctypes and libheif's API cost a cold start that decodes no HEIC nothing.
-            from . import heif
+        # Imported here: ctypes and libheif's API cost a cold start that decodes no HEIC nothing.
+        from . import heif
 
-            with decoding():
-                planes = heif.load_planes(data, recipe.threads)
-            if planes is not None:
-                return planar.box_reduced_chroma(planes, target), opaque_output
+        with decoding():
+            planes = heif.load_planes(data, recipe.threads)
+        if planes is not None:
+            return planar.box_reduced_chroma(planes, target), opaque_output
     scale = None if animated else _jpeg_planes_scale(source, source_format, opaque_output, target, draft)
     if scale:
         luma, small = load_planes(data, source, scale, recipe.threads)
@@ -311,11 +280,19 @@ def _still_picture(data: bytes, source: Image.Image, source_format: str, recipe:
     return picture, output
 
 
-def read(data: bytes, recipe: Recipe) -> Decoded:
-    """Open, bound and decode an upload for the path it takes: animated, planar or still."""
+def _admit_all(source: Image.Image, source_format: str) -> None:
+    """Refuse nothing beyond the header checks."""
+
+
+def read(data: bytes, recipe: Recipe, admit: Callable[[Image.Image, str], None] = _admit_all) -> Decoded:
+    """Open, bound and decode an upload for the path it takes: animated, planar or still.
+
+    admit sees the opened source and its format before any pixel is decoded, and may refuse the job.
+    """
     # Read by pillow-heif when it opens a file; process-wide, and every call in a function has the same.
     pillow_heif.options.DECODE_THREADS = recipe.threads
-    source, source_format = open_image(data, recipe.max_pixels, recipe.max_frames)
+    source, source_format = open_image(data, recipe.max_pixels)
+    admit(source, source_format)
     stored = source.size
     animated = is_animated(source, source_format)
     # Animated GIF and WebP are kept as they are, so their output format does not depend on alpha.

@@ -1,11 +1,11 @@
 """Choose the output format and write images and animations without metadata."""
 
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from PIL import Image
 
-from .colour import flatten, has_transparency
+from .colour import flatten
 
 # format -> (Pillow writer, content type, file extension)
 _WRITERS = {
@@ -85,20 +85,64 @@ def encode(im: Image.Image, fmt: str, quality: int, threads: int = 1) -> bytes:
     return buffer.getvalue()
 
 
+class _FrameStream(Image.Image):
+    """Frames made one at a time, as a multi-frame image that Pillow's writers read by seeking in order.
+
+    The GIF writer walks append_images with ImageSequence, the WebP writer seeks through range(n_frames):
+    both take each frame only when they reach it, so a frame need not exist before it is encoded.
+    """
+
+    def __init__(self, frames: Iterator[Image.Image], count: int, fmt: str) -> None:
+        super().__init__()
+        self._frames = frames
+        self._fmt = fmt
+        self._index = -1
+        self.n_frames = count
+        self.is_animated = count > 1
+
+    def tell(self) -> int:
+        return max(self._index, 0)
+
+    def seek(self, frame: int) -> None:
+        if frame == self._index:
+            return
+        if frame != self._index + 1:
+            raise ValueError(f"frames are made once, in order: cannot seek from {self._index} to {frame}")
+        if frame >= self.n_frames:
+            raise EOFError("no more frames")
+        made = _prepared(next(self._frames), self._fmt)
+        self.im, self._mode, self._size, self.info = made.im, made.mode, made.size, {}
+        self._index = frame
+
+
 def encode_animation(
-    frames: Sequence[Image.Image], durations: Sequence[int], loop: int | None, fmt: str, quality: int
+    first: Image.Image,
+    rest: Iterator[Image.Image],
+    count: int,
+    durations: Sequence[int],
+    loop: int | None,
+    fmt: str,
+    quality: int,
+    transparent: bool,
 ) -> bytes:
-    """Write an animated GIF or WebP with the given per-frame durations and loop count."""
-    frames = [_prepared(frame, fmt) for frame in frames]
-    options = _OPTIONS[fmt](quality) | {"save_all": True, "append_images": frames[1:], "duration": list(durations)}
+    """Write an animated GIF or WebP of count frames, pulling the frames after the first as they are encoded.
+
+    durations is read by index after each frame is made, so it may grow as the frames are made. The GIF
+    writer still keeps every frame, in palette form (1 byte a pixel), to compare neighbours before writing.
+    """
+    options = _OPTIONS[fmt](quality) | {
+        "save_all": True,
+        "append_images": [_FrameStream(rest, count - 1, fmt)],
+        "duration": durations,
+    }
     if loop is not None:
         options["loop"] = loop
     elif fmt == "webp":
         # A GIF without a loop count plays once; WebP's default would loop forever.
         options["loop"] = 1
-    if fmt == "gif" and any(has_transparency(frame) for frame in frames):
+    if fmt == "gif" and transparent:
         # Each frame is a full canvas; without clearing, earlier frames show through its transparent pixels.
         options["disposal"] = 2
     buffer = io.BytesIO()
-    frames[0].save(buffer, _WRITERS[fmt][0], **options)
+    _prepared(first, fmt).save(buffer, _WRITERS[fmt][0], **options)
     return buffer.getvalue()

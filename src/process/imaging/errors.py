@@ -27,3 +27,15 @@ class UnsupportedImage(ImageRejected):
     """Not one of the formats this service decodes."""
 
     code = "unsupported_image"
+
+
+class ImageTooComplex(ImageRejected):
+    """Within every size limit, but more work than can finish in the time processing has."""
+
+    code = "image_too_complex"
+
+
+class ProcessingTimeout(ImageRejected):
+    """Processing reached its deadline before the variants were done."""
+
+    code = "processing_timeout"

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from PIL import Image
 
-from . import colour, decode, encode, filters, orient, placeholder, resize
+from . import animation, budget, colour, completeness, decode, encode, filters, orient, placeholder, resize
 from .planar import Planes
 from .recipe import Recipe
 from .result import ProcessedImage, SourceInfo, Variant
@@ -32,12 +32,13 @@ def _joiner(icc: bytes | None, rgb: bool) -> Callable[[Planes], Image.Image]:
     return lambda planes: to_srgb(planes.image().convert("RGB"))
 
 
-def _encoded(images: dict[Size, Image.Image], fmt: str, recipe: Recipe) -> Encoded:
+def _encoded(images: dict[Size, Image.Image], fmt: str, recipe: Recipe, deadline: float | None) -> Encoded:
     """Filtered and encoded bytes per size, and the smallest output image."""
     outputs = {size: filters.apply_filters(im, recipe.filters) for size, im in images.items()}
     smallest = outputs[min(outputs, key=max)]
 
     def write(im: Image.Image) -> bytes:
+        budget.check_deadline(deadline)
         return encode.encode(im, fmt, recipe.quality, recipe.threads)
 
     if recipe.threads > 1 and len(outputs) > 1:
@@ -47,47 +48,84 @@ def _encoded(images: dict[Size, Image.Image], fmt: str, recipe: Recipe) -> Encod
     return {size: write(im) for size, im in outputs.items()}, smallest
 
 
-def _still(decoded: decode.Decoded, picture: Image.Image, sizes: list[Size], recipe: Recipe) -> Encoded:
+def _still(
+    decoded: decode.Decoded, picture: Image.Image, sizes: list[Size], recipe: Recipe, deadline: float | None
+) -> Encoded:
     finish = _finisher(decoded.icc, picture.mode, decoded.orientation)
     images = resize.cascade(picture, sizes, decoded.orientation, resize.resample, finish)
-    return _encoded(images, decoded.output, recipe)
+    return _encoded(images, decoded.output, recipe, deadline)
 
 
-def _planar(decoded: decode.Decoded, planes: Planes, sizes: list[Size], recipe: Recipe) -> Encoded:
+def _planar(
+    decoded: decode.Decoded, planes: Planes, sizes: list[Size], recipe: Recipe, deadline: float | None
+) -> Encoded:
     orientation = decoded.orientation
     rendered = resize.cascade(planes, sizes, orientation, Planes.resized, lambda p: orient.apply(p, orientation))
     join = _joiner(decoded.icc, bool(recipe.filters) or decoded.output != "jpeg")
-    return _encoded({size: join(p) for size, p in rendered.items()}, decoded.output, recipe)
+    return _encoded({size: join(p) for size, p in rendered.items()}, decoded.output, recipe, deadline)
 
 
-def _animation(decoded: decode.Decoded, sizes: list[Size], recipe: Recipe) -> Encoded:
+def _animation(
+    data: bytes, decoded: decode.Decoded, sizes: list[Size], recipe: Recipe, deadline: float | None
+) -> Encoded:
     """Encoded animation bytes per size, and the first frame of the smallest."""
     finish = _finisher(decoded.icc, "RGBA", decoded.orientation)
-    frames: dict[Size, list[Image.Image]] = {size: [] for size in sizes}
-    durations = []
-    for frame, duration in decode.frames(decoded.source, recipe.max_pixels):
-        for size, im in resize.cascade(frame, sizes, decoded.orientation, resize.resample, finish).items():
-            frames[size].append(filters.apply_filters(im, recipe.filters))
-        durations.append(duration)
-    loop = decoded.source.info.get("loop")
-    smallest = frames[min(frames, key=max)][0]
-    fmt = decoded.output
-    encoded = {size: encode.encode_animation(f, durations, loop, fmt, recipe.quality) for size, f in frames.items()}
-    return encoded, smallest
+
+    def draw(frame: Image.Image, size: Size) -> Image.Image:
+        return filters.apply_filters(finish(resize.resample(frame, orient.oriented(size, decoded.orientation))),
+                                     recipe.filters)
+
+    plan = animation.layout(data, decoded.source, decoded.format)
+    return animation.encode_variants(decoded.source, plan, sizes, draw, decoded.output, recipe.quality, deadline)
 
 
-def build_variants(data: bytes, recipe: Recipe) -> ProcessedImage:
-    """Decode, bound, orient, convert to sRGB, resize, filter and encode one uploaded image."""
-    decoded = decode.read(data, recipe)
+def _job(source: Image.Image, source_format: str, plan: animation.Layout | None, recipe: Recipe) -> budget.Job:
+    """The work build_variants will do, from the header alone."""
+    stored = source.size
+    outputs = tuple({resize.fit(stored, spec.long_edge) for spec in recipe.variants})
+    maybe_alpha = source.mode in ("RGBA", "LA", "PA") or "transparency" in source.info
+    fmt = encode.output_format(source_format, recipe.output_format, maybe_alpha)
+    if plan is not None and plan.frames > 1 and fmt in encode.ANIMATION_FORMATS:
+        return budget.Job(source_format, plan.canvas, plan.frames, outputs, fmt, recipe.quality, recipe.filters)
+    draft = resize.draft_size(stored, max(spec.long_edge for spec in recipe.variants))
+    scale = decode.dct_scale(stored, draft) if source_format == "jpeg" else 1
+    decoded = (-(-stored[0] // scale), -(-stored[1] // scale))
+    return budget.Job(source_format, decoded, 1, outputs, fmt, recipe.quality, recipe.filters)
+
+
+def _admission(data: bytes, recipe: Recipe, deadline: float | None) -> Callable[[Image.Image, str], None]:
+    """The checks between reading the header and decoding: data enough for the size, the frames' real
+    canvas, and the whole job's estimated time against the deadline."""
+
+    def admit(source: Image.Image, source_format: str) -> None:
+        if source_format == "jpeg":
+            completeness.check_jpeg(data, source.size)
+        plan = animation.layout(data, source, source_format) if source_format in decode.ANIMATED_FORMATS else None
+        if plan is not None:
+            animation.check(plan, recipe.max_pixels, recipe.max_frames)
+        budget.admit(_job(source, source_format, plan, recipe), deadline)
+
+    return admit
+
+
+def build_variants(data: bytes, recipe: Recipe, deadline: float | None = None) -> ProcessedImage:
+    """Decode, bound, orient, convert to sRGB, resize, filter and encode one uploaded image.
+
+    deadline is a time.monotonic() value: a job estimated to end after it is refused before it starts
+    (ImageTooComplex), and one that reaches it anyway stops with ProcessingTimeout.
+    """
+    budget.check_deadline(deadline)
+    decoded = decode.read(data, recipe, _admission(data, recipe, deadline))
+    budget.check_deadline(deadline)
     shown = decoded.shown
     sizes = [resize.fit(shown, spec.long_edge) for spec in recipe.variants]
     picture = decoded.picture
     if picture is None:
-        encoded, smallest = _animation(decoded, sizes, recipe)
+        encoded, smallest = _animation(data, decoded, sizes, recipe, deadline)
     elif isinstance(picture, Planes):
-        encoded, smallest = _planar(decoded, picture, sizes, recipe)
+        encoded, smallest = _planar(decoded, picture, sizes, recipe, deadline)
     else:
-        encoded, smallest = _still(decoded, picture, sizes, recipe)
+        encoded, smallest = _still(decoded, picture, sizes, recipe, deadline)
 
     fmt = decoded.output
     variants = tuple(

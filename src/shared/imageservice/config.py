@@ -32,6 +32,7 @@ class Config:
     default_quality: int  # JPEG/WebP/AVIF quality when an upload does not ask for one
     url_expires_seconds: int  # lifetime of every pre-signed URL the API hands out
     processing_timeout_seconds: int  # an original older than this without a manifest reads as failed
+    sign_in: "SignIn"  # who may call the API: nobody signs in (mode none), or users of one OIDC issuer
     threads: int = 1  # cores ProcessFunction decodes and encodes one image on (processing_threads)
 
     @classmethod
@@ -46,7 +47,35 @@ class Config:
             default_quality=_integer(environ, "DEFAULT_QUALITY", 1, 100),
             url_expires_seconds=_integer(environ, "URL_EXPIRES_SECONDS", 1, 7 * 24 * 3600),
             processing_timeout_seconds=_integer(environ, "PROCESSING_TIMEOUT_SECONDS", 1, 24 * 3600),
+            sign_in=SignIn.from_environ(environ),
             threads=processing_threads(environ),
+        )
+
+
+AUTH_MODES = ("none", "cognito", "oidc")
+
+
+@dataclass(frozen=True)
+class SignIn:
+    mode: str = "none"  # none, cognito or oidc (the AuthMode parameter)
+    issuer: str = ""  # the tokens' iss; the API Gateway authorizer accepts only this issuer's tokens
+    client_id: str = ""  # the page's public client at the issuer (the authorizer's audience)
+    hosted_url: str = ""  # Cognito's hosted sign-in domain (cognito mode); oidc pages use the issuer's discovery
+
+    @property
+    def enabled(self) -> bool:
+        return self.mode != "none"
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> "SignIn":
+        mode = environ.get("AUTH_MODE", "none").strip() or "none"
+        if mode not in AUTH_MODES:
+            raise ConfigError(f"AUTH_MODE must be one of {', '.join(AUTH_MODES)}, not {mode!r}")
+        return cls(
+            mode=mode,
+            issuer=environ.get("AUTH_ISSUER", "").strip(),
+            client_id=environ.get("AUTH_CLIENT_ID", "").strip(),
+            hosted_url=environ.get("AUTH_SIGN_IN_URL", "").strip().rstrip("/"),
         )
 
 

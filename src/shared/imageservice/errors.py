@@ -33,3 +33,13 @@ class PayloadTooLarge(AppError):
 class UnsupportedMediaType(AppError):
     status = 415
     code = "unsupported_media_type"
+
+
+QUOTED_INPUT_CHARS = 32
+
+
+def quoted(value: str, limit: int = QUOTED_INPUT_CHARS) -> str:
+    """A client's text as an error message may show it: a short prefix, quoted, with anything unprintable
+    (control characters, bidirectional overrides, lone surrogates) escaped, so a message never carries
+    more than a few dozen characters of what was sent."""
+    return repr(value[:limit]) + ("…" if len(value) > limit else "")

@@ -1,5 +1,6 @@
 """The S3 key layout, both directions: the only place that knows how keys are spelled."""
 
+import hashlib
 import re
 import uuid
 
@@ -40,3 +41,51 @@ def variant_key(image_id: str, variant: str, extension: str) -> str:
 
 def manifest_key(image_id: str) -> str:
     return f"{image_prefix(image_id)}manifest.json"
+
+
+# ---------------------------------------------------------------- owners (AuthMode cognito or oidc)
+# Two empty objects in the stored-images bucket per owned image, under a hash of the owner's `sub` (so no
+# identifier of a person is in a key, and any sub makes a valid key):
+#   owners/<sha256(sub)>/newest/<inverted-ms>-<id>  listed with a prefix, MaxKeys and StartAfter: the
+#       owner's images newest first, a page per ListObjectsV2 call, however many images the bucket holds;
+#   owners/<sha256(sub)>/ids/<id>/<inverted-ms>     listed with the id as prefix: whether the image is theirs.
+OWNERS_PREFIX = "owners/"
+_MAX_MS = 10**13 - 1  # milliseconds until the year 2286, in 13 digits
+_NEWEST_ENTRY = re.compile(rf"([0-9]{{13}})-({_IMAGE_ID.pattern})")
+
+
+def owner_prefix(subject: str) -> str:
+    return f"{OWNERS_PREFIX}{hashlib.sha256(subject.encode('utf-8')).hexdigest()}/"
+
+
+def newest_prefix(subject: str) -> str:
+    return f"{owner_prefix(subject)}newest/"
+
+
+def newest_key(subject: str, image_id: str, created_ms: int) -> str:
+    return f"{newest_prefix(subject)}{newest_entry(image_id, created_ms)}"
+
+
+def newest_entry(image_id: str, created_ms: int) -> str:
+    """The part of a newest/ key after the prefix; the API's list cursor is one of these."""
+    return f"{_MAX_MS - created_ms:013d}-{image_id}"
+
+
+def parse_newest_entry(entry: str) -> tuple[str, int] | None:
+    """(image id, created ms) of a newest/ entry, or None for anything else (a forged cursor)."""
+    match = _NEWEST_ENTRY.fullmatch(entry)
+    return (match[2], _MAX_MS - int(match[1])) if match else None
+
+
+def ownership_prefix(subject: str, image_id: str) -> str:
+    return f"{owner_prefix(subject)}ids/{image_id}/"
+
+
+def ownership_key(subject: str, image_id: str, created_ms: int) -> str:
+    return f"{ownership_prefix(subject, image_id)}{_MAX_MS - created_ms:013d}"
+
+
+def parse_ownership_key(key: str) -> int | None:
+    """The created ms an ownership key records."""
+    tail = key.rsplit("/", 1)[-1]
+    return _MAX_MS - int(tail) if len(tail) == 13 and tail.isdigit() else None

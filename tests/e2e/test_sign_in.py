@@ -1,0 +1,180 @@
+"""AuthMode cognito and oidc on the local stack: its issuer, API Gateway's JWT authorizer, ownership over HTTP,
+and the page signing in and out in headless Chromium under the CSP."""
+
+import base64
+import hashlib
+import json
+import secrets
+import time
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+from joserfc import jwt
+from joserfc.jwk import KeySet, RSAKey
+from page_helpers import WATCH_SCRIPT, PageWatch, add_csp, drop_files, landscape_jpeg, launch_browser
+from playwright.sync_api import expect, sync_playwright
+
+pytestmark = [pytest.mark.e2e]
+
+UNAUTHORIZED = {"message": "Unauthorized"}
+
+
+def sign_in(stack_url: str, email: str) -> dict:
+    """The code flow with PKCE as a browser runs it, over plain HTTP: the tokens for `email`."""
+    options = requests.get(f"{stack_url}/api/options", timeout=10).json()["sign_in"]
+    issuer = options["issuer"]
+    discovery = requests.get(f"{issuer}/.well-known/openid-configuration", timeout=10).json()
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    query = {"response_type": "code", "client_id": options["client_id"], "redirect_uri": f"{stack_url}/",
+             "scope": "openid email", "state": "s1", "code_challenge": challenge, "code_challenge_method": "S256"}
+    page = requests.get(discovery["authorization_endpoint"], params=query, timeout=10)
+    assert page.status_code == 200 and "Sign in as alice@example.com" in page.text
+    back = requests.post(discovery["authorization_endpoint"], data={**query, "email": email}, allow_redirects=False,
+                         timeout=10)
+    assert back.status_code == 302
+    location = urlsplit(back.headers["Location"])
+    assert f"{location.scheme}://{location.netloc}/" == f"{stack_url}/"
+    code = parse_qs(location.query)["code"][0]
+    exchange = {"grant_type": "authorization_code", "client_id": options["client_id"], "code": code,
+                "redirect_uri": f"{stack_url}/"}
+    wrong = requests.post(discovery["token_endpoint"], data={**exchange, "code_verifier": verifier[::-1]}, timeout=10)
+    assert wrong.status_code == 400  # PKCE checked (and the code is spent)
+    back = requests.post(discovery["authorization_endpoint"], data={**query, "email": email}, allow_redirects=False,
+                         timeout=10)
+    exchange["code"] = parse_qs(urlsplit(back.headers["Location"]).query)["code"][0]
+    tokens = requests.post(discovery["token_endpoint"], data={**exchange, "code_verifier": verifier}, timeout=10)
+    assert tokens.status_code == 200, tokens.text
+    return {**tokens.json(), "issuer": issuer, "client_id": options["client_id"]}
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def mint(issuer: str, email: str, **claims) -> str:
+    answer = requests.post(f"{issuer}/dev/mint", data={"email": email, "claims": json.dumps(claims)}, timeout=10)
+    return answer.json()["access_token"]
+
+
+@pytest.fixture(scope="module", params=["cognito", "oidc"])
+def mode(request):
+    return request.param
+
+
+@pytest.fixture
+def signed_in_stack(start_stack, mode):
+    return start_stack("--parameter-overrides", f"AuthMode={mode}", "--retry-delay", "0.2")
+
+
+def test_only_signed_in_callers_reach_the_api_and_each_sees_only_their_own(signed_in_stack, mode, photo):
+    url = signed_in_stack.url
+    assert requests.get(f"{url}/api/health", timeout=10).status_code == 200
+    assert requests.get(f"{url}/api/options", timeout=10).json()["sign_in"]["mode"] == mode
+    answer = requests.post(f"{url}/api/images", data=photo(), headers={"Content-Type": "image/jpeg"}, timeout=10)
+    assert (answer.status_code, answer.json()) == (401, UNAUTHORIZED)
+    assert answer.headers["www-authenticate"].startswith("Bearer")
+
+    alice, bob = sign_in(url, "alice@example.com"), sign_in(url, "bob@example.com")
+    created = requests.post(f"{url}/api/images", data=photo(), timeout=30,
+                            headers={"Content-Type": "image/jpeg", **bearer(alice["access_token"])})
+    assert created.status_code == 202, created.text
+    image_id = created.json()["id"]
+    done = requests.get(f"{url}/api/images/{image_id}", params={"wait": 20}, headers=bearer(alice["access_token"]),
+                        timeout=30)
+    assert done.status_code == 200 and done.json()["status"] == "done"
+    listed = requests.get(f"{url}/api/images", headers=bearer(alice["access_token"]), timeout=30).json()
+    assert [item["image"]["id"] for item in listed["images"]] == [image_id]
+
+    # Bob: alice's id is unknown to him, on every route; his own list is empty.
+    unknown = requests.get(f"{url}/api/images/0b4d6c1e-2f3a-4b5c-8d7e-9f0a1b2c3d4e",
+                           headers=bearer(bob["access_token"]), timeout=10)
+    for method, path in (("GET", image_id), ("GET", f"{image_id}/thumb"), ("DELETE", image_id)):
+        theirs = requests.request(method, f"{url}/api/images/{path}", headers=bearer(bob["access_token"]),
+                                  allow_redirects=False, timeout=10)
+        assert (theirs.status_code, theirs.json()) == (404, unknown.json()), (method, path)
+    assert requests.get(f"{url}/api/images", headers=bearer(bob["access_token"]), timeout=10).json()["images"] == []
+
+    # Tokens API Gateway refuses: expired, for another audience, signed by another key, from another issuer.
+    issuer = alice["issuer"]
+    audience_claim = "client_id" if mode == "cognito" else "aud"
+    other_key = RSAKey.generate_key(2048, parameters={"kid": KeySet.import_key_set(
+        requests.get(f"{issuer}/.well-known/jwks.json", timeout=10).json()).keys[0].kid})
+    forged = jwt.encode({"alg": "RS256", "kid": other_key.kid}, {
+        "iss": issuer, "sub": "x", audience_claim: alice["client_id"], "exp": int(time.time()) + 600}, other_key)
+    refused = {
+        "expired": mint(issuer, "alice@example.com", exp=int(time.time()) - 3600),
+        "another audience": mint(issuer, "alice@example.com", **{audience_claim: "another-client"}),
+        "another key": forged,
+        "another issuer": mint(issuer, "alice@example.com", iss="https://issuer.example.com"),
+    }
+    for why, token in refused.items():
+        answer = requests.get(f"{url}/api/images/{image_id}", headers=bearer(token), timeout=10)
+        assert (answer.status_code, answer.json()) == (401, UNAUTHORIZED), why
+    fresh = requests.get(f"{url}/api/images/{image_id}", headers=bearer(mint(issuer, "alice@example.com")), timeout=10)
+    assert fresh.status_code == 200
+
+    # The refresh token gives a new access token; the id token names alice.
+    renewed = requests.post(f"{issuer}/oauth2/token", timeout=10, data={
+        "grant_type": "refresh_token", "client_id": alice["client_id"], "refresh_token": alice["refresh_token"]})
+    assert requests.get(f"{url}/api/images", headers=bearer(renewed.json()["access_token"]), timeout=10).ok
+    deleted = requests.delete(f"{url}/api/images/{image_id}", headers=bearer(alice["access_token"]), timeout=10)
+    assert deleted.status_code == 204
+
+
+@pytest.mark.browser
+def test_the_page_signs_in_uploads_lists_only_your_images_and_signs_out(signed_in_stack, mode):
+    url = signed_in_stack.url
+    bob = sign_in(url, "bob@example.com")
+    with sync_playwright() as playwright:
+        browser = launch_browser(playwright)
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        context.grant_permissions(["local-network-access"], origin=url)
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        watch = PageWatch()
+        watch.attach(page)
+        page.add_init_script(WATCH_SCRIPT)
+        add_csp(page, url, watch)
+        page.goto(url + "/")
+        page.wait_for_function("() => document.documentElement.dataset.signIn === 'signed-out'")
+        expect(page.locator("#your-images")).to_be_hidden()
+
+        # Sign in by keyboard: the button, the issuer's user picker, and back.
+        page.locator("#sign-in-button").focus()
+        page.keyboard.press("Enter")
+        page.wait_for_url(lambda address: "/oauth2/authorize" in address)
+        page.get_by_role("button", name="Sign in as alice@example.com").focus()
+        page.keyboard.press("Enter")
+        page.wait_for_function("() => document.documentElement.dataset.signIn === 'signed-in'")
+        expect(page.locator("#account-user")).to_have_text("Signed in as alice@example.com")
+        assert "code=" not in page.url  # the one-time code is kept out of the address bar
+        assert page.evaluate("() => Object.keys(localStorage).length") == 0
+        assert page.evaluate("() => Object.keys(sessionStorage).length") == 0
+
+        drop_files(page, "#dropzone", [("lake.jpg", "image/jpeg", landscape_jpeg(640, 427, seed=9, exif=False))])
+        page.locator("#upload-button").click()
+        page.wait_for_function("() => document.querySelector('.card[data-state=done]') !== null", timeout=60_000)
+        own = page.locator("#your-images-list .owned")
+        expect(own).to_have_count(1, timeout=20_000)
+        expect(own.first).to_have_attribute("data-status", "done")
+        expect(own.first.locator(".owned-variants li")).to_have_count(3)
+        image_id = own.first.get_attribute("data-id")
+
+        # Bob, with his own token, cannot see it.
+        theirs = requests.get(f"{url}/api/images/{image_id}", headers=bearer(bob["access_token"]), timeout=10)
+        assert theirs.status_code == 404
+
+        # Delete from the list by keyboard, then sign out.
+        own.first.locator(".owned-delete").focus()
+        page.keyboard.press("Enter")
+        expect(own).to_have_count(0)
+        expect(page.locator("#your-images-empty")).to_be_visible()
+        page.locator("#sign-out-button").click()
+        page.wait_for_function("() => document.documentElement.dataset.signIn === 'signed-out'")
+        expect(page.locator("#sign-in-button")).to_be_visible()
+        assert watch.csp_violations(page) == []
+        assert watch.page_errors == []
+        context.close()
+        browser.close()

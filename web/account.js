@@ -1,0 +1,109 @@
+// The signed-in user's corner of the page (AuthMode cognito or oidc): Sign in / Sign out with their name,
+// and "Your images" from GET /api/images, each with its status, its variants and a delete button.
+
+import { ApiError, deleteImage, listImages } from "./api.js";
+import { onChange, signIn, signInEnabled, signOut, signedIn, startSignIn, userName } from "./auth.js";
+import { h } from "./dom.js";
+import { describeError } from "./messages.js";
+
+const $ = (id) => document.getElementById(id);
+const els = {
+  account: $("account"),
+  user: $("account-user"),
+  signIn: $("sign-in-button"),
+  signOut: $("sign-out-button"),
+  section: $("your-images"),
+  list: $("your-images-list"),
+  empty: $("your-images-empty"),
+  more: $("your-images-more"),
+  status: $("your-images-status"),
+};
+
+let nextCursor = null;
+
+/** After GET /api/options: sign-in controls when the deployment has sign-in on; `onError(text)` reports. */
+export async function startAccount(signInOptions, onError) {
+  onChange(render);
+  els.signIn.addEventListener("click", () => signIn().catch((error) => onError(error.message)));
+  els.signOut.addEventListener("click", () => signOut());
+  els.more.addEventListener("click", () => loadImages({ more: true }));
+  document.addEventListener("images-changed", () => signedIn() && loadImages());
+  try {
+    await startSignIn(signInOptions);
+  } catch (error) {
+    onError(`Signing in did not work: ${error.message}`);
+    render();
+  }
+}
+
+function render() {
+  const enabled = signInEnabled();
+  els.account.hidden = !enabled;
+  els.section.hidden = !(enabled && signedIn());
+  els.signIn.hidden = signedIn();
+  els.signOut.hidden = !signedIn();
+  els.user.textContent = signedIn() ? `Signed in as ${userName()}` : "";
+  document.documentElement.dataset.signIn = !enabled ? "off" : signedIn() ? "signed-in" : "signed-out";
+  if (enabled && signedIn()) loadImages();
+  else els.list.replaceChildren();
+}
+
+async function loadImages({ more = false } = {}) {
+  els.status.textContent = "Loading your images…";
+  try {
+    const page = await listImages(more ? nextCursor : null);
+    nextCursor = page.next_cursor ?? null;
+    const items = (page.images ?? []).map(listItem);
+    if (more) els.list.append(...items);
+    else els.list.replaceChildren(...items);
+    els.empty.hidden = els.list.children.length > 0;
+    els.more.hidden = nextCursor === null;
+    els.status.textContent = "";
+  } catch (error) {
+    els.status.textContent = describeError(error).title;
+  }
+}
+
+function listItem({ image, created_at: createdAt }) {
+  const short = image.id.slice(0, 8);
+  const item = h("li", { class: "owned", "data-id": image.id, "data-status": image.status });
+  const when = new Date(createdAt);
+  item.append(h("p", { class: "owned-head" },
+    h("span", { class: "owned-id" }, short),
+    h("span", { class: `owned-status status-${image.status}` }, statusText(image)),
+    h("time", { datetime: createdAt }, Number.isNaN(when.getTime()) ? "" : when.toLocaleString())));
+  if (image.status === "done") {
+    const smallest = image.variants[image.variants.length - 1];
+    if (smallest) {
+      item.append(h("img", { class: "owned-thumb", src: smallest.url, alt: `Image ${short}`,
+        width: smallest.width, height: smallest.height }));
+    }
+    item.append(h("ul", { class: "owned-variants", "aria-label": `Variants of image ${short}` },
+      image.variants.map((variant) => h("li", { "data-variant": variant.name },
+        h("a", { href: variant.download_url }, `${variant.name} ${variant.width} × ${variant.height} ${variant.format}`)))));
+  }
+  const remove = h("button", { type: "button", class: "button small owned-delete", "aria-label": `Delete image ${short}` },
+    "Delete");
+  remove.addEventListener("click", async () => {
+    remove.disabled = true;
+    try {
+      await deleteImage(image.id);
+      const next = item.nextElementSibling ?? item.previousElementSibling;
+      item.remove();
+      els.empty.hidden = els.list.children.length > 0;
+      (next?.querySelector("button") ?? els.section).focus();
+      els.status.textContent = "Image deleted.";
+    } catch (error) {
+      remove.disabled = false;
+      els.status.textContent = error instanceof ApiError ? describeError(error).title : "The image could not be deleted.";
+    }
+  });
+  item.append(remove);
+  return item;
+}
+
+function statusText(image) {
+  if (image.status === "done") return "Done";
+  if (image.status === "failed") return `Failed: ${image.error?.message ?? ""}`.trim();
+  return "Processing…";
+}
