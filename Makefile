@@ -17,7 +17,7 @@ $(VENV)/.installed: requirements-dev.txt src/shared/requirements.txt src/process
 install: $(VENV)/.installed
 
 dev: install
-	$(PY) -m devstack --host $(HOST) --port $(PORT) $(if $(PARAMS),--parameter-overrides "$(PARAMS)")
+	$(PY) -m devstack --host $(HOST) --port $(PORT) $(if $(PARAMS),--parameter-overrides "$(PARAMS)") $(DEV_FLAGS)
 
 test: install
 	scripts/ensure-chromium.sh

@@ -188,7 +188,7 @@ JOBS = {
 def _short_jpeg() -> bytes:
     """A 64x48 JPEG whose frame header is rewritten to 7000x7000: libjpeg would fill the rest with grey."""
     sys.path.insert(0, str(ROOT))
-    from tests.fuzz_strategies import set_declared_size
+    from testkit.fuzz_strategies import set_declared_size
 
     return set_declared_size(_save(_photo(64, 48), "JPEG", quality=80), 7000, 7000)
 

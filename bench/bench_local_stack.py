@@ -1,23 +1,21 @@
 """Upload->done latency and throughput of the local stack for 12-megapixel photos.
 
-    .venv/bin/python bench/bench_local_stack.py                 # starts `python -m devstack --port 0` itself
+    .venv/bin/python bench/bench_local_stack.py                 # starts a local stack (devstack.stack.LocalStack)
     .venv/bin/python bench/bench_local_stack.py --url http://127.0.0.1:3000 -n 12 --concurrency 1,2,4
 
 Each image goes the way a large file goes: POST /api/uploads, then the pre-signed POST straight to the
 storage server, then GET /api/images/{id}?wait=20 until it is done. Latency is from the first request to
 the answer that says done; throughput is images per second of wall time at each concurrency. One
 small image is processed first and not counted (the first invocation imports Pillow).
-The figures measure this machine and the local stack (moto, one Python process), not AWS Lambda."""
+The figures measure this machine and the local stack (moto, a process per execution environment), not AWS Lambda."""
 
 import argparse
+import contextlib
 import io
 import math
 import os
 import random
-import re
-import signal
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -28,7 +26,9 @@ import requests
 from PIL import Image, ImageDraw, ImageFilter
 
 ROOT = Path(__file__).resolve().parent.parent
-READY = re.compile(r"Image processing running at (http://\S+) ")
+sys.path.insert(0, str(ROOT))
+from devstack.stack import Console, LocalStack  # noqa: E402
+from devstack.template import parse_overrides  # noqa: E402
 
 
 def photo_like(seed: int, width: int = 4000, height: int = 3000, quality: int = 90) -> bytes:
@@ -106,28 +106,6 @@ def run_level(base_url: str, images: list[bytes], concurrency: int) -> dict:
     }
 
 
-def start_stack(extra: list[str]) -> tuple[subprocess.Popen, str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "devstack", "--port", "0", *extra],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        bufsize=1,
-    )
-    deadline = time.monotonic() + 60
-    for line in process.stdout:
-        match = READY.search(line)
-        if match:
-            # Keep draining its output so the stack never blocks on a full pipe.
-            threading.Thread(target=lambda: [None for _ in process.stdout], daemon=True).start()
-            return process, match[1]
-        if time.monotonic() > deadline:
-            break
-    process.kill()
-    raise SystemExit("the local stack did not start")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", help="a running local stack (default: start one)")
@@ -135,7 +113,9 @@ def main() -> None:
     parser.add_argument("--concurrency", default="1,4", help="comma-separated levels (default 1,4)")
     parser.add_argument("--width", type=int, default=4000)
     parser.add_argument("--height", type=int, default=3000)
-    parser.add_argument("--stack-args", default="", help="extra arguments for the stack this script starts")
+    parser.add_argument(
+        "--parameter-overrides", default="", help="template parameters of the stack this script starts (sam syntax)"
+    )
     args = parser.parse_args()
     levels = [int(level) for level in args.concurrency.split(",")]
 
@@ -148,12 +128,13 @@ def main() -> None:
     sizes = sorted(len(image) for image in images)
     print(f"  {sizes[0] / 1e6:.1f} to {sizes[-1] / 1e6:.1f} MB each", flush=True)
 
-    process = None
-    base_url = args.url
-    if base_url is None:
-        process, base_url = start_stack(args.stack_args.split())
-        print(f"Started the local stack at {base_url}", flush=True)
-    try:
+    with contextlib.ExitStack() as running:
+        base_url = args.url
+        if base_url is None:
+            stack = running.enter_context(LocalStack(port=0, overrides=parse_overrides(args.parameter_overrides),
+                                                     console=Console(quiet=True)))
+            base_url = stack.url
+            print(f"Started the local stack at {base_url}", flush=True)
         with requests.Session() as session:
             seconds, status = upload_until_done(session, base_url, small_jpeg())
             assert status == "done", status
@@ -161,10 +142,6 @@ def main() -> None:
         for level in levels:
             print(f"Concurrency {level}...", flush=True)
             rows.append(run_level(base_url, images, level))
-    finally:
-        if process is not None:
-            process.send_signal(signal.SIGTERM)
-            process.wait(30)
 
     print()
     print(

@@ -32,7 +32,8 @@ def load_handler(function: Function, instance: int = 0) -> Callable[[dict, objec
 class LambdaContext:
     """The parts of Lambda's context object that Powertools reads."""
 
-    def __init__(self, function: Function, request_id: str):
+    def __init__(self, function: Function, request_id: str, deadline: float | None = None):
+        """`deadline`: when the invocation times out, in seconds since the epoch (default: the timeout from now)."""
         self.function_name = function.logical_id
         self.function_version = "$LATEST"
         self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{function.logical_id}"
@@ -40,7 +41,7 @@ class LambdaContext:
         self.aws_request_id = request_id
         self.log_group_name = f"/aws/lambda/{function.logical_id}"
         self.log_stream_name = "local"
-        self._deadline = time.monotonic() + function.timeout
+        self._deadline = deadline if deadline is not None else time.time() + function.timeout
 
     def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
+        return max(0, int((self._deadline - time.time()) * 1000))

@@ -8,8 +8,8 @@ query parameters joined with commas, binary bodies base64-encoded), the 10 MB re
 cookies, body, isBase64Encoded; any other result is a 200 JSON body)."""
 
 import base64
+import importlib.util
 import json
-import mimetypes
 import re
 import secrets
 import time
@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .jwt_authorizer import UNAUTHORIZED_BODY, JwtAuthorizer, Unauthorized, unauthorized_headers
 from .lambdas import FunctionError, FunctionPool
-from .template import LOCAL_ACCOUNT, Function
+from .template import LOCAL_ACCOUNT, ROOT, Function
 
 API_PAYLOAD_LIMIT = 10 * 1024 * 1024  # API Gateway's request payload quota
 LAMBDA_PAYLOAD_LIMIT = 6 * 1024 * 1024  # synchronous invocation payload (the whole event)
@@ -32,28 +32,11 @@ HOP_BY_HOP = {"connection", "keep-alive", "expect", "transfer-encoding", "te", "
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _TEXT_TYPE = re.compile(r"^(text/.*|application/(json|xml|javascript|[\w.+-]+\+(json|xml)))$")
 
-CONTENT_TYPES = {
-    ".html": "text/html; charset=utf-8",
-    ".htm": "text/html; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",
-    ".mjs": "text/javascript; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".json": "application/json",
-    ".map": "application/json",
-    ".webmanifest": "application/manifest+json",
-    ".txt": "text/plain; charset=utf-8",
-    ".svg": "image/svg+xml",
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".gif": "image/gif",
-    ".webp": "image/webp",
-    ".avif": "image/avif",
-    ".ico": "image/x-icon",
-    ".woff": "font/woff",
-    ".woff2": "font/woff2",
-    ".wasm": "application/wasm",
-}
+# The deployed site's files carry the Content-Type the publisher gives them: the local stack serves web/
+# with the same table, the one file the publisher ships it in.
+_spec = importlib.util.spec_from_file_location("web_content_types", ROOT / "src" / "publish" / "web_content_types.py")
+web_content_types = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(web_content_types)
 
 PLACEHOLDER_PAGE = b"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Image processing</title></head>
@@ -123,8 +106,11 @@ class Gateway(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128
 
-    def __init__(self, host: str, port: int):
-        super().__init__((host, port), _RequestHandler)
+    def __init__(self, host: str, port: int, socket_timeout: float | None = None):
+        """`socket_timeout`: seconds a connection may stay silent (idle, or stalled mid-request) before it is
+        closed, so half-open connections cannot hold the server's threads."""
+        handler = type("RequestHandler", (_RequestHandler,), {"timeout": socket_timeout})
+        super().__init__((host, port), handler)
         self.router: Router | None = None
         self.pools: dict[str, FunctionPool] = {}
         self.web_dir: Path | None = None
@@ -153,6 +139,10 @@ class Gateway(ThreadingHTTPServer):
         self.edge_headers = dict(edge_headers or {})
 
 
+class _BadRequest(Exception):
+    """Framing API Gateway refuses with 400: a bad chunk size, a Content-Length that is not one number."""
+
+
 class _TooLarge(Exception):
     pass
 
@@ -173,7 +163,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def handle_expect_100(self) -> bool:
         # Refuse an oversized body before the client sends it (curl asks first for bodies over 1 MB).
-        if self._declared_length() > API_PAYLOAD_LIMIT:
+        try:
+            oversized = self._declared_length() > API_PAYLOAD_LIMIT
+        except _BadRequest:
+            oversized = False  # answered 400 once the request is handled
+        if oversized:
             self._started = time.monotonic()
             self._too_large_for_api()
             self._log(urlsplit(self.path).path)
@@ -198,11 +192,14 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 self._api(*matched, raw_path, target.query)
             elif raw_path == API_PREFIX or raw_path.startswith(API_PREFIX + "/"):
                 self._discard_body()
-                self._json(404, {"error": {"code": "not_found", "message": "There is nothing at this address."}})
+                self._json(404, {"message": "Not Found"})  # API Gateway's own answer: no route, no function
             else:
                 self._discard_body()
                 self._static(raw_path)
-        except (BrokenPipeError, ConnectionResetError):
+        except _BadRequest:
+            self.close_connection = True
+            self._json(400, {"message": "Bad Request"})
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
             self.close_connection = True
         except Exception as error:  # noqa: BLE001 - a bug here must not take the connection down silently
             self.server.log_error(f"{self.command} {raw_path} failed in the local stack: {error!r}")
@@ -338,16 +335,23 @@ class _RequestHandler(BaseHTTPRequestHandler):
             yield name.lower(), value
 
     def _declared_length(self) -> int:
-        try:
-            return int(self.headers.get("Content-Length") or 0)
-        except ValueError:
+        lengths = self.headers.get_all("Content-Length") or []
+        if not lengths:
             return 0
+        if len(lengths) > 1 or not lengths[0].strip().isdigit():
+            raise _BadRequest
+        return int(lengths[0])
 
     def _read_body(self) -> bytes:
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            if "Content-Length" in self.headers:
+                raise _BadRequest  # both framings at once: how requests are smuggled
             chunks, total = [], 0
             while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                size_field = self.rfile.readline().split(b";")[0].strip()
+                if not re.fullmatch(rb"[0-9A-Fa-f]{1,16}", size_field):
+                    raise _BadRequest
+                size = int(size_field, 16)
                 if size == 0:
                     while self.rfile.readline() not in (b"\r\n", b"\n", b""):
                         pass  # trailers
@@ -419,9 +423,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if found is None:
             self._send(404, [("Content-Type", "text/plain; charset=utf-8")], b"Not found\n")
             return
-        content_type = (
-            CONTENT_TYPES.get(found.suffix.lower()) or mimetypes.guess_type(found.name)[0] or "application/octet-stream"
-        )
+        content_type = web_content_types.content_type(found.name)
         self._send(
             200,
             [("Content-Type", content_type), ("Cache-Control", "no-cache"), ("X-Content-Type-Options", "nosniff")],

@@ -1,18 +1,25 @@
-"""Running the functions as Lambda would: one call at a time per execution environment, a timeout,
-and asynchronous invocation (S3 triggers) with retries and an on-failure destination."""
+"""Running the functions as Lambda would: each execution environment a process of its own (its own
+environment and credentials, one call at a time, stopped at its timeout, memory capped at MemorySize),
+no more environments than the reserved concurrency, and asynchronous invocation (S3 triggers) with
+retries and an on-failure destination."""
 
-import copy
 import json
+import os
+import pickle
+import subprocess
+import sys
 import threading
 import time
-import traceback
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from multiprocessing.connection import Connection
 
-from .functions import LambdaContext, load_handler
-from .storage import AsyncConfig, Trigger
-from .template import LOCAL_ACCOUNT, LOCAL_REGION, Function
+from .template import LOCAL_ACCOUNT, LOCAL_REGION, ROOT, AsyncInvokeConfig, Function
+
+INIT_TIMEOUT = 60.0  # seconds an environment may take to load its handler (Lambda: 10 s; this machine is shared)
+MAX_INSTANCES = 64  # execution environments per function, where the template reserves no concurrency
 
 
 class FunctionError(Exception):
@@ -24,71 +31,208 @@ class FunctionError(Exception):
         self.message = message
         self.stack_trace = stack_trace or []
 
+    @classmethod
+    def from_report(cls, report: dict) -> "FunctionError":
+        return cls(report["errorType"], report["errorMessage"], report.get("stackTrace"))
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """An S3 trigger of a function, its events delivered through an SQS queue (Lambda's event queue)."""
+
+    function: Function
+    bucket: str
+    queue_name: str
+    queue_url: str
+
+
+def lambda_environment(function: Function, local: dict[str, str], quiet: bool) -> dict[str, str]:
+    """A function's whole environment: the template's variables, what the local stack adds (the function's
+    own credentials, AWS_ENDPOINT_URL, the local sign-in issuer), and the variables Lambda sets."""
+    env = dict(function.environment)
+    if quiet:
+        env["LOG_LEVEL"] = "WARNING"  # the stack prints a line per request and per image instead
+        env["POWERTOOLS_METRICS_DISABLED"] = "true"  # no CloudWatch metric documents (EMF) on stdout
+    env.update(local)
+    env.update(
+        {
+            "AWS_REGION": LOCAL_REGION,
+            "AWS_DEFAULT_REGION": LOCAL_REGION,
+            "AWS_LAMBDA_FUNCTION_NAME": function.logical_id,
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_size),
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function.logical_id}",
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_python{sys.version_info.major}.{sys.version_info.minor}",
+            "LAMBDA_TASK_ROOT": str(function.code_dir),
+            "_HANDLER": function.handler,
+            "TZ": ":UTC",
+            # No profile, configuration or instance metadata of the developer's reaches the function.
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "PYTHONPATH": str(ROOT),  # devstack.worker itself; the handler's directories come first in sys.path
+            "PYTHONUNBUFFERED": "1",
+            "MALLOC_ARENA_MAX": "2",  # fewer allocator arenas: less address space under the memory cap
+        }
+    )
+    return env
+
+
+class _Environment:
+    """One execution environment: a worker process (devstack/worker.py) and the pipes to it."""
+
+    def __init__(self, function: Function, environment: dict[str, str], iam: dict | None):
+        self.function = function
+        request_read, request_write = os.pipe()
+        response_read, response_write = os.pipe()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "devstack.worker", str(request_read), str(response_write)],
+            env=environment,
+            cwd=function.code_dir,
+            pass_fds=(request_read, response_write),
+            stdin=subprocess.DEVNULL,
+        )
+        os.close(request_read)
+        os.close(response_write)
+        self.requests = Connection(request_write, readable=False)
+        self.responses = Connection(response_read, writable=False)
+        self.requests.send_bytes(pickle.dumps((function, iam)))
+
+    def wait_ready(self, timeout: float = INIT_TIMEOUT) -> None:
+        answer = self._receive(timeout)
+        if answer is None:
+            self.kill()
+            raise FunctionError("Runtime.InitTimeout", f"{self.function.logical_id} did not load in {timeout:g} s")
+        if "error" in answer:
+            self.kill()
+            raise FunctionError.from_report(answer["error"])
+
+    def invoke(self, event: dict, request_id: str) -> object:
+        deadline = time.time() + self.function.timeout
+        self.requests.send_bytes(json.dumps({"event": event, "request_id": request_id, "deadline": deadline}).encode())
+        answer = self._receive(max(0.0, deadline - time.time()))
+        if answer is None:
+            self.kill()  # Lambda stops the sandbox: a timed-out invocation never does anything more
+            raise FunctionError("Sandbox.Timedout", f"Task timed out after {self.function.timeout:.2f} seconds")
+        if "error" in answer:
+            raise FunctionError.from_report(answer["error"])
+        return answer["result"]
+
+    def _receive(self, timeout: float) -> dict | None:
+        """The worker's next answer; None after `timeout`. FunctionError if the worker died."""
+        try:
+            if not self.responses.poll(timeout):
+                return None
+            return json.loads(self.responses.recv_bytes())
+        except (EOFError, OSError):
+            code = self.process.wait()
+            self.close()
+            raise FunctionError("Runtime.ExitError", f"Runtime exited with error: exit status {code}") from None
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        self.close()
+
+    def close(self) -> None:
+        for connection in (self.requests, self.responses):
+            connection.close()
+
 
 class FunctionPool:
-    """The execution environments of one function. Each runs one invocation at a time, with a module of
-    its own (a Powertools resolver keeps the current event on itself), and a new one starts whenever all
-    are busy, up to `max_instances`."""
+    """The execution environments of one function. Each runs one invocation at a time; a new one starts
+    whenever all are busy, up to `max_instances` (the reserved concurrency, when the template sets one)."""
 
-    def __init__(self, function: Function, max_instances: int = 64):
+    def __init__(
+        self, function: Function, environment: dict[str, str], iam: dict | None, max_instances: int | None = None
+    ):
+        """`iam`: what devstack.iam.install_iam needs (rendered_template, physical_ids, parameters); None
+        runs the function's calls unjudged (--skip-iam)."""
         self.function = function
-        self.max_instances = max_instances
-        self._idle: list[Callable] = []
-        self._created = 0
-        self._live = 0
+        self.environment = environment
+        self.iam = iam
+        self.max_instances = max_instances or function.reserved_concurrency or MAX_INSTANCES
+        self._idle: list[_Environment] = []
+        self._all: set[_Environment] = set()
         self._available = threading.Condition()
-        self._idle.append(self._new_instance())  # imports the code now: a broken handler fails the start
+        self._closed = False
+        self._first: _Environment | None = self._spawn()
 
-    def _new_instance(self) -> Callable:
-        handler = load_handler(self.function, instance=self._created)
-        self._created += 1
-        self._live += 1
-        return handler
+    def _spawn(self) -> _Environment:
+        environment = _Environment(self.function, self.environment, self.iam)
+        self._all.add(environment)
+        return environment
 
-    def _acquire(self) -> Callable:
+    def start(self) -> None:
+        """Wait for the first environment to load the handler: a broken handler fails the stack's start."""
+        first, self._first = self._first, None
+        try:
+            first.wait_ready()
+        except FunctionError:
+            self._all.discard(first)
+            raise
+        with self._available:
+            self._idle.append(first)
+            self._available.notify()
+
+    def _acquire(self) -> _Environment:
         with self._available:
             while True:
+                if self._closed:
+                    raise FunctionError("Sandbox.Stopped", "the local stack is stopping")
                 if self._idle:
                     return self._idle.pop()
-                if self._live < self.max_instances:
-                    return self._new_instance()
+                if len(self._all) < self.max_instances:
+                    environment = self._spawn()
+                    break
                 self._available.wait()
+        try:
+            environment.wait_ready()
+        except FunctionError:
+            self._release(environment)
+            raise
+        return environment
 
-    def _release(self, handler: Callable | None) -> None:
+    def _release(self, environment: _Environment) -> None:
         with self._available:
-            if handler is None:
-                self._live -= 1  # abandoned after a timeout; it may still be running
+            if environment.alive and not self._closed:
+                self._idle.append(environment)
             else:
-                self._idle.append(handler)
+                self._all.discard(environment)
+                environment.kill()
             self._available.notify()
 
     def invoke(self, event: dict) -> object:
-        """Run the handler on `event`; its result, or FunctionError."""
-        handler = self._acquire()
-        request_id = str(uuid.uuid4())
-        outcome: dict = {}
-        done = threading.Event()
+        """Run the handler on `event` in an environment of its own; its result, or FunctionError."""
+        environment = self._acquire()
+        try:
+            return environment.invoke(event, str(uuid.uuid4()))
+        finally:
+            self._release(environment)
 
-        def run():
-            try:
-                outcome["result"] = handler(copy.deepcopy(event), LambdaContext(self.function, request_id))
-            except BaseException as error:  # noqa: BLE001 - Lambda reports whatever the handler raises
-                outcome["error"] = FunctionError(
-                    type(error).__name__,
-                    str(error),
-                    traceback.format_exception(type(error), error, error.__traceback__),
-                )
-            finally:
-                done.set()
+    @property
+    def instances(self) -> int:
+        with self._available:
+            return len(self._all)
 
-        threading.Thread(target=run, name=f"{self.function.logical_id}-{request_id[:8]}", daemon=True).start()
-        if not done.wait(self.function.timeout):
-            self._release(None)
-            raise FunctionError("Sandbox.Timedout", f"Task timed out after {self.function.timeout:.2f} seconds")
-        self._release(handler)
-        if "error" in outcome:
-            raise outcome["error"]
-        return outcome["result"]
+    def close(self) -> None:
+        """Stop every environment: idle ones at once, busy ones as their invocation returns."""
+        with self._available:
+            self._closed = True
+            idle, self._idle = self._idle, []
+            if self._first is not None:  # never started
+                idle.append(self._first)
+                self._first = None
+            self._all.difference_update(idle)
+            self._available.notify_all()
+        for environment in idle:
+            environment.kill()
 
 
 class AsyncInvoker:
@@ -103,7 +247,6 @@ class AsyncInvoker:
         sqs,
         triggers: list[Trigger],
         pools: dict[str, FunctionPool],
-        configs: dict[str, AsyncConfig],
         workers: int,
         retry_delay: float,
         on_result: Callable[..., None],
@@ -112,7 +255,6 @@ class AsyncInvoker:
         self.sqs = sqs
         self.triggers = triggers
         self.pools = pools
-        self.configs = configs
         self.retry_delay = retry_delay
         self.on_result = on_result
         self.log = log
@@ -197,7 +339,7 @@ class AsyncInvoker:
 
     def _invoke_with_retries(self, trigger: Trigger, message: dict, event: dict) -> None:
         function = trigger.function
-        config = self.configs[function.logical_id]
+        config = function.async_invoke
         sent = int(message.get("Attributes", {}).get("SentTimestamp", time.time() * 1000)) / 1000
         delay = self.retry_delay
         attempts = 0
@@ -226,13 +368,13 @@ class AsyncInvoker:
     def _fail(
         self,
         function: Function,
-        config: AsyncConfig,
+        config: AsyncInvokeConfig,
         event: dict,
         attempts: int,
         condition: str,
         error: FunctionError | None,
     ) -> None:
-        if not config.on_failure_queue_url:
+        if not config.on_failure_queue:
             self.log(f"{function.logical_id}: event dropped ({condition}); the function has no on-failure destination")
             return
         record = {
@@ -254,9 +396,10 @@ class AsyncInvoker:
                 "stackTrace": error.stack_trace,
             },
         }
-        self.sqs.send_message(QueueUrl=config.on_failure_queue_url, MessageBody=json.dumps(record))
+        queue_url = self.sqs.get_queue_url(QueueName=config.on_failure_queue)["QueueUrl"]
+        self.sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(record))
         self.log(
-            f"{function.logical_id}: event sent to {config.on_failure_queue_name} "
+            f"{function.logical_id}: event sent to {config.on_failure_queue} "
             f"({condition} after {attempts} attempt(s))"
         )
 

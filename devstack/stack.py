@@ -1,57 +1,62 @@
 """python -m devstack: template.yaml's application on one machine, without AWS or Docker.
 
 - storage: moto's S3 and SQS in server mode (a child process on 127.0.0.1), with the template's buckets,
-  their CORS rules and the S3 triggers' notifications;
-- the functions: the template's handlers, imported into this process with the template's environment
-  and AWS_ENDPOINT_URL_S3 pointing at the storage server, so boto3 talks to it exactly as to S3;
+  their CORS rules and the S3 triggers' notifications, refusing what S3 refuses (devstack/storage.py);
+- the functions: the template's handlers, each execution environment a process of its own with the
+  function's environment and credentials and AWS_ENDPOINT_URL pointing at the storage server, so boto3
+  talks to it exactly as to S3 (devstack/lambdas.py);
 - the API: an HTTP server on --host/--port turning requests into HTTP API payload v2.0 events;
 - the triggers: S3 events reach a queue on the storage server, and are handed to the function as Lambda's
   asynchronous invocation would (retries, then the on-failure destination).
 """
 
 import argparse
+import functools
 import http.client
 import logging
 import os
+import re
 import signal
 import sys
 import threading
 import time
+import traceback
 from urllib.parse import unquote_plus
 
 from .gateway import Gateway, Router
-from .lambdas import AsyncInvoker, FunctionError, FunctionPool
-from .oidc import LocalSignIn
-from .storage import FAKE_CREDENTIALS, StorageError, StorageServer, invoked_functions, provision
+from .identity import function_credentials, known_credentials
+from .lambdas import AsyncInvoker, FunctionError, FunctionPool, Trigger, lambda_environment
+from .oidc import DEFAULT_TOKEN_SECONDS, LocalSignIn
+from .provision import invoked_functions, provision
+from .storage import SOCKET_TIMEOUT, StorageError, StorageServer
 from .template import (
-    LOCAL_REGION,
-    RESPONSE_HEADERS_POLICY_TYPE,
     ROOT,
     Function,
     Stack,
     TemplateError,
-    _Resolver,
     local_content_security_policy,
     parse_overrides,
     read_stack,
-    security_headers,
 )
 
 WEB_DIR = ROOT / "web"
 READY_LINE = "Image processing running at {url} (storage {storage})"
+READY_PATTERN = re.compile(r"Image processing running at (http://[^ ]+:(\d+)) \(storage (http://[^ ]+:(\d+))\)")
 HEALTH_PATH = "/api/health"
-MAX_INSTANCES = 64  # execution environments per function, where the template reserves no concurrency
 PROBE_HEADER = "X-Devstack-Probe"  # the stack's own readiness check, left out of the request log
+DEFAULT_WORKERS = max(2, min(8, os.cpu_count() or 2))
 
 
 class Console:
-    """One line per request and per processed image on stdout; problems on stderr."""
+    """One line per request and per invocation on stdout (none when `quiet`); problems on stderr."""
 
-    def __init__(self):
+    def __init__(self, quiet: bool = False):
+        self.quiet = quiet
         self._lock = threading.Lock()
 
     def line(self, text: str) -> None:
-        self._write(sys.stdout, f"{time.strftime('%H:%M:%S')} {text}")
+        if not self.quiet:
+            self._write(sys.stdout, f"{time.strftime('%H:%M:%S')} {text}")
 
     def say(self, text: str) -> None:
         self._write(sys.stdout, text)
@@ -92,7 +97,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--workers",
         type=int,
-        default=max(2, min(8, os.cpu_count() or 2)),
+        default=DEFAULT_WORKERS,
         help="images processed at the same time (default: CPU count, 2 to 8)",
     )
     parser.add_argument(
@@ -104,7 +109,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--token-lifetime",
         type=int,
-        default=3600,
+        default=DEFAULT_TOKEN_SECONDS,
         help="seconds the local sign-in issuer's tokens last, with AuthMode cognito or oidc (default 3600)",
     )
     parser.add_argument(
@@ -112,45 +117,26 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="the functions log at the template's LogLevel and print their metrics (default: WARNING, no metrics)",
     )
+    parser.add_argument(
+        "--skip-signature-checks",
+        action="store_true",
+        help="for debugging only: the storage server lets unsigned, badly signed, expired and out-of-policy "
+        "requests through, and says so on stderr for each one (default: refused, as S3 refuses them)",
+    )
+    parser.add_argument(
+        "--skip-iam",
+        action="store_true",
+        help="for debugging only: the functions' AWS calls are not judged by their roles' policies, and each "
+        "one says so on stderr (default: refused as IAM refuses them)",
+    )
     return parser.parse_args(argv)
 
 
-def function_environment(stack: Stack, storage_endpoint: str, quiet: bool) -> dict[str, str]:
-    """The functions' environment: the template's variables, fake credentials, S3 at the storage server."""
-    env: dict[str, str] = {}
-    for function in invoked_functions(stack).values():
-        for name, value in function.environment.items():
-            if env.get(name, value) != value:
-                raise TemplateError(f"the functions disagree on {name}; the local stack runs them all in one process")
-            env[name] = value
-    if quiet:
-        env["LOG_LEVEL"] = "WARNING"  # the stack prints a line per request and per image instead
-        env["POWERTOOLS_METRICS_DISABLED"] = "true"  # no CloudWatch metric documents (EMF) on stdout
-    env.update(
-        {
-            "AWS_ACCESS_KEY_ID": FAKE_CREDENTIALS["aws_access_key_id"],
-            "AWS_SECRET_ACCESS_KEY": FAKE_CREDENTIALS["aws_secret_access_key"],
-            "AWS_SESSION_TOKEN": FAKE_CREDENTIALS["aws_session_token"],
-            "AWS_DEFAULT_REGION": LOCAL_REGION,
-            "AWS_REGION": LOCAL_REGION,
-            "AWS_ENDPOINT_URL_S3": storage_endpoint,
-            # Any other AWS client also reaches the storage server, never a real account.
-            "AWS_ENDPOINT_URL": storage_endpoint,
-            "AWS_CONFIG_FILE": os.devnull,
-            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-            "AWS_EC2_METADATA_DISABLED": "true",
-        }
-    )
-    return env
-
-
-def edge_headers(template: dict, storage_endpoint: str, overrides: dict[str, str] | None = None) -> dict[str, str]:
+def edge_headers(stack: Stack, storage_endpoint: str) -> dict[str, str]:
     """The headers CloudFront's response-headers policy adds to every answer (page and /api alike), for
     the local stack: the CSP admits the storage server where it admits https: pre-signed S3 URLs, and
     Strict-Transport-Security is left out (browsers ignore it on plain HTTP, and it would pin localhost)."""
-    if not any(r["Type"] == RESPONSE_HEADERS_POLICY_TYPE for r in template["Resources"].values()):
-        return {}
-    headers = security_headers(template, overrides)
+    headers = dict(stack.security_headers)
     headers.pop("Strict-Transport-Security", None)
     if "Content-Security-Policy" in headers:
         headers["Content-Security-Policy"] = local_content_security_policy(
@@ -159,69 +145,27 @@ def edge_headers(template: dict, storage_endpoint: str, overrides: dict[str, str
     return headers
 
 
-def reserved_concurrency(stack: Stack, function: Function) -> int | None:
-    """ReservedConcurrentExecutions of a function with the stack's parameters, if it has one (AWS::NoValue: none)."""
-    value = stack.template["Resources"][function.logical_id]["Properties"].get("ReservedConcurrentExecutions")
-    resolved = _Resolver(stack.template, stack.parameters).resolve([value])  # a list drops AWS::NoValue
-    return int(resolved[0]) if resolved and resolved[0] is not None else None
-
-
-def apply_environment(env: dict[str, str]) -> None:
-    for name in [n for n in os.environ if n.startswith("AWS_")]:
-        del os.environ[name]  # no profile, region or endpoint of the developer's own reaches the functions
-    os.environ.update(env)
-
-
-class ImageLog:
-    """The per-image line: id, outcome (read from the manifest the function wrote) and time taken."""
-
-    def __init__(self, console: Console, storage: StorageServer):
-        self.console = console
-        self.s3 = storage.client("s3")
-
-    def __call__(
-        self,
-        function: Function,
-        event: dict,
-        ms: float,
-        error: FunctionError | None = None,
-        attempts: int = 1,
-        final: bool = True,
-        retry_in: float | None = None,
-    ) -> None:
-        for record in event.get("Records", []):
-            key = unquote_plus(record.get("s3", {}).get("object", {}).get("key", ""))
-            image_id = self._image_id(key)
-            if error is None:
-                status = self._status(function, image_id) if image_id else "ignored"
-                self.console.line(f"image {image_id or key} {status} {ms:.0f} ms")
-            elif final:
-                self.console.line(f"image {image_id or key} error {ms:.0f} ms, attempt {attempts}, giving up: {error}")
-            else:
-                self.console.line(
-                    f"image {image_id or key} error {ms:.0f} ms, attempt {attempts}, retry in {retry_in:g} s: {error}"
-                )
-
-    @staticmethod
-    def _image_id(key: str) -> str | None:
-        try:
-            from imageservice.keys import parse_upload_key
-        except ImportError:
-            return None
-        return parse_upload_key(key)
-
-    def _status(self, function: Function, image_id: str) -> str:
-        try:
-            from imageservice.keys import manifest_key
-            from imageservice.manifest import Manifest
-
-            body = self.s3.get_object(
-                Bucket=function.environment["PROCESSED_IMAGES_BUCKET"], Key=manifest_key(image_id)
-            )["Body"]
-            manifest = Manifest.from_json(body.read())
-        except Exception:  # noqa: BLE001 - e.g. deleted meanwhile; the line is informative only
-            return "processed"
-        return f"{manifest.status} ({manifest.error.code})" if manifest.error else manifest.status
+def log_invocation(
+    console: Console,
+    function: Function,
+    event: dict,
+    ms: float,
+    error: FunctionError | None = None,
+    attempts: int = 1,
+    final: bool = True,
+    retry_in: float | None = None,
+) -> None:
+    """A line per S3 record of an asynchronous invocation: the object, the outcome, the time taken."""
+    for record in event.get("Records", []):
+        s3 = record.get("s3", {})
+        target = f"s3://{s3.get('bucket', {}).get('name', '')}/{unquote_plus(s3.get('object', {}).get('key', ''))}"
+        prefix = f"{function.logical_id} {target}"
+        if error is None:
+            console.line(f"{prefix} ok {ms:.0f} ms")
+        elif final:
+            console.line(f"{prefix} error {ms:.0f} ms, attempt {attempts}, giving up: {error}")
+        else:
+            console.line(f"{prefix} error {ms:.0f} ms, attempt {attempts}, retry in {retry_in:g} s: {error}")
 
 
 def wait_until_healthy(host: str, port: int, stop: threading.Event, timeout: float = 30.0) -> tuple[int, str]:
@@ -242,125 +186,252 @@ def wait_until_healthy(host: str, port: int, stop: threading.Event, timeout: flo
     return status, body
 
 
+class StackError(RuntimeError):
+    """The stack could not start; `exit_code` is what `python -m devstack` exits with."""
+
+    def __init__(self, message: str, exit_code: int = 1):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class LocalStack:
+    """The local stack, running in this process (the functions each in processes of their own):
+
+        with LocalStack(port=0) as stack:
+            requests.get(f"{stack.url}/api/health")
+
+    start() listens, starts the storage server, provisions the template's resources, starts the
+    functions, the API and the S3 triggers, and returns once GET /api/health answers; stop() undoes it."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 3000,
+        storage_port: int = 0,
+        overrides: dict[str, str] | None = None,
+        workers: int = DEFAULT_WORKERS,
+        retry_delay: float = 1.0,
+        verbose: bool = False,
+        check_signatures: bool = True,
+        check_iam: bool = True,
+        token_lifetime: int = DEFAULT_TOKEN_SECONDS,
+        socket_timeout: float = SOCKET_TIMEOUT,
+        console: Console | None = None,
+    ):
+        self.host, self.port, self.storage_port = host, port, storage_port
+        self.overrides = dict(overrides or {})
+        self.workers, self.retry_delay, self.verbose = workers, retry_delay, verbose
+        self.check_signatures, self.check_iam, self.socket_timeout = check_signatures, check_iam, socket_timeout
+        self.token_lifetime = token_lifetime
+        self.console = console or Console()
+        self.url = self.storage_url = ""
+        self.stack: Stack | None = None
+        self.stopping = threading.Event()
+        self._gateway: Gateway | None = None
+        self._serving: threading.Thread | None = None
+        self._storage: StorageServer | None = None
+        self._pools: dict[str, FunctionPool] = {}
+        self._invoker: AsyncInvoker | None = None
+        self._triggers: list[Trigger] = []
+        self.sign_in: LocalSignIn | None = None  # the local issuer, with AuthMode cognito or oidc
+
+    def __enter__(self) -> "LocalStack":
+        return self.start()
+
+    def __exit__(self, *_) -> None:
+        self.stop()
+
+    def start(self) -> "LocalStack":
+        """Start everything, or raise StackError with everything started so far stopped again."""
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        try:
+            self._gateway = Gateway(self.host, self.port, socket_timeout=self.socket_timeout)
+        except OSError as error:
+            raise StackError(
+                f"cannot listen on {self.host}:{self.port}: {error.strerror or error}; try --port 0 (make dev PORT=...)"
+            ) from None
+        self.port = self._gateway.port
+        shown_host = "127.0.0.1" if self.host in ("", "0.0.0.0") else self.host
+        self.url = f"http://{shown_host}:{self.port}"
+        try:
+            # Locally the page comes from this stack: its origin stands in for the deployed site's (bucket CORS).
+            self.stack = read_stack(self.overrides, site_origin=self.url)
+        except (TemplateError, ValueError) as error:
+            raise StackError(f"template.yaml: {error}", exit_code=2) from None
+        functions = invoked_functions(self.stack)
+        try:
+            self._storage = StorageServer.start(
+                known_credentials(self.stack.functions),
+                self.storage_port,
+                enforce=self.check_signatures,
+                socket_timeout=self.socket_timeout,
+            )
+            self.storage_url, self.storage_port = self._storage.endpoint, self._storage.port
+            self._triggers = provision(self._storage, self.stack)
+            self.sign_in = LocalSignIn.start(self.stack, shown_host, self.url, self.token_lifetime)
+            self._start_functions(functions)
+        except (StorageError, TemplateError, FunctionError) as error:
+            raise StackError(str(error)) from None
+        logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)  # "connection pool is full" noise
+        self._gateway.attach(
+            Router(functions),
+            self._pools,
+            WEB_DIR,
+            self.console.request,
+            self.console.error,
+            self.sign_in.edge_headers(edge_headers(self.stack, self.storage_url)) if self.sign_in
+            else edge_headers(self.stack, self.storage_url),
+        )
+        self._gateway.authorizer = self.sign_in.authorizer if self.sign_in else None
+        self._serving = threading.Thread(
+            target=self._gateway.serve_forever, kwargs={"poll_interval": 0.2}, name="gateway", daemon=True
+        )
+        self._serving.start()
+        workers = max(1, min([self.workers] + [t.function.reserved_concurrency or self.workers for t in self._triggers]))
+        self._invoker = AsyncInvoker(
+            self._storage.client("sqs"),
+            self._triggers,
+            self._pools,
+            workers,
+            self.retry_delay,
+            functools.partial(log_invocation, self.console),
+            self.console.error,
+        )
+        self._invoker.start()
+        status, body = wait_until_healthy(shown_host, self.port, self.stopping)
+        if status != 200 and not self.stopping.is_set():
+            raise StackError(f"GET {HEALTH_PATH} answers {status}: {body}")
+
+    def _iam_setup(self) -> dict | None:
+        """What each function's process needs to enforce its role (devstack/iam), or None with --skip-iam."""
+        if not self.check_iam:
+            return None
+        from .iam import render_template
+
+        physical_ids = {logical_id: bucket.name for logical_id, bucket in self.stack.buckets.items()}
+        physical_ids |= self.stack.queues
+        return {"rendered_template": render_template(), "physical_ids": physical_ids, "parameters": self.overrides}
+
+    def _start_functions(self, functions: dict[str, Function]) -> None:
+        quiet = not self.verbose and "LogLevel" not in self.overrides
+        iam = self._iam_setup()
+        for logical_id, function in functions.items():
+            local = function_credentials(logical_id).as_environment() | {
+                "AWS_ENDPOINT_URL_S3": self.storage_url,
+                # Any other AWS client also reaches the storage server, never a real account.
+                "AWS_ENDPOINT_URL": self.storage_url,
+            }
+            if self.sign_in:
+                local |= self.sign_in.function_environment()
+            self._pools[logical_id] = FunctionPool(function, lambda_environment(function, local, quiet), iam)
+        for pool in self._pools.values():  # started together above; each loads its handler meanwhile
+            pool.start()
+
+    def describe(self) -> list[str]:
+        """What --verbose prints after the ready line: triggers, on-failure destinations, functions not run."""
+        lines = [f"  {t.function.logical_id} <- s3://{t.bucket} via queue {t.queue_name}" for t in self._triggers]
+        for logical_id, function in self.stack.functions.items():
+            if function.async_invoke.on_failure_queue and logical_id in self._pools:
+                lines.append(f"  {logical_id} on failure -> queue {function.async_invoke.on_failure_queue}")
+            if logical_id not in self._pools:
+                lines.append(f"  {logical_id} not run: no route or S3 trigger invokes it")
+        if not self.check_signatures:
+            lines.append("  SIGNATURE CHECKS OFF: the storage server lets unsigned and badly signed requests through")
+        if not self.check_iam:
+            lines.append("  IAM CHECKS OFF: the functions' AWS calls go unjudged by their roles' policies")
+        return lines
+
+    @property
+    def storage_running(self) -> bool:
+        return self._storage is not None and self._storage.process.poll() is None
+
+    def client(self, service: str):
+        """A client of the storage server, with the stack's own credentials."""
+        return self._storage.client(service)
+
+    def stop(self) -> bool:
+        """Stop everything; False if images were still being processed."""
+        self.stopping.set()
+        clean = True
+        if self._serving is not None:
+            self._gateway.shutdown()
+            self._serving = None
+        if self._gateway is not None:
+            self._gateway.server_close()
+        if self._invoker is not None:
+            clean = self._invoker.stop()
+            self._invoker = None
+        for pool in self._pools.values():
+            pool.close()
+        if self._storage is not None:
+            self._storage.stop()
+        if self.sign_in is not None:
+            self.sign_in.stop()
+        return clean
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     console = Console()
-    stop = threading.Event()
+    stack = LocalStack(
+        args.host,
+        args.port,
+        args.storage_port,
+        parse_overrides(args.parameter_overrides),
+        args.workers,
+        args.retry_delay,
+        args.verbose,
+        check_signatures=not args.skip_signature_checks,
+        check_iam=not args.skip_iam,
+        token_lifetime=args.token_lifetime,
+        console=console,
+    )
 
     def on_signal(signum, _frame):
-        if stop.is_set():
+        if stack.stopping.is_set():
             console.error("stopping now")
-            os._exit(130)  # the storage server notices its stdin closing and exits too
-        stop.set()
+            os._exit(130)  # the storage server and the functions notice their pipes closing and exit too
+        stack.stopping.set()
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-
-    overrides = parse_overrides(args.parameter_overrides)
     try:
-        gateway = Gateway(args.host, args.port)
-    except OSError as error:
-        console.error(
-            f"cannot listen on {args.host}:{args.port}: {error.strerror or error}; try --port 0 (make dev PORT=...)"
-        )
-        return 1
-    shown_host = "127.0.0.1" if args.host in ("", "0.0.0.0") else args.host
-    url = f"http://{shown_host}:{gateway.port}"
-    try:
-        # Locally the page comes from this stack: its origin stands in for the deployed site's (bucket CORS).
-        stack = read_stack(overrides, site_origin=url)
-    except (TemplateError, ValueError) as error:
-        console.error(f"template.yaml: {error}")
-        gateway.server_close()
-        return 2
-
-    storage = invoker = serving = sign_in = None
-    try:
-        storage = StorageServer.start(args.storage_port)
-        triggers, async_configs = provision(storage, stack)
-        quiet = not args.verbose and "LogLevel" not in overrides
-        sign_in = LocalSignIn.start(stack, shown_host, url, args.token_lifetime)
-        apply_environment({**function_environment(stack, storage.endpoint, quiet),
-                           **(sign_in.function_environment() if sign_in else {})})
-        logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)  # "connection pool is full" noise
-        functions = invoked_functions(stack)
-        pools = {
-            logical_id: FunctionPool(function, reserved_concurrency(stack, function) or MAX_INSTANCES)
-            for logical_id, function in functions.items()
-        }
-        gateway.attach(
-            Router(functions),
-            pools,
-            WEB_DIR,
-            console.request,
-            console.error,
-            sign_in.edge_headers(edge_headers(stack.template, storage.endpoint, overrides)) if sign_in
-            else edge_headers(stack.template, storage.endpoint, overrides),
-        )
-        gateway.authorizer = sign_in.authorizer if sign_in else None
-        serving = threading.Thread(
-            target=gateway.serve_forever, kwargs={"poll_interval": 0.2}, name="gateway", daemon=True
-        )
-        serving.start()
-        workers = max(
-            1, min([args.workers] + [reserved_concurrency(stack, t.function) or args.workers for t in triggers])
-        )
-        invoker = AsyncInvoker(
-            storage.client("sqs"),
-            triggers,
-            pools,
-            async_configs,
-            workers,
-            args.retry_delay,
-            ImageLog(console, storage),
-            console.error,
-        )
-        invoker.start()
-
-        status, body = wait_until_healthy(shown_host, gateway.port, stop)
-        if stop.is_set():
-            return 0
-        if status != 200:
-            console.error(f"GET {HEALTH_PATH} answers {status}: {body}")
-            return 1
-        console.say(READY_LINE.format(url=url, storage=storage.endpoint))
-        if sign_in:
-            console.say(f"Sign-in ({stack.parameters['AuthMode']}): local issuer {sign_in.issuer.issuer}, "
-                        f"client {sign_in.issuer.client_id}")
-        if args.verbose:
-            for trigger in triggers:
-                console.say(f"  {trigger.function.logical_id} <- s3://{trigger.bucket} via queue {trigger.queue_name}")
-            for logical_id, config in async_configs.items():
-                if config.on_failure_queue_name:
-                    console.say(f"  {logical_id} on failure -> queue {config.on_failure_queue_name}")
-            for logical_id in sorted(set(stack.functions) - set(functions)):
-                console.say(f"  {logical_id} not run: no route or S3 trigger invokes it")
-        console.say("Press Ctrl-C to stop.")
-        while not stop.wait(0.5):
-            if storage.process.poll() is not None:
-                console.error(f"the storage server exited (code {storage.process.returncode}); stopping")
-                return 1
-        return 0
-    except (StorageError, TemplateError) as error:
+        stack.start()
+    except StackError as error:
         console.error(str(error))
-        return 1
-    except Exception as error:  # noqa: BLE001 - e.g. a handler that fails to import
-        import traceback
-
+        return error.exit_code
+    except Exception as error:  # noqa: BLE001 - e.g. a bug in the local stack itself
         traceback.print_exc()
         console.error(f"the local stack could not start: {error}")
+        stack.stop()
         return 1
+    try:
+        if stack.stopping.is_set():
+            return 0
+        console.say(READY_LINE.format(url=stack.url, storage=stack.storage_url))
+        if stack.sign_in:
+            console.say(f"Sign-in ({stack.stack.parameters['AuthMode']}): local issuer {stack.sign_in.issuer.issuer}, "
+                        f"client {stack.sign_in.issuer.client_id}")
+        if args.verbose or not (stack.check_signatures and stack.check_iam):
+            for line in stack.describe():
+                console.say(line)
+        console.say("Press Ctrl-C to stop.")
+        while not stack.stopping.wait(0.5):
+            if not stack.storage_running:
+                console.error("the storage server exited; stopping")
+                return 1
+        return 0
     finally:
-        if serving is not None:
-            gateway.shutdown()
-        gateway.server_close()
-        if invoker is not None and not invoker.stop():
+        if not stack.stop():
             console.error("stopped while images were still being processed")
-        if storage is not None:
-            storage.stop()
-        if sign_in is not None:
-            sign_in.stop()
-        if stop.is_set():
+        if stack.stopping.is_set():
             console.say("Stopped.")
 
 

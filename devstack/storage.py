@@ -4,31 +4,46 @@ The parent (`StorageServer`) starts `python -m devstack.storage`, reads the port
 first line of output, and stops it with SIGTERM. The child also exits when its stdin closes, so it
 never outlives the stack, not even one killed with SIGKILL.
 
-Two gaps between moto and S3 are closed here, in the storage process only (the functions see plain S3):
+moto enforces none of S3's access rules; a WSGI layer in front of it (`S3Rules`) does, before moto sees
+the request:
+- every request must be signed by a known key (SigV4 headers or a pre-signed URL, devstack/sigv4.py) or
+  be a pre-signed POST whose policy holds (devstack/post_policy.py); anything else is 403, as from a
+  bucket that blocks public access. Only CORS preflights go unsigned, as in S3;
+- CORS follows the bucket's rules with S3's exact origin matching (devstack/cors.py), on every answer,
+  POST uploads and errors included;
+- a Content-Length that is not one plain number is 400, and idle connections are closed;
 - moto publishes an object's event notification before it stores the object's metadata, so a fast
   consumer could read an original without its processing options; here events leave after the request.
-- moto's answer to a POST upload carries no CORS headers, so a browser could not read it; here it
-  gets the ones the bucket's CORS rules give, as S3's does.
+With `--skip-signature-checks`, a request that fails a check is let through and a line on stderr says so.
 """
 
 import argparse
+import io
+import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from datetime import UTC, datetime
 from urllib.parse import unquote
+from xml.sax.saxutils import escape
 
 import boto3
 from botocore.config import Config as BotoConfig
 
-from .template import LOCAL_REGION, LOCAL_STACK_NAME, Function, Stack
+from . import cors
+from .identity import STACK_CREDENTIALS, Credentials
+from .post_policy import verify_post
+from .sigv4 import AuthError, Request, access_denied, is_signed, verify
+from .template import LOCAL_REGION
 
-FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "aws_session_token": "testing"}
 READY_PREFIX = "storage listening on port "
 STORAGE_HOST = "127.0.0.1"
+CREDENTIALS_VARIABLE = "DEVSTACK_STORAGE_CREDENTIALS"  # the known keys, handed to the child as JSON
+SOCKET_TIMEOUT = 30.0  # seconds a connection may sit idle (or a client stall mid-request) before it is closed
 
 
 # ------------------------------------------------------------------------------ parent side
@@ -45,11 +60,28 @@ class StorageServer:
         self.endpoint = f"http://{STORAGE_HOST}:{port}"
 
     @classmethod
-    def start(cls, port: int = 0, timeout: float = 30.0) -> "StorageServer":
-        env = {**os.environ, "MOTO_DISABLE_GLOBAL_CORS": "1", "PYTHONUNBUFFERED": "1"}
+    def start(
+        cls,
+        credentials: dict[str, Credentials],
+        port: int = 0,
+        enforce: bool = True,
+        socket_timeout: float = SOCKET_TIMEOUT,
+        timeout: float = 30.0,
+    ) -> "StorageServer":
+        """`credentials`: access key -> credentials, every key whose signatures the server accepts."""
+        known = [[c.access_key, c.secret_key, c.session_token] for c in credentials.values()]
+        env = {
+            **os.environ,
+            "MOTO_DISABLE_GLOBAL_CORS": "1",
+            "PYTHONUNBUFFERED": "1",
+            CREDENTIALS_VARIABLE: json.dumps(known),
+        }
+        arguments = ["--host", STORAGE_HOST, "--port", str(port), "--socket-timeout", str(socket_timeout)]
+        if not enforce:
+            arguments.append("--skip-signature-checks")
         # Its own session: a Ctrl-C in the terminal reaches the stack, which then stops this cleanly.
         process = subprocess.Popen(
-            [sys.executable, "-m", "devstack.storage", "--host", STORAGE_HOST, "--port", str(port)],
+            [sys.executable, "-m", "devstack.storage", *arguments],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,
@@ -82,12 +114,12 @@ class StorageServer:
                     raise StorageError("the storage server does not answer") from None
                 time.sleep(0.1)
 
-    def client(self, service: str):
+    def client(self, service: str, credentials: Credentials = STACK_CREDENTIALS):
         return boto3.client(
             service,
             endpoint_url=self.endpoint,
             region_name=LOCAL_REGION,
-            **FAKE_CREDENTIALS,
+            **credentials.as_client_arguments(),
             config=BotoConfig(retries={"mode": "standard"}, max_pool_connections=32),
         )
 
@@ -108,129 +140,26 @@ def _stop_process(process: subprocess.Popen) -> None:
             stream.close()
 
 
-# ------------------------------------------------------------------------------ provisioning
-@dataclass(frozen=True)
-class Trigger:
-    """An S3 trigger of a function, delivered through an SQS queue of the storage server."""
-
-    function: Function
-    bucket: str
-    queue_name: str
-    queue_url: str
-
-
-@dataclass(frozen=True)
-class AsyncConfig:
-    """A function's EventInvokeConfig, as Lambda applies it to asynchronous invocations."""
-
-    max_retries: int
-    max_event_age_seconds: int
-    on_failure_queue_url: str | None
-    on_failure_queue_name: str | None
-
-
-def invoked_functions(stack: Stack) -> dict[str, Function]:
-    """The functions something invokes locally: an HTTP API route or an S3 trigger. The others (e.g. a
-    custom resource's handler, which only CloudFormation calls) have nothing to do here."""
-    return {name: f for name, f in stack.functions.items() if f.routes or f.s3_triggers}
-
-
-def trigger_queue_name(function: Function, index: int = 0) -> str:
-    """The queue standing in for Lambda's event queue of a function's index-th S3 trigger."""
-    return f"{LOCAL_STACK_NAME}-{function.logical_id}-s3-events" + (f"-{index}" if index else "")
-
-
-def resource_queue_name(logical_id: str) -> str:
-    """The local name of an SQS queue the template declares (the name !Ref resolves to locally)."""
-    return f"{LOCAL_STACK_NAME}-{logical_id}"
-
-
-def provision(storage: StorageServer, stack: Stack) -> tuple[list[Trigger], dict[str, AsyncConfig]]:
-    """Buckets (with their CORS rules), the S3 triggers' queues and notifications, on-failure queues.
-
-    The CORS rules are the stack's as read_stack(site_origin=...) resolved them: locally the page comes
-    from the local stack, so its origin stands in for the deployed site's."""
-    s3, sqs = storage.client("s3"), storage.client("sqs")
-    for bucket in stack.buckets.values():
-        s3.create_bucket(Bucket=bucket.name)
-        if bucket.cors_rules:
-            rules = [_cors_rule(rule) for rule in bucket.cors_rules]
-            s3.put_bucket_cors(Bucket=bucket.name, CORSConfiguration={"CORSRules": rules})
-
-    triggers: list[Trigger] = []
-    notifications: dict[str, list[dict]] = {}
-    for function in invoked_functions(stack).values():
-        for index, trigger in enumerate(function.s3_triggers):
-            bucket = stack.bucket_name(trigger.bucket_logical_id)
-            name = trigger_queue_name(function, index)
-            # Long enough that a message is never handed out twice while its retries are still running.
-            visibility = min(43200, function.timeout * (function.max_retries + 1) + 120)
-            url = sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": str(visibility)})["QueueUrl"]
-            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-            config = {"Id": f"{function.logical_id}-{index}", "QueueArn": arn, "Events": list(trigger.events)}
-            if trigger.prefix:
-                config["Filter"] = {"Key": {"FilterRules": [{"Name": "prefix", "Value": trigger.prefix}]}}
-            notifications.setdefault(bucket, []).append(config)
-            triggers.append(Trigger(function, bucket, name, url))
-    for bucket, configs in notifications.items():
-        s3.put_bucket_notification_configuration(
-            Bucket=bucket, NotificationConfiguration={"QueueConfigurations": configs}
-        )
-
-    async_configs = {}
-    for function in invoked_functions(stack).values():
-        props = stack.template["Resources"][function.logical_id].get("Properties", {})
-        invoke_config = props.get("EventInvokeConfig", {})
-        destination = invoke_config.get("DestinationConfig", {}).get("OnFailure", {})
-        queue_name = queue_url = None
-        if destination:
-            target = destination.get("Destination", {})
-            if destination.get("Type") != "SQS" or "Fn::GetAtt" not in target:
-                raise StorageError(
-                    f"{function.logical_id}: the local stack only knows SQS on-failure destinations given by !GetAtt"
-                )
-            queue_name = resource_queue_name(target["Fn::GetAtt"][0])
-            queue_url = sqs.create_queue(QueueName=queue_name)["QueueUrl"]
-        async_configs[function.logical_id] = AsyncConfig(
-            max_retries=function.max_retries,
-            max_event_age_seconds=int(invoke_config.get("MaximumEventAgeInSeconds", 21600)),
-            on_failure_queue_url=queue_url,
-            on_failure_queue_name=queue_name,
-        )
-    return triggers, async_configs
-
-
-def _cors_rule(rule: dict) -> dict:
-    """A CloudFormation CorsRule as the S3 API spells it."""
-    names = {
-        "AllowedMethods": "AllowedMethods",
-        "AllowedOrigins": "AllowedOrigins",
-        "AllowedHeaders": "AllowedHeaders",
-        "ExposedHeaders": "ExposeHeaders",
-        "MaxAge": "MaxAgeSeconds",
-        "Id": "ID",
-    }
-    converted = {names[key]: value for key, value in rule.items() if key in names}
-    if "MaxAgeSeconds" in converted:
-        converted["MaxAgeSeconds"] = int(converted["MaxAgeSeconds"])
-    return converted
-
-
 # ------------------------------------------------------------------------------ child side
-def _serve(host: str, port: int) -> None:
-    os.environ["MOTO_DISABLE_GLOBAL_CORS"] = "1"  # read when moto.settings is imported
+def _serve(host: str, port: int, rules: "S3Rules", socket_timeout: float) -> None:
     import logging
 
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
     from werkzeug.serving import make_server
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
     class KeepAliveHandler(MotoRequestHandler):
         protocol_version = "HTTP/1.1"  # one connection per client thread instead of one per request
+        timeout = socket_timeout  # a silent or stalled client does not hold a thread for ever
 
-    app = _S3Fidelity(DomainDispatcherApplication(create_backend_app))
-    server = make_server(host, port, app, threaded=True, request_handler=KeepAliveHandler)
+        def make_environ(self):
+            environ = super().make_environ()
+            # The environ keeps only the last Content-Length; S3 refuses a request that sends two.
+            environ["devstack.content_lengths"] = self.headers.get_all("Content-Length") or []
+            return environ
+
+    server = make_server(host, port, rules, threaded=True, request_handler=KeepAliveHandler)
     server.daemon_threads = True
 
     def stop(*_):
@@ -251,11 +180,24 @@ def _serve(host: str, port: int) -> None:
     server.server_close()
 
 
-class _S3Fidelity:
-    """WSGI middleware: notifications after the request, CORS headers on POST uploads."""
+def _s3_error(error: AuthError) -> bytes:
+    request_id = secrets.token_hex(8).upper()
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<Error><Code>{escape(error.code)}</Code><Message>{escape(error.message)}</Message>"
+        f"<RequestId>{request_id}</RequestId><HostId>{secrets.token_urlsafe(32)}</HostId></Error>"
+    ).encode()
 
-    def __init__(self, app):
+
+class S3Rules:
+    """WSGI middleware in front of moto: S3's authentication, POST policies, CORS and request framing,
+    and notifications after the request."""
+
+    def __init__(self, app, known: dict[str, Credentials], enforce: bool = True, log=None):
         self.app = app
+        self.known = known
+        self.enforce = enforce
+        self.log = log or (lambda text: print(text, file=sys.stderr, flush=True))
         self.local = threading.local()
         from moto.s3 import notifications
 
@@ -271,50 +213,161 @@ class _S3Fidelity:
         notifications.send_event = send_event
 
     def __call__(self, environ, start_response):
+        origin = environ.get("HTTP_ORIGIN")
+        method = environ.get("REQUEST_METHOD", "GET")
+        bucket = _bucket_name(environ)
+        lengths = environ.get("devstack.content_lengths", [])
+        if len(lengths) > 1 or (lengths and not lengths[0].strip().isdigit()):
+            return self._refuse(environ, start_response, AuthError(400, "BadRequest", "An error occurred when "
+                                                                   "parsing the HTTP request Content-Length."))
+        if method == "OPTIONS" and origin:
+            return self._preflight(environ, start_response, bucket, origin)
+        try:
+            self._authenticate(environ, bucket)
+        except AuthError as error:
+            if self.enforce:
+                return self._refuse(environ, start_response, error)
+            self.log(
+                f"SIGNATURE CHECKS OFF (--skip-signature-checks): let through {method} {environ.get('RAW_URI')}, "
+                f"which S3 refuses: {error}"
+            )
+        if origin:
+            start_response = self._with_cors(start_response, bucket, origin, method)
         self.local.deferred = []
         try:
-            if environ.get("REQUEST_METHOD") == "POST" and environ.get("HTTP_ORIGIN"):
-                start_response = self._with_cors(environ, start_response)
             return self.app(environ, start_response)
         finally:
             deferred, self.local.deferred = self.local.deferred, None
             for args, kwargs in deferred:
                 self._send_event(*args, **kwargs)
 
-    def _with_cors(self, environ, start_response):
+    # -------------------------------------------------------------- authentication
+    def _authenticate(self, environ, bucket: str) -> None:
+        now = datetime.now(UTC)
+        content_type = environ.get("CONTENT_TYPE", "")
+        if environ["REQUEST_METHOD"] == "POST" and content_type.startswith("multipart/form-data") and _is_bucket_path(
+            environ
+        ):
+            fields, file_size, file_name = _form(environ, _read_body(environ))
+            verify_post(bucket, fields, file_size, file_name, self.known, now)
+            return
+        request = _request(environ, b"")
+        if not is_signed(request):
+            raise access_denied()  # the body stays unread: the refusal closes the connection
+        if "authorization" in request.headers:
+            request = _request(environ, _read_body(environ))  # the payload's hash is signed
+        verify(request, self.known, now)
+
+    # -------------------------------------------------------------- answers
+    def _refuse(self, environ, start_response, error: AuthError):
+        body = _s3_error(error)
+        headers = [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))]
+        origin = environ.get("HTTP_ORIGIN")
+        if origin:
+            headers += cors.response_headers(self._cors_rules(_bucket_name(environ)), origin, environ["REQUEST_METHOD"])
+        start_response(f"{error.status} {_REASONS.get(error.status, 'Error')}", headers)
+        return [body]
+
+    def _preflight(self, environ, start_response, bucket: str, origin: str):
+        headers = cors.preflight_headers(
+            self._cors_rules(bucket),
+            origin,
+            environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD", ""),
+            environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", ""),
+        )
+        if headers is None:
+            return self._refuse(environ, start_response, AuthError(403, "AccessForbidden",
+                                                                   "CORSResponse: This CORS request is not allowed. "
+                                                                   "This is usually because the evaluation of Origin, "
+                                                                   "request method / Access-Control-Request-Method or "
+                                                                   "Access-Control-Request-Headers are not whitelisted "
+                                                                   "by the resource's CORS spec."))
+        start_response("200 OK", [*headers, ("Content-Length", "0")])
+        return [b""]
+
+    def _with_cors(self, start_response, bucket: str, origin: str, method: str):
         def start(status, headers, exc_info=None):
-            if not any(name.lower() == "access-control-allow-origin" for name, _ in headers):
-                headers = list(headers) + _cors_headers(environ)
-            return start_response(status, headers, exc_info)
+            kept = [(name, value) for name, value in headers if not name.lower().startswith("access-control-")]
+            return start_response(status, kept + cors.response_headers(self._cors_rules(bucket), origin, method),
+                                  exc_info)
 
         return start
 
+    @staticmethod
+    def _cors_rules(bucket_name: str) -> list[dict]:
+        """The bucket's CORS rules as the S3 API spells them, from moto's store (none for an unknown bucket)."""
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.s3.models import s3_backends
 
-def _cors_headers(environ) -> list[tuple[str, str]]:
-    """The CORS headers S3 adds to an answer for a cross-origin request (path-style bucket URLs)."""
-    from moto.core import DEFAULT_ACCOUNT_ID
-    from moto.s3.models import s3_backends
-    from moto.s3.utils import cors_matches_origin
-
-    origin = environ["HTTP_ORIGIN"]
-    bucket_name = unquote(environ.get("PATH_INFO", "/").lstrip("/").split("/", 1)[0])
-    try:
-        bucket = s3_backends[DEFAULT_ACCOUNT_ID]["aws"].get_bucket(bucket_name)
-    except Exception:
-        return []
-    for rule in bucket.cors:
-        if rule.allowed_origins and cors_matches_origin(origin, rule.allowed_origins):
-            headers = [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")]
-            if rule.allowed_methods:
-                headers.append(("Access-Control-Allow-Methods", ", ".join(_as_list(rule.allowed_methods))))
-            if rule.exposed_headers:
-                headers.append(("Access-Control-Expose-Headers", ", ".join(_as_list(rule.exposed_headers))))
-            return headers
-    return []
+        try:
+            bucket = s3_backends[DEFAULT_ACCOUNT_ID]["aws"].get_bucket(bucket_name)
+        except Exception:  # noqa: BLE001 - no such bucket: no CORS
+            return []
+        return [
+            {
+                "AllowedOrigins": list(rule.allowed_origins or []),
+                "AllowedMethods": list(rule.allowed_methods or []),
+                "AllowedHeaders": list(rule.allowed_headers or []),
+                "ExposeHeaders": list(rule.exposed_headers or []),
+                "MaxAgeSeconds": rule.max_age_seconds,
+            }
+            for rule in bucket.cors
+        ]
 
 
-def _as_list(value) -> list[str]:
-    return value if isinstance(value, list) else [value]
+_REASONS = {400: "Bad Request", 403: "Forbidden"}
+
+
+def _bucket_name(environ) -> str:
+    return unquote(environ.get("PATH_INFO", "/").lstrip("/").split("/", 1)[0])
+
+
+def _is_bucket_path(environ) -> bool:
+    """A path-style bucket URL (/bucket or /bucket/), where browser-based uploads go."""
+    parts = environ.get("PATH_INFO", "/").lstrip("/").split("/", 1)
+    return bool(parts[0]) and (len(parts) == 1 or parts[1] == "")
+
+
+def _read_body(environ) -> bytes:
+    """The whole body, read once; moto then reads it again from a copy."""
+    if "devstack.body" in environ:
+        return environ["devstack.body"]
+    stream = environ["wsgi.input"]
+    length = environ.get("CONTENT_LENGTH", "").strip()
+    if length.isdigit():
+        body = stream.read(int(length)) if int(length) else b""
+    elif environ.get("wsgi.input_terminated"):
+        body = stream.read()
+    else:
+        body = b""
+    environ["devstack.body"] = body
+    environ["wsgi.input"] = io.BytesIO(body)
+    return body
+
+
+def _request(environ, body: bytes) -> Request:
+    headers = {
+        key[5:].replace("_", "-").lower(): value for key, value in environ.items() if key.startswith("HTTP_")
+    }
+    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        if environ.get(key):
+            headers[key.replace("_", "-").lower()] = environ[key]
+    raw_path, _, raw_query = environ.get("RAW_URI", environ.get("PATH_INFO", "/")).partition("?")
+    return Request(environ["REQUEST_METHOD"], raw_path, raw_query, headers, body)
+
+
+def _form(environ, body: bytes) -> tuple[dict[str, str], int, str]:
+    """The form's fields (without the file), the file's size and name, as S3 reads a POST upload."""
+    from werkzeug.formparser import parse_form_data
+
+    copy = {**environ, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}
+    copy.pop("wsgi.input_terminated", None)
+    _, form, files = parse_form_data(copy)
+    upload = files.get("file")
+    if upload is None:
+        raise AuthError(400, "InvalidArgument", "POST requires exactly one file upload per request.")
+    size = len(upload.read())
+    return {name: form[name] for name in form}, size, upload.filename or ""
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -323,8 +376,17 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--host", default=STORAGE_HOST)
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--socket-timeout", type=float, default=SOCKET_TIMEOUT)
+    parser.add_argument("--skip-signature-checks", action="store_true")
     args = parser.parse_args(argv)
-    _serve(args.host, args.port)
+    os.environ["MOTO_DISABLE_GLOBAL_CORS"] = "1"  # read when moto.settings is imported
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    known = {
+        key: Credentials(key, secret, token) for key, secret, token in json.loads(os.environ[CREDENTIALS_VARIABLE])
+    }
+    rules = S3Rules(DomainDispatcherApplication(create_backend_app), known, enforce=not args.skip_signature_checks)
+    _serve(args.host, args.port, rules, args.socket_timeout)
 
 
 if __name__ == "__main__":

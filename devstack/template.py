@@ -9,6 +9,8 @@ from pathlib import Path
 
 import yaml
 
+from .intrinsics import NO_VALUE, Intrinsics
+
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_PATH = ROOT / "template.yaml"
 
@@ -63,6 +65,15 @@ class S3Trigger:
 
 
 @dataclass(frozen=True)
+class AsyncInvokeConfig:
+    """A function's EventInvokeConfig, with Lambda's defaults where the template leaves one out."""
+
+    max_retries: int = 2
+    max_event_age_seconds: int = 21600
+    on_failure_queue: str | None = None  # the local name of the SQS queue of the on-failure destination
+
+
+@dataclass(frozen=True)
 class Function:
     logical_id: str
     code_dir: Path
@@ -73,7 +84,12 @@ class Function:
     environment: dict[str, str]
     routes: tuple[HttpRoute, ...]
     s3_triggers: tuple[S3Trigger, ...]
-    max_retries: int
+    async_invoke: AsyncInvokeConfig = AsyncInvokeConfig()
+    reserved_concurrency: int | None = None
+
+    @property
+    def max_retries(self) -> int:
+        return self.async_invoke.max_retries
 
 
 @dataclass(frozen=True)
@@ -89,6 +105,9 @@ class Stack:
     parameters: dict[str, str]
     functions: dict[str, Function] = field(default_factory=dict)
     buckets: dict[str, Bucket] = field(default_factory=dict)
+    queues: dict[str, str] = field(default_factory=dict)  # SQS queues: logical id -> local name
+    # What CloudFront's response-headers policy adds to every answer (empty when the template has none).
+    security_headers: dict[str, str] = field(default_factory=dict)
 
     def bucket_name(self, logical_id: str) -> str:
         return self.buckets[logical_id].name
@@ -120,10 +139,14 @@ def read_stack(
             if site_origin and deployed_site:
                 rules = tuple(_with_site_origin(rule, deployed_site, site_origin) for rule in rules)
             stack.buckets[logical_id] = Bucket(logical_id, name, rules)
+        if resource["Type"] == "AWS::SQS::Queue" and _exists(resource, resolver):
+            stack.queues[logical_id] = local_resource_name(logical_id)
     globals_ = template.get("Globals", {}).get("Function", {})
     for logical_id, resource in resources.items():
         if resource["Type"] == "AWS::Serverless::Function" and _exists(resource, resolver):
-            stack.functions[logical_id] = _function(logical_id, resource["Properties"], globals_, resources, resolve)
+            stack.functions[logical_id] = _read_function(logical_id, resource["Properties"], globals_, resolver)
+    if any(resource["Type"] == RESPONSE_HEADERS_POLICY_TYPE for resource in resources.values()):
+        stack.security_headers = security_headers(template, overrides)
     return stack
 
 
@@ -260,7 +283,13 @@ def _generated_bucket_name(logical_id: str) -> str:
     return f"{LOCAL_STACK_NAME}-{logical_id.lower()}"
 
 
-def _function(logical_id: str, props: dict, globals_: dict, resources: dict, resolve) -> Function:
+def local_resource_name(logical_id: str) -> str:
+    """The local name of a resource that is not a bucket (e.g. an SQS queue): what its !Ref gives locally."""
+    return f"{LOCAL_STACK_NAME}-{logical_id}"
+
+
+def _read_function(logical_id: str, props: dict, globals_: dict, resolver: "_Resolver") -> Function:
+    resolve, resources = resolver.resolve, resolver.resources
     merged = {**globals_, **props}
     environment = {
         **globals_.get("Environment", {}).get("Variables", {}),
@@ -281,6 +310,7 @@ def _function(logical_id: str, props: dict, globals_: dict, resources: dict, res
     layers = [resources[layer["Ref"]] for layer in [*globals_.get("Layers", []), *props.get("Layers", [])]]
     layer_dirs = tuple(ROOT / layer["Properties"]["ContentUri"] for layer in layers
                        if str(layer.get("Metadata", {}).get("BuildMethod", "")).startswith("python"))
+    reserved = resolve(props.get("ReservedConcurrentExecutions", _NO_VALUE_REF))
     return Function(
         logical_id=logical_id,
         code_dir=ROOT / merged["CodeUri"],
@@ -291,17 +321,38 @@ def _function(logical_id: str, props: dict, globals_: dict, resources: dict, res
         environment={name: str(resolve(value)) for name, value in environment.items()},
         routes=tuple(routes),
         s3_triggers=tuple(triggers),
-        max_retries=int(merged.get("EventInvokeConfig", {}).get("MaximumRetryAttempts", 2)),
+        async_invoke=_async_invoke_config(logical_id, merged.get("EventInvokeConfig", {})),
+        reserved_concurrency=None if reserved is NO_VALUE else int(reserved),
     )
 
 
-_NO_VALUE = object()  # AWS::NoValue: the property or list item is left out
+def _async_invoke_config(logical_id: str, config: dict) -> AsyncInvokeConfig:
+    destination = config.get("DestinationConfig", {}).get("OnFailure")
+    queue = None
+    if destination:
+        target = destination.get("Destination", {})
+        if destination.get("Type") != "SQS" or "Fn::GetAtt" not in target:
+            raise TemplateError(f"{logical_id}: the local stack only knows SQS on-failure destinations given by !GetAtt")
+        queue = local_resource_name(target["Fn::GetAtt"][0])
+    defaults = AsyncInvokeConfig()
+    return AsyncInvokeConfig(
+        max_retries=int(config.get("MaximumRetryAttempts", defaults.max_retries)),
+        max_event_age_seconds=int(config.get("MaximumEventAgeInSeconds", defaults.max_event_age_seconds)),
+        on_failure_queue=queue,
+    )
 
 
-class _Resolver:
+_NO_VALUE_REF = {"Ref": "AWS::NoValue"}
+
+
+class _Resolver(Intrinsics):
+    """Intrinsics as the local stack resolves them: its pseudo parameters, bucket names and queue names."""
+
+    error = TemplateError
+
     def __init__(self, template: dict, parameters: dict[str, str]):
+        super().__init__(template.get("Conditions", {}))
         self.resources = template["Resources"]
-        self.conditions = template.get("Conditions", {})
         self.names = {
             "AWS::AccountId": LOCAL_ACCOUNT,
             "AWS::Region": LOCAL_REGION,
@@ -312,30 +363,7 @@ class _Resolver:
             **parameters,
         }
 
-    def resolve(self, value):
-        if isinstance(value, list):
-            return [item for item in map(self.resolve, value) if item is not _NO_VALUE]
-        if not isinstance(value, dict):
-            return value
-        if len(value) == 1:
-            ((name, argument),) = value.items()
-            if name == "Ref":
-                return self._ref(argument)
-            if name.startswith("Fn::"):
-                return self._function(name, argument)
-            if name == "Condition" and isinstance(argument, str):
-                return self.condition(argument)
-        resolved = {key: self.resolve(item) for key, item in value.items()}
-        return {key: item for key, item in resolved.items() if item is not _NO_VALUE}
-
-    def condition(self, name: str) -> bool:
-        if name not in self.conditions:
-            raise TemplateError(f"unknown condition {name}")
-        return bool(self.resolve(self.conditions[name]))
-
-    def _ref(self, name: str) -> str:
-        if name == "AWS::NoValue":
-            return _NO_VALUE
+    def ref(self, name: str) -> str:
         if name in self.names:
             return self.names[name]
         resource = self.resources.get(name)
@@ -344,42 +372,9 @@ class _Resolver:
         if resource["Type"] == "AWS::S3::Bucket":
             props = resource.get("Properties", {})
             return self.resolve(props["BucketName"]) if "BucketName" in props else _generated_bucket_name(name)
-        return f"{LOCAL_STACK_NAME}-{name}"
+        return local_resource_name(name)
 
-    def _function(self, name: str, argument):
-        if name == "Fn::Sub":
-            text, variables = (argument, {}) if isinstance(argument, str) else argument
-            local = {key: str(self.resolve(item)) for key, item in variables.items()}
-            return re.sub(r"\$\{([^}!]+)\}", lambda m: local[m[1]] if m[1] in local else self._sub_name(m[1]), text)
-        if name == "Fn::Select":
-            index, items = argument
-            return self.resolve(items)[int(self.resolve(index))]
-        if name == "Fn::Split":
-            separator, text = argument
-            return self.resolve(text).split(separator)
-        if name == "Fn::Join":
-            separator, items = argument
-            return separator.join(str(item) for item in self.resolve(items))
-        if name == "Fn::If":
-            condition, if_true, if_false = argument
-            return self.resolve(if_true if self.condition(condition) else if_false)
-        if name == "Fn::Equals":
-            left, right = self.resolve(argument)
-            return str(left) == str(right)
-        if name == "Fn::Not":
-            return not self.resolve(argument[0])
-        if name == "Fn::And":
-            return all(self.resolve(argument))
-        if name == "Fn::Or":
-            return any(self.resolve(argument))
-        if name == "Fn::GetAtt":
-            resource, attribute = argument
-            if attribute == "Arn" and self.resources[resource]["Type"] == "AWS::S3::Bucket":
-                return f"arn:aws:s3:::{self._ref(resource)}"
-            return f"{LOCAL_STACK_NAME}-{resource}-{attribute}"
-        raise TemplateError(f"the local stack cannot resolve {name}")
-
-    def _sub_name(self, name: str) -> str:
-        if "." in name:
-            return self._function("Fn::GetAtt", name.split(".", 1))
-        return self._ref(name)
+    def get_att(self, resource: str, attribute: str) -> str:
+        if attribute == "Arn" and self.resources[resource]["Type"] == "AWS::S3::Bucket":
+            return f"arn:aws:s3:::{self.ref(resource)}"
+        return f"{LOCAL_STACK_NAME}-{resource}-{attribute}"

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""The long fuzz run: the strategies of the fuzz tests (tests/fuzz_strategies.py), for many more inputs.
+"""The long fuzz run: the strategies of the fuzz tests (testkit/fuzz_strategies.py), for many more inputs.
 
     .venv/bin/python scripts/fuzz.py --examples 5000 [--seed N] [--target imaging|upload|api|all]
                                      [--save-failures DIR]
 
 imaging: mutated JPEG, PNG, GIF, WebP, TIFF, BMP, HEIC and AVIF bytes through imaging.build_variants,
-each under the time and memory budgets of tests/fuzz_strategies.py; every outcome must be a processed
+each under the time and memory budgets of testkit/fuzz_strategies.py; every outcome must be a processed
 image or a rejection with a known code.
 upload: hostile POST /api/images requests through UploadFunction over in-process moto (half of them with
 a 1024-byte direct-upload limit, so bodies cross it), costly multipart shapes among them; every answer
@@ -39,7 +39,7 @@ for path in (ROOT / "src" / "process", ROOT / "src" / "shared", ROOT):
 
 from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
 
-from tests import fuzz_strategies as fz  # noqa: E402
+from testkit import fuzz_strategies as fz  # noqa: E402
 
 
 class Run:

@@ -5,8 +5,9 @@ import copy
 import functools
 import importlib.util
 import os
-import re
 from pathlib import Path
+
+from devstack.intrinsics import Intrinsics
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE_PATH = ROOT / "template.yaml"
@@ -41,14 +42,17 @@ def transformed() -> dict:
     return copy.deepcopy(_transformed())
 
 
-class Resolver:
+class Resolver(Intrinsics):
     """Values of a transformed template's intrinsic functions, as CloudFormation would compute them for one stack.
 
     A resource's Ref or attribute resolves to `physical(logical_id, attribute)`: tests pass the longest value
     the service may generate, so lengths computed here are upper bounds."""
 
+    error = NotImplementedError
+
     def __init__(self, template: dict, stack_name: str, stack_uuid: str, parameters: dict | None = None,
                  physical=None, region: str = "ap-southeast-2", account: str = "123456789012"):
+        super().__init__(template.get("Conditions", {}))
         self.template = template
         self.parameters = {name: str(spec.get("Default", "")) for name, spec in template.get("Parameters", {}).items()}
         self.parameters.update(parameters or {})
@@ -57,69 +61,15 @@ class Resolver:
             "AWS::StackName": stack_name,
             "AWS::StackId": f"arn:aws:cloudformation:{region}:{account}:stack/{stack_name}/{stack_uuid}",
             "AWS::Region": region, "AWS::AccountId": account, "AWS::Partition": "aws",
-            "AWS::URLSuffix": "amazonaws.com", "AWS::NoValue": None,
+            "AWS::URLSuffix": "amazonaws.com",
         }
 
-    def condition(self, name: str) -> bool:
-        return bool(self.resolve(self.template["Conditions"][name]))
-
-    def resolve(self, value):
-        if isinstance(value, list):
-            return [item for item in (self.resolve(v) for v in value) if item is not None]
-        if not isinstance(value, dict):
-            return value
-        if len(value) == 1:
-            ((name, argument),) = value.items()
-            if name == "Ref":
-                return self._ref(argument)
-            if name == "Condition":
-                return self.condition(argument)
-            if name.startswith("Fn::"):
-                return self._function(name, argument)
-        return {key: resolved for key, item in value.items() if (resolved := self.resolve(item)) is not None}
-
-    def _ref(self, name: str):
+    def ref(self, name: str):
         if name in self.pseudo:
             return self.pseudo[name]
         if name in self.parameters:
             return self.parameters[name]
         return self.physical(name, None)
 
-    def _function(self, name: str, argument):
-        if name == "Fn::If":
-            condition, if_true, if_false = argument
-            return self.resolve(if_true if self.condition(condition) else if_false)
-        if name == "Fn::Equals":
-            left, right = self.resolve(argument)
-            return str(left) == str(right)
-        if name == "Fn::Not":
-            return not self.resolve(argument[0])
-        if name == "Fn::And":
-            return all(self.resolve(argument))
-        if name == "Fn::Or":
-            return any(self.resolve(argument))
-        if name == "Fn::GetAtt":
-            logical_id, attribute = argument if isinstance(argument, list) else argument.split(".", 1)
-            return self.physical(logical_id, attribute)
-        if name == "Fn::Select":
-            index, items = self.resolve(argument)
-            return items[int(index)]
-        if name == "Fn::Split":
-            separator, text = self.resolve(argument)
-            return text.split(separator)
-        if name == "Fn::Join":
-            separator, items = self.resolve(argument)
-            return separator.join(str(item) for item in items)
-        if name == "Fn::Sub":
-            text, variables = (argument, {}) if isinstance(argument, str) else argument
-            values = {key: self.resolve(item) for key, item in variables.items()}
-            return re.sub(r"\$\{([^}!]+)\}", lambda m: str(self._sub_name(m.group(1), values)), text)
-        raise NotImplementedError(f"{name} is not resolved by the tests")
-
-    def _sub_name(self, name: str, values: dict):
-        if name in values:
-            return values[name]
-        if "." in name and not name.startswith("AWS::"):
-            logical_id, attribute = name.split(".", 1)
-            return self.physical(logical_id, attribute)
-        return self._ref(name)
+    def get_att(self, resource: str, attribute: str):
+        return self.physical(resource, attribute)

@@ -252,8 +252,9 @@ class _ClientGuard:
             return
         if decided.get("errors"):
             parsed.setdefault("Errors", []).extend(decided["errors"])
+        # A missing bucket stays NoSuchBucket for everyone (S3 finds the bucket before it judges the caller).
         if model.name in ("GetObject", "HeadObject") and http_response.status_code == 404 and \
-                "answer" not in decided:
+                "answer" not in decided and parsed.get("Error", {}).get("Code") != "NoSuchBucket":
             self._missing_key_without_list(decided, parsed, model.name)
 
     def _missing_key_without_list(self, decided: dict, parsed: dict, operation: str) -> None:

@@ -6,12 +6,12 @@ expanded exactly as they would be deployed."""
 
 import json
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .policy import PolicyError, Statement, statements
+from ..intrinsics import Intrinsics
+from .policy import Statement, statements
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = ROOT / "template.yaml"
@@ -85,14 +85,17 @@ class Identity:
     statements: tuple[Statement, ...]
 
 
-class StackPolicies:
+class StackPolicies(Intrinsics):
     """The identity and resource policies of one rendered stack.
 
     `physical_ids` gives what a `Ref` to a resource returns (a bucket's name, a distribution's id); bucket
     ARNs follow from bucket names. A resource not given is named by its logical id."""
 
+    error = RenderError
+
     def __init__(self, rendered: Mapping, physical_ids: Mapping[str, str], parameters: Mapping[str, str] | None = None,
                  pseudo: Pseudo = LOCAL_PSEUDO):
+        super().__init__(rendered.get("Conditions", {}))
         self.rendered = rendered
         self.resources = rendered["Resources"]
         self.pseudo = pseudo
@@ -145,29 +148,13 @@ class StackPolicies:
     def _exists(self, resource: Mapping) -> bool:
         return "Condition" not in resource or self.condition(resource["Condition"])
 
-    # -------------------------------------------------------------- intrinsic functions
-    def resolve(self, value):
-        if isinstance(value, list):
-            return [item for item in (self.resolve(v) for v in value) if item is not _NO_VALUE]
-        if not isinstance(value, dict):
-            return value
-        if len(value) == 1:
-            ((name, argument),) = value.items()
-            if name == "Ref":
-                return self.ref(argument)
-            if name.startswith("Fn::"):
-                return self._function(name, argument)
-        resolved = {key: self.resolve(item) for key, item in value.items()}
-        return {key: item for key, item in resolved.items() if item is not _NO_VALUE}
-
+    # -------------------------------------------------------------- intrinsic functions (devstack/intrinsics.py)
     def ref(self, name: str):
         pseudo = {
             "AWS::AccountId": self.pseudo.account, "AWS::Region": self.pseudo.region,
             "AWS::Partition": self.pseudo.partition, "AWS::StackName": self.pseudo.stack_name,
             "AWS::StackId": self.pseudo.stack_id, "AWS::URLSuffix": self.pseudo.url_suffix,
         }
-        if name == "AWS::NoValue":
-            return _NO_VALUE
         if name in pseudo:
             return pseudo[name]
         if name in self.parameters:
@@ -178,13 +165,7 @@ class StackPolicies:
             return name
         raise RenderError(f"!Ref to {name}, which is no parameter or resource of the template")
 
-    def condition(self, name: str) -> bool:
-        conditions = self.rendered.get("Conditions", {})
-        if name not in conditions:
-            raise RenderError(f"unknown condition {name}")
-        return bool(self.resolve(conditions[name]))
-
-    def _get_att(self, resource: str, attribute: str) -> str:
+    def get_att(self, resource: str, attribute: str) -> str:
         kind = self.resources.get(resource, {}).get("Type")
         p = self.pseudo
         if attribute == "Arn" and kind == "AWS::S3::Bucket":
@@ -200,45 +181,3 @@ class StackPolicies:
         if attribute == "RegionalDomainName" and kind == "AWS::S3::Bucket":
             return f"{self.ref(resource)}.s3.{p.region}.{p.url_suffix}"
         raise RenderError(f"Fn::GetAtt {resource}.{attribute} is not resolved here")
-
-    def _function(self, name: str, argument):
-        if name == "Fn::Sub":
-            text, variables = (argument, {}) if isinstance(argument, str) else argument
-            local = {key: str(self.resolve(item)) for key, item in variables.items()}
-
-            def substitute(match: re.Match) -> str:
-                variable = match[1]
-                if variable in local:
-                    return local[variable]
-                if "." in variable:
-                    return self._get_att(*variable.split(".", 1))
-                return str(self.ref(variable))
-            return re.sub(r"\$\{([^}!]+)\}", substitute, text)
-        if name == "Fn::GetAtt":
-            resource, attribute = argument if isinstance(argument, list) else argument.split(".", 1)
-            return self._get_att(resource, attribute)
-        if name == "Fn::Join":
-            separator, items = argument
-            return separator.join(str(item) for item in self.resolve(items))
-        if name == "Fn::Select":
-            index, items = argument
-            return self.resolve(items)[int(self.resolve(index))]
-        if name == "Fn::Split":
-            separator, text = argument
-            return self.resolve(text).split(separator)
-        if name == "Fn::If":
-            condition, if_true, if_false = argument
-            return self.resolve(if_true if self.condition(condition) else if_false)
-        if name == "Fn::Equals":
-            left, right = self.resolve(argument)
-            return str(left) == str(right)
-        if name == "Fn::Not":
-            return not self.resolve(argument[0])
-        if name == "Fn::And":
-            return all(self.resolve(argument))
-        if name == "Fn::Or":
-            return any(self.resolve(argument))
-        raise PolicyError(f"{name} is not resolved here")
-
-
-_NO_VALUE = object()  # AWS::NoValue: the property or list item is left out

@@ -7,36 +7,14 @@ what is gone; `empty` removes everything; `invalidate` drops the distribution's 
 import base64
 import hashlib
 import logging
-import mimetypes
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from web_content_types import content_type
+
 logger = logging.getLogger(__name__)
 
-# Spelled out rather than left to mimetypes, whose answers depend on the machine's /etc/mime.types;
-# module scripts only run when served with a JavaScript type.
-CONTENT_TYPES = {
-    ".html": "text/html; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",
-    ".mjs": "text/javascript; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".json": "application/json",
-    ".map": "application/json",
-    ".webmanifest": "application/manifest+json",
-    ".txt": "text/plain; charset=utf-8",
-    ".svg": "image/svg+xml",
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".gif": "image/gif",
-    ".webp": "image/webp",
-    ".avif": "image/avif",
-    ".ico": "image/vnd.microsoft.icon",
-    ".woff2": "font/woff2",
-    ".woff": "font/woff",
-}
-DEFAULT_CONTENT_TYPE = "application/octet-stream"
 
 # Pages are revalidated on every visit, so a deploy shows at once. The other files keep their names from
 # one deploy to the next (no content hash in them), so browsers keep them only briefly.
@@ -64,11 +42,6 @@ class SyncResult:
     uploaded: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
-
-
-def content_type(name: str) -> str:
-    suffix = Path(name).suffix.lower()
-    return CONTENT_TYPES.get(suffix) or mimetypes.guess_type(name)[0] or DEFAULT_CONTENT_TYPE
 
 
 def cache_control(key: str) -> str:

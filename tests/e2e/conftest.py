@@ -1,4 +1,7 @@
-"""The local stack (`python -m devstack`) as a subprocess, and what the end-to-end tests share."""
+"""The local stack, and what the end-to-end tests share.
+
+The session's stack runs in the test process (devstack.stack.LocalStack, its functions in processes of
+their own); `start_stack` runs `python -m devstack` itself, for the tests of that command."""
 
 import io
 import os
@@ -9,64 +12,38 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote_plus
 
-import boto3
 import pytest
 import requests
 from PIL import Image, ImageDraw
 
+from devstack.stack import READY_PATTERN, Console, LocalStack
 from devstack.template import read_stack
 
 ROOT = Path(__file__).resolve().parents[2]
-READY = re.compile(r"Image processing running at (http://127\.0\.0\.1:(\d+)) \(storage (http://127\.0\.0\.1:(\d+))\)")
 # Small enough that the 413 test stays small; every other test image is well under it.
 DIRECT_UPLOAD_MAX_BYTES = 200_000
 START_TIMEOUT = 60
 
 
-@dataclass
-class LocalStack:
-    process: subprocess.Popen
-    url: str = ""
-    port: int = 0
-    storage_url: str = ""
-    storage_port: int = 0
-    lines: list[str] = field(default_factory=list)
-    _ended: bool = False
-    _changed: threading.Condition = field(default_factory=threading.Condition)
+class Output:
+    """Lines a stack printed, searchable while it runs."""
 
-    @classmethod
-    def start(cls, *args: str) -> "LocalStack":
-        process = subprocess.Popen(
-            [sys.executable, "-m", "devstack", "--port", "0", *args],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            bufsize=1,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        stack = cls(process)
-        threading.Thread(target=stack._read, daemon=True).start()
-        match = stack.wait_for_line(READY, timeout=START_TIMEOUT)
-        if match is None:
-            stack.stop()
-            raise RuntimeError("the local stack did not start:\n" + stack.output())
-        stack.url, stack.port = match[1], int(match[2])
-        stack.storage_url, stack.storage_port = match[3], int(match[4])
-        assert requests.get(f"{stack.url}/api/health", timeout=10).status_code == 200
-        return stack
+    def __init__(self):
+        self.lines: list[str] = []
+        self.ended = False
+        self._changed = threading.Condition()
 
-    def _read(self) -> None:
-        for line in self.process.stdout:
-            with self._changed:
-                self.lines.append(line.rstrip("\n"))
-                self._changed.notify_all()
+    def add(self, line: str) -> None:
         with self._changed:
-            self._ended = True
+            self.lines.append(line)
+            self._changed.notify_all()
+
+    def end(self) -> None:
+        with self._changed:
+            self.ended = True
             self._changed.notify_all()
 
     def wait_for_line(self, pattern: re.Pattern | str, timeout: float, count: int = 1) -> re.Match | None:
@@ -79,7 +56,7 @@ class LocalStack:
                 if len(matches) >= count:
                     return matches[count - 1]
                 remaining = deadline - time.monotonic()
-                if remaining <= 0 or self._ended:
+                if remaining <= 0 or self.ended:
                     return None
                 self._changed.wait(min(remaining, 0.5))
 
@@ -87,18 +64,68 @@ class LocalStack:
         with self._changed:
             return sum(1 for line in self.lines if re.search(pattern, line))
 
-    def output(self) -> str:
+    def text(self) -> str:
         with self._changed:
             return "\n".join(self.lines[-200:])
 
-    def client(self, service: str):
-        return boto3.client(
-            service,
-            endpoint_url=self.storage_url,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
+
+class RecordingConsole(Console):
+    """The stack's console, keeping every line for the tests to search (shown when a test fails)."""
+
+    def __init__(self, output: Output):
+        super().__init__()
+        self.output = output
+
+    def _write(self, stream, text: str) -> None:
+        self.output.add(text)
+
+
+class RecordedStack(LocalStack):
+    """A LocalStack whose output the tests can search."""
+
+    def __init__(self, **options):
+        self.printed = Output()
+        super().__init__(port=0, console=RecordingConsole(self.printed), **options)
+
+    def wait_for_line(self, pattern, timeout: float, count: int = 1) -> re.Match | None:
+        return self.printed.wait_for_line(pattern, timeout, count)
+
+    def count_lines(self, pattern: str) -> int:
+        return self.printed.count_lines(pattern)
+
+    def output(self) -> str:
+        return self.printed.text()
+
+
+class StackProcess:
+    """`python -m devstack --port 0 ARGS` as a child process, until its ready line."""
+
+    def __init__(self, *args: str):
+        self.printed = Output()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "devstack", "--port", "0", *args],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
+        threading.Thread(target=self._read, daemon=True).start()
+        match = self.printed.wait_for_line(READY_PATTERN, timeout=START_TIMEOUT)
+        if match is None:
+            self.stop()
+            raise RuntimeError("the local stack did not start:\n" + self.output())
+        self.url, self.port = match[1], int(match[2])
+        self.storage_url, self.storage_port = match[3], int(match[4])
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.printed.add(line.rstrip("\n"))
+        self.printed.end()
+
+    def output(self) -> str:
+        return self.printed.text()
 
     def stop(self, signum: int = signal.SIGTERM, timeout: float = 30) -> int:
         if self.process.poll() is None:
@@ -113,21 +140,18 @@ class LocalStack:
 
 @pytest.fixture(scope="session")
 def local_stack():
-    stack = LocalStack.start(
-        "--parameter-overrides", f"DirectUploadMaxBytes={DIRECT_UPLOAD_MAX_BYTES}", "--retry-delay", "0.2"
-    )
-    yield stack
-    code = stack.stop()
-    assert code == 0, stack.output()
+    stack = RecordedStack(overrides={"DirectUploadMaxBytes": str(DIRECT_UPLOAD_MAX_BYTES)}, retry_delay=0.2)
+    with stack:
+        yield stack
 
 
 @pytest.fixture
 def start_stack():
-    """start_stack(*args) -> a LocalStack of its own (stopped, or killed, at the end of the test)."""
-    started: list[LocalStack] = []
+    """start_stack(*args) -> `python -m devstack` of its own (stopped, or killed, at the end of the test)."""
+    started: list[StackProcess] = []
 
-    def start(*args: str) -> LocalStack:
-        stack = LocalStack.start(*args)
+    def start(*args: str) -> StackProcess:
+        stack = StackProcess(*args)
         started.append(stack)
         return stack
 

@@ -1,4 +1,4 @@
-"""Hostile and unlucky requests over real HTTP against `python -m devstack`: a browser's multipart boundary,
+"""Hostile and unlucky requests over real HTTP against the local stack: a browser's multipart boundary,
 bodies cut short, odd parameters and JSON, a DELETE during processing, an upload ticket used twice."""
 
 import socket
@@ -6,6 +6,8 @@ import time
 from urllib.parse import urlsplit
 
 import pytest
+from imageservice.keys import manifest_key
+from imageservice.manifest import Manifest
 
 pytestmark = pytest.mark.e2e
 
@@ -23,10 +25,13 @@ def processed_keys(local_stack, stack_resources, image_id: str) -> set[str]:
 
 
 def wait_for_processing(local_stack, image_id: str, count: int = 1) -> str:
-    """The outcome the stack logs for the count-th processing of this image."""
-    line = local_stack.wait_for_line(rf"image {image_id} (\S+)", timeout=60, count=count)
+    """The manifest's status once the count-th invocation of ProcessFunction for this image has returned
+    (the stack logs each invocation; what it wrote is in the manifest)."""
+    line = local_stack.wait_for_line(rf"ProcessFunction \S+/uploads/{image_id} ok", timeout=60, count=count)
     assert line is not None, local_stack.output()
-    return line[1]
+    bucket = local_stack.stack.bucket_name("ProcessedImagesBucket")
+    manifest = local_stack.client("s3").get_object(Bucket=bucket, Key=manifest_key(image_id))["Body"].read()
+    return Manifest.from_json(manifest).status
 
 
 def test_a_browser_multipart_boundary_is_accepted(http, base_url, photo, wait_done):

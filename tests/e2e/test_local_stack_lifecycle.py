@@ -118,3 +118,16 @@ def _get_quietly(url: str) -> None:
         requests.get(url, timeout=30)
     except requests.RequestException:
         pass
+
+
+def test_signature_checks_are_on_unless_switched_off_loudly(start_stack):
+    """`make dev` refuses what S3 refuses; --skip-signature-checks lets it through and says so each time."""
+    enforcing = start_stack()
+    assert requests.get(f"{enforcing.storage_url}/", timeout=30).status_code == 403
+    assert "SIGNATURE CHECKS OFF" not in enforcing.output()
+
+    lenient = start_stack("--skip-signature-checks")
+    assert lenient.printed.wait_for_line("SIGNATURE CHECKS OFF: the storage server", timeout=10)
+    for _ in range(2):
+        assert requests.get(f"{lenient.storage_url}/", timeout=30).status_code == 200
+    assert lenient.printed.wait_for_line(r"SIGNATURE CHECKS OFF .*let through GET /", timeout=10, count=2)

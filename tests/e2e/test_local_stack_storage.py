@@ -3,6 +3,7 @@ URLs and POST policies the handlers generate, S3 events (concurrent, duplicated,
 
 import base64
 import json
+import re
 import shutil
 import subprocess
 import threading
@@ -13,11 +14,14 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
+import boto3
 import pytest
 import requests
+from botocore.config import Config as BotoConfig
 from PIL import Image
 
-from devstack.storage import resource_queue_name, trigger_queue_name
+from devstack.provision import trigger_queue_name
+from devstack.template import local_resource_name
 
 pytestmark = pytest.mark.e2e
 
@@ -100,7 +104,10 @@ def test_cors_preflight_from_the_page_is_allowed(local_stack, stored_bucket):
     assert "POST" in answer.headers["Access-Control-Allow-Methods"]
 
 
-@pytest.mark.parametrize("origin", ["http://evil.example", "http://127.0.0.1:1", "https://127.0.0.1:{port}"])
+@pytest.mark.parametrize(
+    "origin",
+    ["http://evil.example", "http://127.0.0.1:1", "https://127.0.0.1:{port}", "http://127.0.0.1:{port}.evil.example"],
+)
 def test_cors_preflight_from_another_origin_is_refused(local_stack, stored_bucket, origin):
     answer = _preflight(local_stack, stored_bucket, origin.format(port=local_stack.port))
     assert answer.status_code == 403
@@ -174,21 +181,85 @@ def test_presigned_post_policy(
         assert {f"x-amz-meta-{name}": value} in conditions
 
 
-def test_storage_does_not_enforce_signatures_or_policies(http, base_url, local_stack, photo, stack_resources):
-    """What moto does not check, so the README can say so: if this starts failing, moto began enforcing
-    (good news) and the README's note on it is out of date."""
-    ticket = http.post(f"{base_url}/api/uploads", json={"content_type": "image/jpeg"}, timeout=30).json()
-    fields = {**ticket["upload"]["fields"], "x-amz-signature": "0" * 64, "Content-Type": "text/plain"}
-    tampered = requests.post(
-        ticket["upload"]["url"], data=fields, timeout=30, files={"file": ("photo.jpg", photo(seed=25), "text/plain")}
-    )
-    assert tampered.status_code == 204
-    image = http.get(f"{base_url}/api/images/{ticket['id']}", params={"wait": 20}, timeout=30).json()
-    url = image["variants"][0]["url"]
-    assert requests.get(url.replace("X-Amz-Signature=", "X-Amz-Signature=0"), timeout=30).status_code == 200
+# ------------------------------------------------------------------------------ what S3 refuses, refused
+def _s3_error(answer) -> tuple[int, str]:
+    return answer.status_code, re.search(r"<Code>([^<]+)</Code>", answer.text)[1]
+
+
+@pytest.fixture
+def ticket(http, base_url):
+    return http.post(f"{base_url}/api/uploads", json={"content_type": "image/jpeg"}, timeout=30).json()
+
+
+def _post(ticket, photo, fields=None, data=None, content_type="image/jpeg"):
+    form = {**ticket["upload"]["fields"], **(fields or {})}
+    body = photo(seed=26) if data is None else data
+    return requests.post(ticket["upload"]["url"], data=form, files={"file": ("photo.jpg", body, content_type)},
+                         timeout=60)
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        ({"key": "uploads/3f0c9a56-8d1e-4c1b-9a59-2f4d6c7b8e90"}, (403, "AccessDenied")),  # another image's key
+        ({"x-amz-meta-extra": "1"}, (403, "AccessDenied")),  # a field the policy does not name
+        ({"Content-Type": "text/html"}, (403, "AccessDenied")),
+        ({"x-amz-meta-quality": "5"}, (403, "AccessDenied")),
+        ({"x-amz-signature": "0" * 64}, (403, "SignatureDoesNotMatch")),
+        ({"x-amz-credential": "AKIAUNKNOWN/20260101/us-east-1/s3/aws4_request"}, (403, "InvalidAccessKeyId")),
+    ],
+    ids=["other-key", "extra-field", "text-html", "changed-option", "bad-signature", "unknown-key"],
+)
+def test_presigned_post_outside_its_policy_is_refused(ticket, photo, change, expected):
+    assert _s3_error(_post(ticket, photo, change)) == expected
+
+
+def test_tampered_policy_is_refused(ticket, photo):
+    policy = json.loads(base64.b64decode(ticket["upload"]["fields"]["policy"]))
+    policy["conditions"] = [c for c in policy["conditions"] if not (isinstance(c, list) and c[0] == "content-length-range")]
+    tampered = base64.b64encode(json.dumps(policy).encode()).decode()
+    assert _s3_error(_post(ticket, photo, {"policy": tampered})) == (403, "SignatureDoesNotMatch")
+
+
+def test_presigned_post_size_limits(ticket, photo, stack_resources):
+    largest = int(stack_resources.parameters["LargeUploadMaxBytes"])
+    assert _s3_error(_post(ticket, photo, data=b"")) == (400, "EntityTooSmall")
+    assert _s3_error(_post(ticket, photo, data=b"\xff" * (largest + 1))) == (400, "EntityTooLarge")
+
+
+def test_unsigned_requests_are_refused(local_stack, stored_bucket, processed_bucket):
+    for url in (f"{local_stack.storage_url}/{stored_bucket}", f"{local_stack.storage_url}/{processed_bucket}",
+                f"{local_stack.storage_url}/{stored_bucket}?list-type=2", f"{local_stack.storage_url}/"):
+        assert _s3_error(requests.get(url, timeout=30)) == (403, "AccessDenied"), url
+    unsigned_put = requests.put(f"{local_stack.storage_url}/{stored_bucket}/uploads/x", data=b"x", timeout=30)
+    assert _s3_error(unsigned_put) == (403, "AccessDenied")
+
+
+def test_presigned_get_as_signed_only(http, base_url, photo, wait_done):
+    image_id = http.post(f"{base_url}/api/images", data=photo(seed=27), timeout=30).json()["id"]
+    url = wait_done(image_id)["variants"][0]["url"]
+    assert requests.get(url, timeout=30).status_code == 200
+    changed_type = requests.get(url + "&response-content-type=text/html", timeout=30)
+    assert _s3_error(changed_type) == (403, "SignatureDoesNotMatch")
+    other_id = image_id[:-1] + ("1" if image_id.endswith("0") else "0")
+    other_path = requests.get(url.replace(f"/{image_id}/", f"/{other_id}/"), timeout=30)
+    assert _s3_error(other_path) == (403, "SignatureDoesNotMatch")
     query = parse_qs(urlsplit(url).query)
-    expired = url.replace(f"X-Amz-Date={query['X-Amz-Date'][0]}", "X-Amz-Date=20010101T000000Z")
-    assert requests.get(expired, timeout=30).status_code == 200
+    backdated = url.replace(f"X-Amz-Date={query['X-Amz-Date'][0]}", "X-Amz-Date=20010101T000000Z")
+    assert _s3_error(requests.get(backdated, timeout=30))[0] == 403
+
+
+def test_expired_presigned_get_is_refused(local_stack, stored_bucket):
+    s3 = local_stack.client("s3")
+    s3.put_object(Bucket=stored_bucket, Key="expiry-test", Body=b"x")
+    s3v4 = boto3.client("s3", endpoint_url=local_stack.storage_url, region_name="us-east-1",
+                        aws_access_key_id="testing", aws_secret_access_key="testing",
+                        config=BotoConfig(signature_version="s3v4"))
+    url = s3v4.generate_presigned_url("get_object", Params={"Bucket": stored_bucket, "Key": "expiry-test"}, ExpiresIn=1)
+    time.sleep(2.1)
+    answer = requests.get(url, timeout=30)
+    assert _s3_error(answer) == (403, "AccessDenied")
+    assert "Request has expired" in answer.text
 
 
 # ------------------------------------------------------------------------------ S3 events
@@ -234,7 +305,7 @@ def test_duplicate_event_ends_in_one_correct_manifest(
     replay = json.dumps(s3_event(stored_bucket, f"uploads/{image_id}"))
     for _ in range(2):
         sqs.send_message(QueueUrl=queue, MessageBody=replay)
-    assert local_stack.wait_for_line(rf"image {image_id} done", timeout=60, count=3), "both replays processed"
+    assert local_stack.wait_for_line(rf"uploads/{image_id} ok", timeout=60, count=3), "both replays processed"
 
     after = s3.get_object(Bucket=processed_bucket, Key=manifest_key)["Body"].read()
     assert after == before, "a replayed event writes the same manifest"
@@ -249,7 +320,7 @@ def test_failing_event_is_retried_then_sent_to_the_failure_queue(local_stack, st
     function = stack_resources.functions["ProcessFunction"]
     sqs = local_stack.client("sqs")
     queue = sqs.get_queue_url(QueueName=trigger_queue_name(function))["QueueUrl"]
-    failures = sqs.get_queue_url(QueueName=resource_queue_name("ProcessFailureQueue"))["QueueUrl"]
+    failures = sqs.get_queue_url(QueueName=local_resource_name("ProcessFailureQueue"))["QueueUrl"]
     image_id = str(uuid.uuid4())
     event = s3_event("no-such-bucket", f"uploads/{image_id}")
     sqs.send_message(QueueUrl=queue, MessageBody=json.dumps(event))
@@ -273,7 +344,7 @@ def test_failing_event_is_retried_then_sent_to_the_failure_queue(local_stack, st
     attempts = Counter(
         line.split(", attempt ")[1].split(",")[0]
         for line in local_stack.output().splitlines()
-        if f"image {image_id} error" in line
+        if f"uploads/{image_id} error" in line
     )
     assert sorted(attempts) == [str(n) for n in range(1, function.max_retries + 2)]
 

@@ -6,7 +6,7 @@
   nothing is stored unless it was accepted, and what is stored is an accepted image.
 - POST /api/uploads: JSON bodies of every type, duplicate names, NaN, nesting deeper than the stack.
 - GET /api/images/{id}[/{variant}] (PresignFunction): odd ids, variant names and ?wait= digits.
-Error messages are short and printable. The strategies live in tests/fuzz_strategies.py; scripts/fuzz.py
+Error messages are short and printable. The strategies live in testkit/fuzz_strategies.py; scripts/fuzz.py
 runs them for longer."""
 
 import math
@@ -19,7 +19,7 @@ from imageservice.options import ImageOptions
 from imageservice.sniff import IMAGE_CONTENT_TYPES, sniff_image_type
 from lambda_responses import response_json
 
-from tests.fuzz_strategies import (
+from testkit.fuzz_strategies import (
     STATUS_ERROR_CODES,
     UPLOADS_ERROR_CODES,
     api_outcome,

@@ -1,7 +1,7 @@
 """Hostile image bytes through imaging.build_variants: every outcome is a ProcessedImage or an
 ImageRejected with a known code, never another exception, a hang or memory beyond the budget.
 
-The inputs are real images made in code (tests/fuzz_strategies.py), mutated: bit flips, truncation,
+The inputs are real images made in code (testkit/fuzz_strategies.py), mutated: bit flips, truncation,
 inserted, deleted and overwritten bytes, interesting integers, and forged header sizes. The runs are
 seeded and bounded; scripts/fuzz.py runs the same strategies for longer."""
 
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.fuzz_strategies import (
+from testkit.fuzz_strategies import (
     FUZZ_MAX_PIXELS,
     PROCESSED,
     REJECTION_CODES,

@@ -14,7 +14,7 @@ from imaging import ImageTooComplex, ImageTooLarge, ProcessingTimeout, animation
 from imaging_fixtures import animated, decode, encode, photo, recipe
 from PIL import Image, ImageFile
 
-from tests.fuzz_strategies import gif_with_offset_frames, seed_image, set_declared_size, set_gif_frame_position
+from testkit.fuzz_strategies import gif_with_offset_frames, seed_image, set_declared_size, set_gif_frame_position
 
 
 @pytest.fixture

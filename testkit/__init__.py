@@ -1,0 +1,1 @@
+"""What the tests and the scripts both use to make inputs (not tests themselves): the fuzz strategies."""
