@@ -2,12 +2,14 @@
 
     .venv/bin/python bench/bench_cold_start.py            # sizes from an existing .aws-sam/build
     .venv/bin/python bench/bench_cold_start.py --build    # scripts/build.sh first (sam build, arm64)
+    .venv/bin/python bench/bench_cold_start.py --compare /work/main   # another checkout's src, side by side
 
 Import time: a fresh interpreter per run (this venv's Python and packages, not Lambda's 3.13 on arm64),
 the function's code directory and its layers (src/shared) on sys.path, the environment template.yaml
 gives the function, timing `import <handler module>` alone; the median of --runs runs, interleaved across
 functions. Python's own start-up is shown apart. The heaviest top-level imports come from one
-`python -X importtime` run.
+`python -X importtime` run. "+ S3 client" is the import and then the first imageservice.aws.s3_client()
+(boto3 is imported there, on first use): what a first request that reaches S3 waits for in all.
 
 Package size: the function's and the shared layer's directories in .aws-sam/build as sam build leaves them,
 unzipped (Lambda's 250 MB limit counts function and layers together unzipped) and zipped (what is
@@ -15,6 +17,7 @@ downloaded at a cold start), zipped here with deflate as sam package does.
 """
 
 import argparse
+import dataclasses
 import io
 import json
 import os
@@ -37,7 +40,15 @@ import {module}
 elapsed = time.perf_counter() - start
 heavy = ("PIL", "pillow_heif", "numpy", "boto3", "botocore", "aws_lambda_powertools")
 loaded = [m for m in heavy if m in sys.modules]
-print(json.dumps({{"ms": elapsed * 1000, "modules": len(sys.modules), "loaded": loaded}}))
+modules = len(sys.modules)
+client = None
+try:
+    from imageservice.aws import s3_client
+    s3_client()
+    client = (time.perf_counter() - start) * 1000
+except ImportError:
+    pass
+print(json.dumps({{"ms": elapsed * 1000, "client_ms": client, "modules": modules, "loaded": loaded}}))
 """
 
 
@@ -87,6 +98,15 @@ def _heaviest(function, count: int = 4) -> list[tuple[str, float]]:
     return sorted(direct, key=lambda item: -item[1])[:count]
 
 
+def _rerooted(function, root: Path):
+    """The same function with its code and layers taken from another checkout."""
+    return dataclasses.replace(
+        function,
+        code_dir=root / function.code_dir.relative_to(ROOT),
+        layer_dirs=tuple(root / layer.relative_to(ROOT) for layer in function.layer_dirs),
+    )
+
+
 def _startup_ms(runs: int) -> float:
     """Wall time of an interpreter that imports nothing of ours."""
     times = []
@@ -111,15 +131,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--build", action="store_true", help="run scripts/build.sh (sam build, arm64) first")
+    parser.add_argument("--compare", type=Path, metavar="DIR", help="also time the functions in checkout DIR")
     args = parser.parse_args()
     if args.build:
         subprocess.run(["bash", "scripts/build.sh"], cwd=ROOT, check=True)
 
     functions = read_stack().functions
+    others = {name: _rerooted(function, args.compare) for name, function in functions.items()} if args.compare else {}
     times: dict[str, list[dict]] = {name: [] for name in functions}
+    before: dict[str, list[dict]] = {name: [] for name in others}
     for _ in range(args.runs):
         for name, function in functions.items():
             times[name].append(_import_once(function))
+            if name in others:
+                before[name].append(_import_once(others[name]))
     startup = _startup_ms(args.runs)
 
     build = ROOT / ".aws-sam" / "build"
@@ -128,6 +153,16 @@ def main() -> None:
         f"Python {sys.version.split()[0]} start-up alone: {startup:.0f} ms (median of {args.runs}); "
         f"import times are on top of it"
     )
+    if others:
+        there = f"in {args.compare}"
+        print(f"{'function':17} {'import ms':>9} {there:>24} {'ratio':>6} {'+ S3 client':>11} {'in it':>7}")
+        for name, runs in before.items():
+            ms, was = statistics.median(r["ms"] for r in times[name]), statistics.median(r["ms"] for r in runs)
+            client = [r["client_ms"] for r in times[name] if r["client_ms"] is not None]
+            client_was = [r["client_ms"] for r in runs if r["client_ms"] is not None]
+            with_client = f"{statistics.median(client):11.0f} {statistics.median(client_was):7.0f}" if client else ""
+            print(f"{name:17} {ms:9.0f} {was:24.0f} {ms / was:6.2f} {with_client}")
+        print()
     print(
         f"{'function':17} {'memory':>6} {'import ms':>9} {'modules':>7}  {'heavy modules loaded':34} "
         f"{'unzipped MB':>11} {'zipped MB':>9} {'files':>6}  heaviest imports (cumulative ms)"

@@ -4,6 +4,10 @@
     .venv/bin/python bench/bench_processing.py --photos DIR         # any folder of real photos
     .venv/bin/python bench/bench_processing.py --encoders           # encoder settings: time against bytes
     .venv/bin/python bench/bench_processing.py --memory             # peak RSS and time at the 50 MP limit
+    .venv/bin/python bench/bench_processing.py --kinds jpeg,heic --cores 1,2 --plot docs/processing.png
+    .venv/bin/python bench/bench_processing.py --after-decode [--compare-imaging DIR]
+                                                                    # CPU after the decode step, JPEG vs HEIC
+                                                                    # phone HEICs too, on one and two cores
 
 Every engine makes the same three JPEG variants (long edge 2048, 1024 and 256, quality 80) from the same
 bytes, on one thread, each in its own worker process (so each has its own peak RSS):
@@ -14,7 +18,15 @@ bytes, on one thread, each in its own worker process (so each has its own peak R
                 metadata stripped; VIPS_CONCURRENCY=1, operation cache off
   pyvips-chain  pyvips thumbnailing once to 2048 and the smaller variants from that
   sharp         sharp per variant (bench/sharp_variants.mjs, concurrency(1), cache off, sharp's JPEG defaults)
-pyvips and sharp are used when installed (`pip install -r bench/requirements.txt`, `npm ci --prefix bench`).
+  decode        imaging.decode.read alone (ours' decode step), so "after decode" is ours less this
+pyvips and sharp are used when installed (`pip install -r bench/requirements.txt`, `npm ci --prefix bench`);
+neither ready-made build decodes HEVC, so they sit out the HEIC runs.
+
+--kinds jpeg,heic runs the photos as JPEG and as HEIC twins of the same pixels (4032x3024 or 4000x3000 in
+512 px grid tiles as phones write them, x265 at quality 90, preset ultrafast so that making them takes
+seconds). --cores 1,2 starts every engine twice, pinned with taskset to one core and to two; ours then
+decodes and encodes on as many threads as it has cores (imageservice.config.processing_threads), the
+others stay single-threaded. --format webp or avif has ours and naive write that format instead.
 Rounds interleave the engines per image in rotating order, so machine noise hits all of them alike; times
 are per image (all three variants), from the bytes in memory to the encoded bytes, wall clock.
 
@@ -41,6 +53,8 @@ sys.path[:0] = [str(ROOT / "src" / "process"), str(ROOT / "src" / "shared")]
 
 EDGES = (2048, 1024, 256)
 GENERATED = ((4000, 3000), (4032, 3024))
+# Engines whose ready-made builds cannot decode HEVC HEICs.
+NO_HEIC = ("pyvips", "pyvips-chain", "sharp")
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif", ".avif", ".tif", ".tiff")
 
 
@@ -106,6 +120,25 @@ def generated_photos(count: int) -> list[Path]:
     return paths
 
 
+def heic_twins(photos: list[Path]) -> list[Path]:
+    """Each photo as a phone-style HEIC: 512 px grid tiles, EXIF orientation kept, made once."""
+    import pillow_heif
+    from PIL import Image
+
+    pillow_heif.register_heif_opener()  # this process reads them too: sizes and the quality reference
+    twins = []
+    for photo in photos:
+        path = photo.with_suffix(".heic")
+        if not path.exists():
+            print(f"generating {path.name}", file=sys.stderr)
+            with Image.open(photo) as im:
+                exif = im.getexif()
+                heif = pillow_heif.from_pillow(im.convert("RGB"))
+                heif.save(path, quality=90, tile_size=512, exif=exif.tobytes(), enc_params={"preset": "ultrafast"})
+        twins.append(path)
+    return twins
+
+
 def photos_in(folder: Path) -> list[Path]:
     paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES)
     if not paths:
@@ -140,10 +173,20 @@ class PillowEngine:
 
         self.imaging, self.Image, self.ImageOps, self.kind = imaging, Image, ImageOps, kind
 
-    def run(self, data: bytes, edges: list[int], quality: int) -> list[bytes]:
-        if self.kind == "ours":
+    def run(self, data: bytes, edges: list[int], quality: int, fmt: str = "jpeg") -> list[bytes]:
+        if self.kind in ("ours", "decode"):
+            from imageservice.config import processing_threads
+
             specs = tuple(self.imaging.VariantSpec(f"v{edge}", edge) for edge in edges)
-            result = self.imaging.build_variants(data, self.imaging.Recipe(variants=specs, quality=quality))
+            options = {"variants": specs, "quality": quality, "output_format": fmt}
+            # An imaging package from before Recipe.threads (--compare-imaging) runs on one thread.
+            if "threads" in self.imaging.Recipe.__dataclass_fields__:
+                options["threads"] = processing_threads(os.environ)
+            recipe = self.imaging.Recipe(**options)
+            if self.kind == "decode":
+                self.imaging.decode.read(data, recipe)
+                return []
+            result = self.imaging.build_variants(data, recipe)
             return [variant.data for variant in result.variants]
         Image = self.Image
         im = self.ImageOps.exif_transpose(Image.open(io.BytesIO(data)))
@@ -153,7 +196,7 @@ class PillowEngine:
         for edge in edges:
             small = im.resize(self.imaging.resize.fit(im.size, edge), Image.Resampling.LANCZOS)
             buffer = io.BytesIO()
-            small.save(buffer, "JPEG", quality=quality)
+            small.save(buffer, fmt.upper(), quality=quality)
             outputs.append(buffer.getvalue())
         return outputs
 
@@ -165,7 +208,7 @@ class VipsEngine:
         pyvips.cache_set_max(0)
         self.pyvips, self.chain = pyvips, chain
 
-    def run(self, data: bytes, edges: list[int], quality: int) -> list[bytes]:
+    def run(self, data: bytes, edges: list[int], quality: int, fmt: str = "jpeg") -> list[bytes]:
         thumbnail = self.pyvips.Image.thumbnail_buffer
         if not self.chain:
             return [
@@ -187,7 +230,7 @@ def worker(engine_name: str, imaging_path: str | None) -> None:
     if engine_name in ("pyvips", "pyvips-chain"):
         engine = VipsEngine(chain=engine_name == "pyvips-chain")
     else:
-        engine = PillowEngine("naive" if engine_name == "naive" else "ours", imaging_path)
+        engine = PillowEngine(engine_name if engine_name in ("naive", "decode") else "ours", imaging_path)
     baseline = _rss_kb()
     placeholder_ms = []
     for line in sys.stdin:
@@ -197,11 +240,11 @@ def worker(engine_name: str, imaging_path: str | None) -> None:
             return
         data = Path(request["path"]).read_bytes()
         cpu, wall = time.process_time(), time.perf_counter()
-        outputs = engine.run(data, request["edges"], request["quality"])
+        outputs = engine.run(data, request["edges"], request["quality"], request.get("format", "jpeg"))
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         files, sizes = [], []
         for index, output in enumerate(outputs):
-            file = f"{request['out']}-{index}.jpg"
+            file = f"{request['out']}-{index}.{request.get('format', 'jpeg')}"
             Path(file).write_bytes(output)
             files.append(file)
             sizes.append(Image.open(io.BytesIO(output)).size)
@@ -256,14 +299,20 @@ def available_engines(wanted: list[str]) -> tuple[list[str], dict[str, str]]:
     return [name for name in wanted if name not in missing], {k: v for k, v in missing.items() if k in wanted}
 
 
-def start_worker(name: str, imaging_path: str | None) -> Worker:
+def start_worker(name: str, imaging_path: str | None, cores: int | None = None) -> Worker:
+    """An engine's process; with cores, pinned to that many CPUs (taskset), as a Lambda with that many vCPUs."""
     env = dict(os.environ, VIPS_CONCURRENCY="1", OMP_NUM_THREADS="1", UV_THREADPOOL_SIZE="1")
+    pin = ["taskset", "-c", ",".join(str(cpu) for cpu in range(cores))] if cores else []
     if name == "sharp":
-        return Worker(name, ["node", str(ROOT / "bench" / "sharp_variants.mjs")], env)
-    command = [sys.executable, __file__, "--worker", name.split("@")[0]]
+        return Worker(name, [*pin, "node", str(ROOT / "bench" / "sharp_variants.mjs")], env)
+    command = [*pin, sys.executable, __file__, "--worker", name.split("@")[0]]
     if imaging_path:
         command += ["--imaging-path", imaging_path]
     return Worker(name, command, env)
+
+
+def engine_label(name: str, cores: int | None) -> str:
+    return f"{name} {cores}c" if cores else name
 
 
 # --------------------------------------------------------------------------- quality
@@ -329,54 +378,69 @@ def megapixels(path: Path) -> float:
         return im.width * im.height / 1e6
 
 
-def compare(args: argparse.Namespace, photos: list[Path]) -> None:
-    engines, missing = available_engines(args.engines)
+def compare(args: argparse.Namespace, photos: list[Path], kind: str = "jpeg") -> dict[str, dict]:
+    """Run every engine over the photos, print the tables, and return each engine's summary by label."""
+    wanted = [name for name in args.engines if not (kind == "heic" and name in NO_HEIC)]
+    if args.format != "jpeg":
+        wanted = [name for name in wanted if name in ("ours", "naive", "decode")]
+    engines, missing = available_engines(wanted)
     if args.compare_imaging:
         engines.insert(1, "ours@" + args.compare_imaging)
     for name, reason in missing.items():
         print(f"skipping {name}: {reason}")
-    workers = {name: start_worker(name, name.split("@")[1] if "@" in name else None) for name in engines}
-    results: dict[str, dict[Path, list[dict]]] = {name: {p: [] for p in photos} for name in engines}
+    unable = [name for name in args.engines if name in NO_HEIC]
+    if kind == "heic" and unable:
+        print(f"skipping {', '.join(unable)}: their builds do not decode HEVC")
+    labels = {engine_label(name, cores): (name, cores) for name in engines for cores in args.cores}
+    workers = {
+        label: start_worker(name, name.split("@")[1] if "@" in name else None, cores)
+        for label, (name, cores) in labels.items()
+    }
+    names = list(workers)
+    results: dict[str, dict[Path, list[dict]]] = {label: {p: [] for p in photos} for label in names}
     scratch = Path(tempfile.mkdtemp(prefix="bench-processing-"))
     edges = list(args.edges)
+    base = {"edges": edges, "format": args.format}
     try:
         # One untimed warm-up per engine: imports, first-call allocations, the JIT in node.
         for w in workers.values():
-            w.ask({"path": str(photos[0]), "edges": edges, "quality": args.quality, "out": str(scratch / "warm")})
+            w.ask(base | {"path": str(photos[0]), "quality": args.quality, "out": str(scratch / "warm")})
         for round_ in range(args.rounds):
             for index, photo in enumerate(photos):
-                order = engines[(round_ + index) % len(engines) :] + engines[: (round_ + index) % len(engines)]
-                for name in order:
-                    out = scratch / f"{name.replace('@', '_').replace('/', '_')}-{index}-q{args.quality}"
-                    request = {"path": str(photo), "edges": edges, "quality": args.quality, "out": str(out)}
-                    results[name][photo].append(workers[name].ask(request | {"placeholder": round_ == 0}))
+                order = names[(round_ + index) % len(names) :] + names[: (round_ + index) % len(names)]
+                for label in order:
+                    out = scratch / f"{_file_label(label)}-{index}-q{args.quality}"
+                    request = base | {"path": str(photo), "quality": args.quality, "out": str(out)}
+                    results[label][photo].append(workers[label].ask(request | {"placeholder": round_ == 0}))
         # Quality 100: the same engines, untimed, so what is left of SSIM is resampling.
-        best = {name: {} for name in engines}
+        best = {label: {} for label in names}
         for index, photo in enumerate(photos):
-            for name in engines:
-                out = scratch / f"{name.replace('@', '_').replace('/', '_')}-{index}-q100"
-                best[name][photo] = workers[name].ask(
-                    {"path": str(photo), "edges": edges, "quality": 100, "out": str(out)}
-                )
-        finals = {name: w.close() for name, w in workers.items()}
+            for label in names:
+                out = scratch / f"{_file_label(label)}-{index}-q100"
+                best[label][photo] = workers[label].ask(base | {"path": str(photo), "quality": 100, "out": str(out)})
+        finals = {label: w.close() for label, w in workers.items()}
     finally:
         for w in workers.values():
             if w.process.poll() is None:
                 w.process.kill()
 
+    cores = "/".join(f"{c} core{'s' if c > 1 else ''}" for c in args.cores if c) or "unpinned"
     print(
-        f"\n{len(photos)} photos, {statistics.median(megapixels(p) for p in photos):.1f} MP median, "
-        f"{args.rounds} rounds, variants {'/'.join(map(str, edges))} JPEG q{args.quality}, one thread"
+        f"\n{kind.upper()}: {len(photos)} photos, {statistics.median(megapixels(p) for p in photos):.1f} MP median, "
+        f"{args.rounds} rounds, variants {'/'.join(map(str, edges))} {args.format.upper()} q{args.quality}, {cores}"
     )
     mp = {photo: megapixels(photo) for photo in photos}
     summary = {}
-    for name in engines:
-        per_image = [statistics.median(r["ms"] for r in runs) for runs in results[name].values()]
-        cpu = [statistics.median(r["cpu_ms"] for r in runs) for runs in results[name].values()]
-        rate = [mp[p] / (statistics.median(r["ms"] for r in runs) / 1000) for p, runs in results[name].items()]
-        nbytes = [sum(runs[0]["bytes"]) for runs in results[name].values()]
-        final = finals[name]
-        summary[name] = {
+    for label in names:
+        per_image = [statistics.median(r["ms"] for r in runs) for runs in results[label].values()]
+        cpu = [statistics.median(r["cpu_ms"] for r in runs) for runs in results[label].values()]
+        rate = [mp[p] / (statistics.median(r["ms"] for r in runs) / 1000) for p, runs in results[label].items()]
+        nbytes = [sum(runs[0]["bytes"]) for runs in results[label].values()]
+        final = finals[label]
+        summary[label] = {
+            "engine": labels[label][0],
+            "cores": labels[label][1],
+            "kind": kind,
             "ms": statistics.median(per_image),
             "cpu_ms": statistics.median(cpu),
             "mps": statistics.median(rate),
@@ -386,48 +450,109 @@ def compare(args: argparse.Namespace, photos: list[Path]) -> None:
         }
     header = f"{'engine':16} {'ms/image':>9} {'cpu ms':>8} {'MP/s':>6} {'peak RSS MB':>16} {'bytes (3 variants)':>19}"
     print(header)
-    for name, s in summary.items():
+    for label, s in summary.items():
         rss = (
             f"{s['rss']:.0f} (+{s['rss_total'] - s['rss']:.0f} base)"
-            if name != "sharp"
+            if s["engine"] != "sharp"
             else f"{s['rss_total']:.0f} (process)"
         )
-        print(f"{name:16} {s['ms']:9.0f} {s['cpu_ms']:8.0f} {s['mps']:6.1f} {rss:>16} {s['bytes']:19,.0f}")
+        print(f"{label:16} {s['ms']:9.0f} {s['cpu_ms']:8.0f} {s['mps']:6.1f} {rss:>16} {s['bytes']:19,.0f}")
     print("  ms/image and cpu ms: median over photos of each photo's median over rounds; bytes: median photo.")
     print("  peak RSS: the worker's peak (VmHWM) less its RSS after imports (sharp: the node process's maxRSS).")
+    for c in args.cores:
+        ours, decode = summary.get(engine_label("ours", c)), summary.get(engine_label("decode", c))
+        if ours and decode:
+            after, cpu = ours["ms"] - decode["ms"], ours["cpu_ms"] - decode["cpu_ms"]
+            where = f" ({c}c)" if c else ""
+            print(
+                f"  ours after decode{where}: {after:.0f} ms ({ours['ms']:.0f} less {decode['ms']:.0f}), "
+                f"cpu {cpu:.0f} ms ({ours['cpu_ms']:.0f} less {decode['cpu_ms']:.0f})"
+            )
 
     print("\nSSIM against the slow reference, per variant: min / median over photos (luma; chroma: Cb and Cr")
     print("at q100, min over photos and variants; 4:2:0 but pyvips, which writes 4:4:4 from Q 90 up)")
     print(f"{'engine':16} {'quality':>7} " + " ".join(f"{edge:>15}" for edge in edges) + f" {'chroma':>7}")
     references = {photo: Reference(photo) for photo in photos}
-    for name in engines:
-        for label, runs in ((f"q{args.quality}", {p: r[0] for p, r in results[name].items()}), ("q100", best[name])):
+    for label in names:
+        if labels[label][0] == "decode":
+            continue
+        for q, runs in ((f"q{args.quality}", {p: r[0] for p, r in results[label].items()}), ("q100", best[label])):
             scores = [[ssim(runs[p]["files"][i], references[p]) for p in photos] for i in range(len(edges))]
-            line = f"{name:16} {label:>7} " + " ".join(f"{min(s):.4f} / {statistics.median(s):.4f}" for s in scores)
-            if label == "q100":
+            line = f"{label:16} {q:>7} " + " ".join(f"{min(s):.4f} / {statistics.median(s):.4f}" for s in scores)
+            if q == "q100":
                 chroma = [
                     ssim(runs[p]["files"][i], references[p], chroma=True) for p in photos for i in range(len(edges))
                 ]
                 line += f" {min(chroma):7.4f}"
             print(line)
-    placeholder = finals.get("ours", {}).get("placeholder_ms") or []
+    placeholder = finals.get(engine_label("ours", args.cores[0]), {}).get("placeholder_ms") or []
     if placeholder:
         print(
             f"\nblurhash placeholder (part of ours): {statistics.median(placeholder):.2f} ms median, "
             f"{max(placeholder):.2f} ms max per image"
         )
 
-    print("\nratios (ours / other, median ms per image; <= 1.0 means ours is no slower)")
+    print("\nratios (ours / other, median ms per image at the same cores; <= 1.0 means ours is no slower)")
     goals = {"naive": 1 / 2.5, "pyvips": 1.0, "pyvips-chain": 1.0, "sharp": 1.0}
-    for name in engines:
-        if name == "ours" or "ours" not in summary:
+    for label, s in summary.items():
+        ours = summary.get(engine_label("ours", s["cores"]))
+        if s["engine"] in ("ours", "decode") or ours is None:
             continue
-        ratio = summary["ours"]["ms"] / summary[name]["ms"]
-        cpu_ratio = summary["ours"]["cpu_ms"] / summary[name]["cpu_ms"]
-        goal = goals.get(name)
+        ratio = ours["ms"] / s["ms"]
+        cpu_ratio = ours["cpu_ms"] / s["cpu_ms"]
+        goal = goals.get(s["engine"])
         verdict = "" if goal is None else f"  goal <= {goal:.2f}: {'met' if ratio <= goal else 'NOT met'}"
-        print(f"  ours/{name:14} {ratio:5.2f} (cpu {cpu_ratio:5.2f}){verdict}")
+        print(f"  ours/{label:14} {ratio:5.2f} (cpu {cpu_ratio:5.2f}){verdict}")
+    for c in args.cores[1:]:
+        one, more = summary.get(engine_label("ours", args.cores[0])), summary.get(engine_label("ours", c))
+        if one and more:
+            cpu = more["cpu_ms"] / one["cpu_ms"]
+            print(f"  ours {c} cores / {args.cores[0]}: {more['ms'] / one['ms']:5.2f} (cpu {cpu:5.2f})")
     shutil_rmtree(scratch)
+    return summary
+
+
+def _file_label(label: str) -> str:
+    return label.replace("@", "_").replace("/", "_").replace(" ", "_")
+
+
+def plot(summaries: list[dict], path: Path, title: str) -> None:
+    """Bars of ms per image and bytes per image, per engine, for each input kind and core count."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = sorted({(s["kind"], s["cores"] or 0) for s in summaries})
+    engines = list(dict.fromkeys(s["engine"] for s in summaries if s["engine"] != "decode"))
+    decoded = {(s["kind"], s["cores"] or 0): s["ms"] for s in summaries if s["engine"] == "decode"}
+    figure, (times, sizes) = plt.subplots(1, 2, figsize=(12, 4.5), layout="constrained")
+    width = 0.8 / len(engines)
+    for offset, engine in enumerate(engines):
+        rows = {(s["kind"], s["cores"] or 0): s for s in summaries if s["engine"] == engine}
+        positions = [i + (offset - (len(engines) - 1) / 2) * width for i in range(len(groups))]
+        ms = [rows[g]["ms"] if g in rows else 0 for g in groups]
+        nbytes = [rows[g]["bytes"] / 1000 if g in rows else 0 for g in groups]
+        label = "ours before (--compare-imaging)" if "@" in engine else engine
+        colour = f"C{offset}"
+        bars = times.bar(positions, ms, width, label=label, color=colour)
+        times.bar_label(bars, labels=[f"{v:.0f}" if v else "" for v in ms], fontsize=7)
+        if engine == "ours" and decoded:
+            # The part of ours that is the decode step (the "decode" engine), hatched.
+            part = [decoded.get(g, 0) for g in groups]
+            times.bar(positions, part, width, fill=False, hatch="//", edgecolor="white", label="ours: decode step")
+        sizes.bar(positions, nbytes, width, label=label, color=colour)
+    names = [
+        f"{kind.upper()}\n{cores} core{'s' if cores > 1 else ''}" if cores else kind.upper() for kind, cores in groups
+    ]
+    for axis, label in ((times, "ms per image (median)"), (sizes, "kB per image (3 variants)")):
+        axis.set_xticks(range(len(groups)), names)
+        axis.set_ylabel(label)
+        axis.grid(axis="y", alpha=0.3)
+    times.legend(fontsize=8)
+    figure.suptitle(title, fontsize=10)
+    figure.savefig(path, dpi=110)
+    print(f"\nchart written to {path}")
 
 
 def shutil_rmtree(path: Path) -> None:
@@ -487,6 +612,57 @@ def encoders(photos: list[Path], rounds: int) -> None:
             ms, nbytes, score = (statistics.median(row[k]) for k in ("ms", "bytes", "ssim"))
             cells.append(f"{ms:7.1f} {nbytes:10,.0f} {score:.4f}")
         print(f"{fmt:6} {label:18} " + " ".join(f"{c:>28}" for c in cells))
+
+
+# --------------------------------------------------------------------------- time after the decode step
+
+
+def _imaging_from(folder: str, name: str):
+    """The imaging package in folder, imported under another name so that two versions share one process."""
+    import importlib.util
+
+    init = Path(folder) / "imaging" / "__init__.py"
+    spec = importlib.util.spec_from_file_location(name, init, submodule_search_locations=[str(init.parent)])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    importlib.import_module(f"{name}.decode")
+    return module
+
+
+def after_decode(photos: list[Path], rounds: int, compare: str | None) -> None:
+    """CPU ms of the decode step (decode.read) and of build_variants, per source, one thread, in one process.
+
+    Every version and source runs in turn within each round, so the machine's load falls on all alike; "after
+    decode" is the median over runs of build_variants less decode.read of the same run's bytes.
+    """
+    import imaging
+
+    versions = {"ours": imaging} | ({"before": _imaging_from(compare, "imaging_before")} if compare else {})
+    sources = [(kind, p) for p in photos for kind in ("jpeg", "heic")]
+    twins = dict(zip(photos, heic_twins(photos), strict=True))
+    runs: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for _ in range(rounds):
+        for kind, photo in sources:
+            data = (twins[photo] if kind == "heic" else photo).read_bytes()
+            for version, module in versions.items():
+                specs = tuple(module.VariantSpec(f"v{edge}", edge) for edge in EDGES)
+                recipe = module.Recipe(variants=specs, quality=80)
+                start = time.process_time()
+                module.decode.read(data, recipe)
+                decoded = time.process_time()
+                module.build_variants(data, recipe)
+                runs.setdefault((version, kind), []).append((decoded - start, time.process_time() - decoded))
+    print(
+        f"\nCPU ms per image, {len(photos)} photos as JPEG and as HEIC, {rounds} rounds, one thread, "
+        f"variants {'/'.join(map(str, EDGES))} JPEG q80 (median over photos and rounds)"
+    )
+    print(f"{'version':8} {'source':6} {'decode step':>11} {'build_variants':>14} {'after decode':>12}")
+    for (version, kind), values in runs.items():
+        decode_ms = statistics.median(d for d, _ in values) * 1000
+        total_ms = statistics.median(t for _, t in values) * 1000
+        after_ms = statistics.median(t - d for d, t in values) * 1000
+        print(f"{version:8} {kind:6} {decode_ms:11.0f} {total_ms:14.0f} {after_ms:12.0f}")
 
 
 # --------------------------------------------------------------------------- memory at the pixel limit
@@ -568,10 +744,17 @@ def main() -> None:
     parser.add_argument(
         "--engines",
         type=lambda s: s.split(","),
-        default=["ours", "naive", "pyvips", "pyvips-chain", "sharp"],
-        help="comma-separated: ours, naive, pyvips, pyvips-chain, sharp",
+        default=["ours", "decode", "naive", "pyvips", "pyvips-chain", "sharp"],
+        help="comma-separated: ours, decode, naive, pyvips, pyvips-chain, sharp",
     )
     parser.add_argument("--compare-imaging", metavar="DIR", help="also run the imaging package found in DIR")
+    parser.add_argument("--kinds", type=lambda s: s.split(","), default=["jpeg"], help="jpeg, heic or both")
+    parser.add_argument(
+        "--cores", type=lambda s: [int(c) for c in s.split(",")], default=[None], help="pin engines: e.g. 1,2"
+    )
+    parser.add_argument("--format", default="jpeg", choices=["jpeg", "webp", "avif"], help="variant format")
+    parser.add_argument("--plot", type=Path, metavar="FILE", help="draw ms and bytes per engine, kind, cores")
+    parser.add_argument("--after-decode", action="store_true", help="CPU after the decode step, JPEG and HEIC")
     parser.add_argument("--encoders", action="store_true", help="encoder settings: time against bytes")
     parser.add_argument("--memory", action="store_true", help="peak RSS and time at the 50 MP pixel limit")
     parser.add_argument("--repeats", type=int, default=3, help="runs per source for --memory")
@@ -593,7 +776,18 @@ def main() -> None:
     if args.encoders:
         encoders(photos, args.rounds)
         return
-    compare(args, photos)
+    if args.after_decode:
+        after_decode(photos, args.rounds, args.compare_imaging)
+        return
+    summaries = []
+    for kind in args.kinds:
+        summaries += compare(args, heic_twins(photos) if kind == "heic" else photos, kind).values()
+    if args.plot:
+        cores = "/".join(str(c) for c in args.cores if c) or "unpinned"
+        photos_text = f"{len(photos)} photo{'s' if len(photos) > 1 else ''} of 12 MP"
+        variants = f"variants {'/'.join(map(str, args.edges))} {args.format.upper()} q{args.quality}"
+        title = f"{photos_text}, {variants}, cores {cores} (bench/bench_processing.py)"
+        plot(summaries, args.plot, title)
 
 
 if __name__ == "__main__":

@@ -323,7 +323,7 @@ def _read_function(logical_id: str, props: dict, globals_: dict, resolver: "_Res
         layer_dirs=layer_dirs,
         handler=merged["Handler"],
         timeout=int(merged.get("Timeout", 3)),
-        memory_size=int(merged.get("MemorySize", 128)),
+        memory_size=int(resolve(merged.get("MemorySize", 128))),
         environment={name: str(resolve(value)) for name, value in environment.items()},
         routes=tuple(routes),
         s3_triggers=tuple(triggers),

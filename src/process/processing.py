@@ -14,7 +14,6 @@ from urllib.parse import unquote_plus
 
 import imaging
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.data_classes.s3_event import S3EventRecord
 from botocore.exceptions import ClientError
 from imageservice.config import Config
 from imageservice.errors import InvalidOption
@@ -45,10 +44,11 @@ class StoredManifest:
     etag: str
 
 
-def parse_upload_record(record: S3EventRecord) -> StoredObject:
+def parse_upload_record(record: dict) -> StoredObject:
+    """One record of an S3 ObjectCreated event."""
     # S3 sends keys URL-encoded with spaces as '+'; this is the one place that decodes them.
-    key = unquote_plus(record.s3.get_object.key)
-    return StoredObject(bucket=record.s3.bucket.name, key=key, image_id=parse_upload_key(key))
+    key = unquote_plus(record["s3"]["object"]["key"])
+    return StoredObject(bucket=record["s3"]["bucket"]["name"], key=key, image_id=parse_upload_key(key))
 
 
 def recipe_for(config: Config, options: ImageOptions) -> imaging.Recipe:
@@ -58,6 +58,7 @@ def recipe_for(config: Config, options: ImageOptions) -> imaging.Recipe:
         quality=options.quality or config.default_quality,
         filters=options.filters,
         max_pixels=config.max_pixels,
+        threads=config.threads,
     )
 
 

@@ -34,3 +34,12 @@ def test_missing_setting_is_named():
 
 def test_variants_are_sorted_largest_first():
     assert [size.name for size in parse_variants("s=10,l=1000,m=100")] == ["l", "m", "s"]
+
+
+@pytest.mark.parametrize("memory, cpus, threads", [
+    (None, 1, 1), (None, 2, 2), ("1769", 2, 1), ("1770", 2, 2), ("3008", 2, 2), ("3008", 1, 1), ("10240", 8, 6),
+])
+def test_processing_threads_follow_the_cpus_and_the_memory_lambda_reports(monkeypatch, memory, cpus, threads):
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(cpus)), raising=False)
+    environ = ENVIRON if memory is None else {**ENVIRON, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": memory}
+    assert Config.from_environ(environ).threads == threads

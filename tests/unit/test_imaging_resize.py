@@ -4,10 +4,13 @@ import io
 from functools import cache
 
 import numpy as np
+import pillow_heif
 import pytest
 from imaging import Recipe, VariantSpec, build_variants, resize
 from imaging import decode as decode_module
-from imaging_fixtures import big_photo_jpeg, decode, encode, luma, photo, recipe
+from imaging import heif as heif_module
+from imaging.planar import Planes
+from imaging_fixtures import big_photo_jpeg, decode, encode, heic, luma, phone_heic, photo, recipe
 from PIL import Image
 from skimage.metrics import structural_similarity
 
@@ -81,9 +84,9 @@ def planes_loads(monkeypatch):
     calls = []
     real = decode_module.load_planes
 
-    def spy(data, im, scale):
+    def spy(data, im, scale, threads):
         calls.append(scale)
-        return real(data, im, scale)
+        return real(data, im, scale, threads)
 
     monkeypatch.setattr(decode_module, "load_planes", spy)
     return calls
@@ -125,17 +128,67 @@ def test_every_variant_matches_a_single_full_resolution_lanczos_resize(
         assert score >= 0.98, (variant.name, score)
 
 
+def _block_difference(out: Image.Image, reference: Image.Image) -> float:
+    """Mean difference of 8x8 block means over every channel, which codec and resampling noise barely move."""
+
+    def blocks(im):
+        return np.asarray(im.resize((out.width // 8, out.height // 8), Image.Resampling.BOX), dtype=float)
+
+    return float(np.abs(blocks(out) - blocks(reference)).mean())
+
+
+@pytest.fixture
+def heif_planes(monkeypatch):
+    """Record whether each HEIC decoded as planes came back as planes (False: decoded through Pillow)."""
+    calls = []
+    real = heif_module.load_planes
+
+    def spy(data, threads):
+        planes = real(data, threads)
+        calls.append(isinstance(planes, Planes))
+        return planes
+
+    monkeypatch.setattr(heif_module, "load_planes", spy)
+    return calls
+
+
+# Phone photos: a 12 MP HEIC in 512 px tiles, 8-bit and 10-bit, decoded by libheif straight to luma and
+# half-size chroma; the reference is the slow path from pillow-heif's RGB decode.
+@pytest.mark.parametrize("bits", [8, 10])
+@pytest.mark.parametrize("edges", [(2048, 1024, 256), (1000, 300)])
+def test_heic_variants_match_a_single_full_resolution_lanczos_resize(bits, edges, heif_planes):
+    data = phone_heic(bits)
+    assert pillow_heif.open_heif(io.BytesIO(data)).info["tiling"]["tile_width"] == 512
+    assert pillow_heif.open_heif(io.BytesIO(data)).info["bit_depth"] == bits
+    result = build_variants(data, recipe(*edges, output_format="original", quality=100))
+    assert heif_planes == [True]
+    assert {variant.format for variant in result.variants} == {"jpeg"}
+    for variant in result.variants:
+        score = _ssim(decode(variant.data), data)
+        assert score >= 0.98, (variant.name, score)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"matrix_coefficients": 1}, {"full_range_flag": 0}, {"chroma": 444}],
+    ids=["bt601-full", "bt709", "limited-range", "444"],
+)
+def test_heic_planes_keep_colour_as_the_slow_path_does(options, heif_planes):
+    picture = photo(1200, 900, seed=4)
+    data = heic(picture, **options)
+    out = decode(build_variants(data, recipe(400, quality=100)).variants[0].data).convert("RGB")
+    assert heif_planes == [True]
+    reference = decode(data).convert("RGB").resize(out.size, Image.Resampling.LANCZOS)
+    assert _block_difference(out, reference) < 1.5
+
+
 def test_planes_keep_colour_as_the_slow_path_does():
     # Luma is what SSIM scores; chroma is checked on its own: 8x8 block means of every channel, which
     # codec and resampling noise barely move, against the slow path's.
     data = big_photo_jpeg()
     out = decode(build_variants(data, recipe(1024, quality=100)).variants[0].data).convert("RGB")
     reference = _full(data).resize(out.size, Image.Resampling.LANCZOS)
-
-    def blocks(im):
-        return np.asarray(im.resize((out.width // 8, out.height // 8), Image.Resampling.BOX), dtype=float)
-
-    assert np.abs(blocks(out) - blocks(reference)).mean() < 1.5
+    assert _block_difference(out, reference) < 1.5
 
 
 def test_rgb_coded_jpeg_decodes_as_planes_too():

@@ -107,3 +107,8 @@ def test_there_is_a_sample_event_for_every_route_and_the_trigger(stack):
     missing = {f"{m} {p}" for (m, p) in API_ROUTES} - route_keys
     assert not missing
     assert any(e.get("Records", [{}])[0].get("eventName", "").startswith("ObjectCreated:") for e in events)
+
+
+def test_process_memory_is_a_parameter(template):
+    assert template["Resources"]["ProcessFunction"]["Properties"]["MemorySize"] == {"Ref": "ProcessMemorySize"}
+    assert template["Parameters"]["ProcessMemorySize"]["Default"] >= 1769  # one vCPU or more

@@ -7,6 +7,7 @@ import struct
 import warnings
 import zlib
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -184,16 +185,23 @@ def _small_chroma(data: bytes, scale: int) -> Image.Image:
     return small
 
 
-def load_planes(data: bytes, im: Image.Image, scale: int) -> tuple[Image.Image, Image.Image]:
+def load_planes(data: bytes, im: Image.Image, scale: int, threads: int = 1) -> tuple[Image.Image, Image.Image]:
     """A colour JPEG's full-size luma and its YCbCr decode at 1/scale.
 
     The luma pass skips libjpeg's chroma IDCT, upsampling and colour conversion; the second pass runs
-    the IDCT on DCT-scaled blocks only. im keeps its metadata and is decoded as mode L.
+    the IDCT on DCT-scaled blocks only. The passes are independent: with two threads they run at once
+    (libjpeg releases the GIL). im keeps its metadata and is decoded as mode L.
     """
     with decoding():
         im.draft("L", None)
-        im.load()
-        small = _small_chroma(data, scale)
+        if threads > 1:
+            with ThreadPoolExecutor(1) as pool:
+                chroma = pool.submit(_small_chroma, data, scale)
+                im.load()
+                small = chroma.result()
+        else:
+            im.load()
+            small = _small_chroma(data, scale)
         # Both drafts apply to every baseline or progressive colour JPEG; the conversions are a backstop.
         luma = im if im.mode == "L" else im.convert("L")
         return luma, small if small.mode == "YCbCr" else small.convert("YCbCr")
@@ -247,9 +255,19 @@ def _still_picture(data: bytes, source: Image.Image, source_format: str, recipe:
     draft = None if animated else resize.draft_size(stored, largest)
     # A JPEG has no alpha, so its output format is known before decoding.
     opaque_output = encode.output_format(source_format, recipe.output_format, has_alpha=False)
+    heic_planes = source_format == "heif" and source.mode == "RGB" and target != stored
+    if heic_planes and opaque_output in encode.SUBSAMPLED_FORMATS:
+        # An opaque colour HEIC bound for 4:2:0: luma and chroma as the decoder holds them (see heif.py).
+        # Imported here: ctypes and libheif's API cost a cold start that decodes no HEIC nothing.
+        from . import heif
+
+        with decoding():
+            planes = heif.load_planes(data, recipe.threads)
+        if planes is not None:
+            return planar.box_reduced_chroma(planes, target), opaque_output
     scale = None if animated else _jpeg_planes_scale(source, source_format, opaque_output, target, draft)
     if scale:
-        luma, small = load_planes(data, source, scale)
+        luma, small = load_planes(data, source, scale, recipe.threads)
         with decoding():
             return Planes(luma, *planar.chroma_bands(small)), opaque_output
     load(source, draft)
@@ -271,6 +289,8 @@ def read(data: bytes, recipe: Recipe, admit: Callable[[Image.Image, str], None] 
 
     admit sees the opened source and its format before any pixel is decoded, and may refuse the job.
     """
+    # Read by pillow-heif when it opens a file; process-wide, and every call in a function has the same.
+    pillow_heif.options.DECODE_THREADS = recipe.threads
     source, source_format = open_image(data, recipe.max_pixels)
     admit(source, source_format)
     stored = source.size

@@ -77,10 +77,11 @@ def _prepared(im: Image.Image, fmt: str) -> Image.Image:
     return im
 
 
-def encode(im: Image.Image, fmt: str, quality: int) -> bytes:
-    """Write one still image."""
+def encode(im: Image.Image, fmt: str, quality: int, threads: int = 1) -> bytes:
+    """Write one still image; libavif may use up to threads threads (its default is every core it sees)."""
     buffer = io.BytesIO()
-    _prepared(im, fmt).save(buffer, _WRITERS[fmt][0], **_OPTIONS[fmt](quality))
+    options = _OPTIONS[fmt](quality) | ({"max_threads": threads} if fmt == "avif" else {})
+    _prepared(im, fmt).save(buffer, _WRITERS[fmt][0], **options)
     return buffer.getvalue()
 
 

@@ -74,6 +74,19 @@ class Planes:
         return Image.merge("YCbCr", (self.luma, _spread(self.cb, self.size), _spread(self.cr, self.size)))
 
 
+def box_reduced_chroma(planes: Planes, size: Size) -> Planes:
+    """Planes with full-size chroma box-reduced by the largest whole factor that keeps it near half of size.
+
+    A 12 MP HEIC's chroma (2016x1512) for a 2048 px variant becomes 1008x756 by a 2x2 average, the size a
+    1/4 JPEG chroma decode has, rather than being resampled bilinearly at the first resize.
+    """
+    # ceil(c / factor) >= c / factor >= CHROMA_SHORTFALL * w for every factor up to this one.
+    factor = int(min(c / (CHROMA_SHORTFALL * w) for c, w in zip(planes.cb.size, half(size), strict=True)))
+    if factor < 2:
+        return planes
+    return Planes(planes.luma, planes.cb.reduce(factor), planes.cr.reduce(factor))
+
+
 def chroma_bands(im: Image.Image) -> tuple[Image.Image, Image.Image]:
     """The Cb and Cr bands of an RGB or YCbCr image."""
     _, cb, cr = (im if im.mode == "YCbCr" else im.convert("YCbCr")).split()

@@ -31,6 +31,8 @@ class Recipe:
     filters: tuple[str, ...] = ()
     max_pixels: int = 50_000_000
     max_frames: int = 300
+    # CPU cores the caller has for this image: more than one decodes and encodes on that many threads.
+    threads: int = 1
 
     def __post_init__(self) -> None:
         # Callers validate user input earlier; this guards the library's own invariants.
@@ -52,3 +54,5 @@ class Recipe:
             raise ValueError(f"unknown filters {unknown}; expected names from {FILTERS}")
         if self.max_pixels < 1 or self.max_frames < 1:
             raise ValueError("max_pixels and max_frames must be positive")
+        if isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads < 1:
+            raise ValueError(f"threads must be a positive integer, got {self.threads!r}")

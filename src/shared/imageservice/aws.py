@@ -3,15 +3,17 @@
 import functools
 import os
 
-import boto3
-from botocore.config import Config as BotoConfig
-
 # Set only by the local stack (AWS_ENDPOINT_URL_S3) or a tool run against another S3; boto3 reads them itself.
 ENDPOINT_OVERRIDES = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
 
 
 @functools.cache
 def s3_client():
+    # boto3 is imported here rather than at the top: it is most of every handler's import time
+    # (bench/bench_cold_start.py), and a request refused before it reaches S3 never needs it.
+    import boto3
+    from botocore.config import Config as BotoConfig
+
     # SigV4 everywhere: pre-signed URLs must work in every region. Nothing here knows where S3 is: boto3 reads
     # the region and any endpoint override from the environment.
     return boto3.client("s3", config=BotoConfig(signature_version="s3v4", retries={"mode": "standard"},

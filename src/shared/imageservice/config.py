@@ -2,6 +2,7 @@
 parsed here, once per cold start, into one validated, frozen object."""
 
 import functools
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -32,6 +33,7 @@ class Config:
     url_expires_seconds: int  # lifetime of every pre-signed URL the API hands out
     processing_timeout_seconds: int  # an original older than this without a manifest reads as failed
     sign_in: "SignIn"  # who may call the API: nobody signs in (mode none), or users of one OIDC issuer
+    threads: int = 1  # cores ProcessFunction decodes and encodes one image on (processing_threads)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> "Config":
@@ -46,6 +48,7 @@ class Config:
             url_expires_seconds=_integer(environ, "URL_EXPIRES_SECONDS", 1, 7 * 24 * 3600),
             processing_timeout_seconds=_integer(environ, "PROCESSING_TIMEOUT_SECONDS", 1, 24 * 3600),
             sign_in=SignIn.from_environ(environ),
+            threads=processing_threads(environ),
         )
 
 
@@ -80,6 +83,23 @@ class SignIn:
 def get_config() -> Config:
     """The configuration of this process, read once."""
     return Config.from_environ(os.environ)
+
+
+# Lambda gives a function CPU time in proportion to its memory: one vCPU's worth at 1769 MB, more above.
+_MB_PER_VCPU = 1769
+
+
+def processing_threads(environ: Mapping[str, str]) -> int:
+    """The threads worth using per image: the CPUs this process may run on, no more than its memory pays for.
+
+    Lambda sets AWS_LAMBDA_FUNCTION_MEMORY_SIZE (the template's ProcessMemorySize) and shows every function
+    at least two CPUs; a second thread pays once the share is above one vCPU. Elsewhere the CPUs decide.
+    """
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    memory = environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "")
+    if memory.isdigit() and int(memory) > 0:
+        usable = min(usable, math.ceil(int(memory) / _MB_PER_VCPU))
+    return max(1, usable)
 
 
 def parse_variants(value: str) -> tuple[VariantSize, ...]:
