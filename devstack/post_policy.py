@@ -13,7 +13,15 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from .identity import Credentials
-from .sigv4 import ALGORITHM, SIGNATURE_MISMATCH, AuthError, Scope, access_denied, credentials_for, post_policy_signature
+from .sigv4 import (
+    ALGORITHM,
+    SIGNATURE_MISMATCH,
+    AuthError,
+    Scope,
+    access_denied,
+    credentials_for,
+    post_policy_signature,
+)
 
 # Fields S3 never asks the policy about: the file, the policy itself, its signature, and x-ignore-*.
 UNCONDITIONED_FIELDS = ("file", "policy", "x-amz-signature")

@@ -177,7 +177,6 @@ def fuzz_api(examples: int, run_seed: int, save_dir: Path | None) -> Run:
     run = Run("api", save_dir)
     with _api_functions() as (stack, handlers):
         import boto3
-
         import status
 
         status.POLL_INTERVAL_SECONDS = math.inf  # ?wait= gives up at once instead of polling

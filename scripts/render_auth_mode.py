@@ -17,7 +17,7 @@ def render(text: str, mode: str) -> str:
     defaults = {"AuthMode": mode, **(OIDC_DEFAULTS if mode == "oidc" else {})}
     for name, value in defaults.items():
         pattern = re.compile(rf"(\n  {name}:\n    Type: String\n    Default: )[^\n]*")
-        text, count = pattern.subn(lambda m: f'{m[1]}"{value}"', text)
+        text, count = pattern.subn(lambda m, value=value: f'{m[1]}"{value}"', text)
         if count != 1:
             raise SystemExit(f"parameter {name} with a Default not found in the template")
     return text

@@ -4,8 +4,8 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from imageservice.aws import s3_client
 from imageservice.config import get_config
-from imageservice.http import json_response, make_resolver
 from imageservice.errors import NotFound
+from imageservice.http import json_response, make_resolver
 from imageservice.manifest import DONE, Manifest
 from imageservice.owners import caller, list_owned, require_owner
 from status import (

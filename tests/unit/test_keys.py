@@ -49,7 +49,7 @@ def test_output_keys_live_under_the_image_prefix():
 
 
 def test_owner_entries_round_trip_and_sort_newest_first():
-    from imageservice.keys import newest_key, newest_prefix, parse_newest_entry, parse_ownership_key, ownership_key
+    from imageservice.keys import newest_key, newest_prefix, ownership_key, parse_newest_entry, parse_ownership_key
 
     older, newer = new_image_id(), new_image_id()
     keys = [newest_key("alice", older, 1_700_000_000_000), newest_key("alice", newer, 1_700_000_000_001)]
