@@ -43,7 +43,7 @@ def test_upload_direct_and_presigned_then_download(imageservice, tmp_path, photo
     small.write_bytes(photo(1280, 960, seed=3))
     big = tmp_path / "big.jpg"
     big.write_bytes(noisy_jpeg(max(direct_upload_max_bytes + 50_000, (1 << 20) + 1)))
-    presigned_before = sum("POST /api/uploads 201" in line for line in local_stack.lines)
+    presigned_before = local_stack.count_lines(r"POST /api/uploads 201")
 
     done = imageservice("upload", small.name, big.name, "--format", "webp", "--filters", "grayscale",
                         "--download", "out", "--progress", "always")
@@ -62,7 +62,7 @@ def test_upload_direct_and_presigned_then_download(imageservice, tmp_path, photo
         red, green, _ = thumb.convert("RGB").split()
         assert ImageChops.difference(red, green).getextrema()[1] <= 3  # grayscale was applied
     # The big file went straight to storage, with a progress bar on stderr; the small one did not.
-    assert sum("POST /api/uploads 201" in line for line in local_stack.lines) == presigned_before + 1
+    assert local_stack.count_lines(r"POST /api/uploads 201") == presigned_before + 1
     assert "big.jpg [" in done.stderr and "100%" in done.stderr and "holiday photo.jpg [" not in done.stderr
 
     status = imageservice("status", ids[1])
