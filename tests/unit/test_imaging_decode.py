@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from imaging import CorruptImage, ImageRejected, ImageTooLarge, UnsupportedImage, build_variants
+from imaging.decode import megapixels
 from imaging_fixtures import (
     XMP,
     animated,
@@ -181,8 +182,8 @@ def test_gif_frame_extent_beyond_the_canvas_is_refused_before_allocation(no_pixe
 def test_pixel_limit_message_names_size_and_limit():
     with pytest.raises(ImageTooLarge) as caught:
         build_variants(png_claiming(9000, 9000), recipe(100))
-    assert "81.0 MP" in caught.value.message
-    assert "50.0 MP" in caught.value.message
+    assert "81 megapixels" in caught.value.message
+    assert "the limit is 50 megapixels" in caught.value.message
 
 
 def test_pixel_limit_comes_from_the_recipe():
@@ -214,3 +215,9 @@ def test_multi_page_tiff_uses_the_first_page_without_a_frame_limit():
     data = encode(pages[0], "TIFF", save_all=True, append_images=pages[1:])
     out = only(data, 30, max_frames=1)
     assert out.getpixel((5, 5))[0] < 10
+
+
+@pytest.mark.parametrize(("pixels", "words"), [(900_000_000, "900 megapixels"), (50_000_000, "50 megapixels"),
+                                               (12_345_678, "12.3 megapixels")])
+def test_pixel_counts_read_as_people_say_them(pixels, words):
+    assert megapixels(pixels) == words

@@ -107,13 +107,13 @@ def check(plan: Layout, max_pixels: int, max_frames: int) -> None:
         )
     if width * height > max_pixels:
         raise ImageTooLarge(
-            f"The animation's frames reach out to {width}x{height} pixels ({width * height / 1e6:.1f} MP); the "
-            f"limit is {max_pixels / 1e6:.1f} MP. Re-export it with every frame inside its canvas."
+            f"The animation's frames reach out to {width}x{height} pixels ({decode.megapixels(width * height)}); "
+            f"the limit is {decode.megapixels(max_pixels)}. Re-export it with every frame inside its canvas."
         )
     if plan.frames * width * height > PIXEL_FACTOR * max_pixels:
         raise ImageTooLarge(
             f"The animation has {plan.frames} frames of {width}x{height} pixels, more than "
-            f"{PIXEL_FACTOR * max_pixels / 1e6:.0f} MP in total. Shorten it or reduce its size."
+            f"{decode.megapixels(PIXEL_FACTOR * max_pixels)} in total. Shorten it or reduce its size."
         )
 
 

@@ -75,13 +75,18 @@ def _looks_supported(data: bytes) -> bool:
     return data[4:8] == b"ftyp"
 
 
+def megapixels(pixels: int) -> str:
+    """A pixel count as people read it: "900 megapixels", "12.3 megapixels"."""
+    return f"{pixels / 1e6:.1f}".removesuffix(".0") + " megapixels"
+
+
 def _check_pixels(size: tuple[int, int], max_pixels: int) -> None:
     """Refuse a canvas over the pixel limit."""
     width, height = size
     if width * height > max_pixels:
         raise ImageTooLarge(
-            f"The image is {width}x{height} pixels ({width * height / 1e6:.1f} MP); the limit is "
-            f"{max_pixels / 1e6:.1f} MP. Reduce its size and upload it again."
+            f"The image is {width}x{height} pixels ({megapixels(width * height)}); the limit is "
+            f"{megapixels(max_pixels)}. Reduce its size and upload it again."
         )
 
 
@@ -93,9 +98,9 @@ def open_image(data: bytes, max_pixels: int) -> tuple[Image.Image, str]:
             im = Image.open(io.BytesIO(data), formats=_OPEN_AS)
         except Image.DecompressionBombError as error:
             declared = re.search(r"\((\d+) pixels\)", str(error))
-            size = f"{int(declared[1]) / 1e6:.1f} MP" if declared else "larger than the limit"
+            size = megapixels(int(declared[1])) if declared else "larger than the limit"
             raise ImageTooLarge(
-                f"The image is {size}; the limit is {max_pixels / 1e6:.1f} MP. Reduce its size and upload it again."
+                f"The image is {size}; the limit is {megapixels(max_pixels)}. Reduce its size and upload it again."
             ) from None
         except UnidentifiedImageError:
             if _looks_supported(data):
