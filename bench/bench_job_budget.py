@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "src" / "process"), str(ROOT / "src" / "shared"), str(ROOT / "bench")]
+sys.path[:0] = [str(ROOT / "src" / "process"), str(ROOT / "src" / "shared"), str(ROOT / "bench"), str(ROOT)]
 
 VARIANTS = (("large", 2048), ("medium", 1024), ("thumb", 256))
 TIMEOUT_SECONDS = 60
@@ -38,7 +38,7 @@ def _time(call, rounds: int) -> float:
 
 
 def _photo(width: int, height: int, seed: int = 1):
-    from bench_processing import photo_like
+    from testkit.images import photo_like
 
     return photo_like(width, height, seed)
 

@@ -14,7 +14,6 @@ import contextlib
 import io
 import math
 import os
-import random
 import statistics
 import sys
 import threading
@@ -23,39 +22,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from devstack.stack import Console, LocalStack  # noqa: E402
 from devstack.template import parse_overrides  # noqa: E402
-
-
-def photo_like(seed: int, width: int = 4000, height: int = 3000, quality: int = 90) -> bytes:
-    """A JPEG that compresses like a photo: smooth gradients, shapes with soft edges, sensor noise."""
-    rng = random.Random(seed)
-    gradient = Image.linear_gradient("L").rotate(rng.choice([0, 90, 180, 270])).resize((width, height), Image.BICUBIC)
-    channels = []
-    for _ in range(3):
-        low, high = rng.randrange(0, 120), rng.randrange(135, 256)
-        channels.append(gradient.point(lambda v, low=low, high=high: low + (high - low) * v // 255))
-    image = Image.merge("RGB", channels)
-    draw = ImageDraw.Draw(image)
-    for _ in range(40):
-        x, y = rng.randrange(width), rng.randrange(height)
-        w, h = rng.randrange(width // 40, width // 5), rng.randrange(height // 40, height // 5)
-        colour = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
-        shape = rng.choice(("ellipse", "rectangle", "polygon"))
-        if shape == "polygon":
-            draw.polygon([(x + rng.randrange(-w, w), y + rng.randrange(-h, h)) for _ in range(5)], fill=colour)
-        else:
-            getattr(draw, shape)((x, y, x + w, y + h), fill=colour)
-    image = image.filter(ImageFilter.GaussianBlur(2))
-    noise = Image.effect_noise((width, height), 40)
-    image = Image.blend(image, Image.merge("RGB", (noise, noise, noise)), 0.15)
-    out = io.BytesIO()
-    image.save(out, "JPEG", quality=quality)
-    return out.getvalue()
+from testkit.images import photo_like_jpeg  # noqa: E402
 
 
 def small_jpeg() -> bytes:
@@ -124,7 +97,7 @@ def main() -> None:
         f"({args.width * args.height / 1e6:.0f} MP)...",
         flush=True,
     )
-    images = [photo_like(seed, args.width, args.height) for seed in range(args.images)]
+    images = [photo_like_jpeg(seed, args.width, args.height) for seed in range(args.images)]
     sizes = sorted(len(image) for image in images)
     print(f"  {sizes[0] / 1e6:.1f} to {sizes[-1] / 1e6:.1f} MB each", flush=True)
 

@@ -49,7 +49,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "src" / "process"), str(ROOT / "src" / "shared")]
+sys.path[:0] = [str(ROOT / "src" / "process"), str(ROOT / "src" / "shared"), str(ROOT)]
+from testkit.images import photo_like  # noqa: E402
 
 EDGES = (2048, 1024, 256)
 GENERATED = ((4000, 3000), (4032, 3024))
@@ -59,41 +60,6 @@ PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif", ".avif", "
 
 
 # --------------------------------------------------------------------------- test images
-
-
-def photo_like(width: int, height: int, seed: int):
-    """An RGB image with a photo's statistics: smooth light, textures at several scales, grain, hard edges, text."""
-    import numpy as np
-    from PIL import Image, ImageDraw
-
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
-    u, v = x / width, y / height
-    base = np.stack(
-        [60 + 150 * u + 30 * np.sin(5 * v), 80 + 90 * (0.5 + 0.5 * np.sin(4 * v + 2 * u + seed)), 200 - 120 * u * v],
-        axis=-1,
-    )
-    del x, y, u, v
-    # Foliage, fabric, gravel: noise at 64, 16 and 4 pixel scales, then sensor grain.
-    for scale, amplitude in ((64, 18), (16, 12), (4, 8)):
-        coarse = rng.standard_normal((height // scale + 2, width // scale + 2)).astype(np.float32)
-        texture = np.asarray(Image.fromarray(coarse, "F").resize((width, height), Image.Resampling.BICUBIC))
-        base += amplitude * texture[..., None]
-    base += 3.0 * rng.standard_normal((height, width, 1), dtype=np.float32)
-    im = Image.fromarray(np.clip(base, 0, 255).astype(np.uint8))
-    del base
-    draw = ImageDraw.Draw(im)
-    s = max(1, width // 400)
-    for i in range(12):
-        left, top = int(width * (0.04 + 0.08 * i)), int(height * (0.7 - 0.04 * i))
-        draw.rectangle((left, top, left + 30 * s, top + 50 * s), fill=(250 - 20 * i, 18 * i, 60 + 10 * i))
-        draw.ellipse((left, top - 40 * s, left + 25 * s, top - 12 * s), outline=(10, 10, 10), width=s)
-    for i in range(8):
-        text = f"Sample text line {i}: the quick brown fox"
-        draw.text((width * 0.08, height * (0.06 + 0.05 * i)), text, fill=(0, 0, 0), font_size=12 * s)
-    for i in range(20):
-        draw.line((0, height * i / 20, width - 1, height * (1 - i / 20)), fill=(255, 255, 255), width=max(1, s // 3))
-    return im
 
 
 def generated_photos(count: int) -> list[Path]:

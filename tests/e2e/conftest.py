@@ -3,9 +3,7 @@
 The session's stack runs in the test process (devstack.stack.LocalStack, its functions in processes of
 their own); `start_stack` runs `python -m devstack` itself, for the tests of that command."""
 
-import io
 import os
-import random
 import re
 import signal
 import subprocess
@@ -17,10 +15,11 @@ from urllib.parse import quote_plus
 
 import pytest
 import requests
-from PIL import Image, ImageDraw
 
 from devstack.stack import READY_PATTERN, Console, LocalStack
 from devstack.template import read_stack
+from testkit.images import noisy_jpeg as _noisy_jpeg
+from testkit.images import small_photo as _photo
 
 ROOT = Path(__file__).resolve().parents[2]
 # Small enough that the 413 test stays small; every other test image is well under it.
@@ -194,36 +193,6 @@ def pytest_runtest_makereport(item, call):
 
 
 # ------------------------------------------------------------------------------ test images
-def _photo(width: int = 640, height: int = 480, seed: int = 0, fmt: str = "JPEG", quality: int = 88) -> bytes:
-    """A small photo-like image: a gradient, a few shapes and some noise, different for every seed."""
-    rng = random.Random(seed)
-    image = Image.linear_gradient("L").resize((width, height)).convert("RGB")
-    tint = Image.new("RGB", (width, height), (rng.randrange(256), rng.randrange(256), rng.randrange(256)))
-    image = Image.blend(image, tint, 0.5)
-    draw = ImageDraw.Draw(image)
-    for _ in range(6):
-        x, y = rng.randrange(width), rng.randrange(height)
-        r = rng.randrange(10, max(11, min(width, height) // 3))
-        draw.ellipse((x - r, y - r, x + r, y + r), fill=(rng.randrange(256), rng.randrange(256), rng.randrange(256)))
-    noise = Image.effect_noise((width, height), 24).convert("RGB")
-    image = Image.blend(image, noise, 0.15)
-    out = io.BytesIO()
-    image.save(out, fmt, **({"quality": quality} if fmt in ("JPEG", "WEBP") else {}))
-    return out.getvalue()
-
-
-def _noisy_jpeg(min_bytes: int, seed: int = 1) -> bytes:
-    """A JPEG of at least `min_bytes` (noise compresses badly)."""
-    side = 128
-    while True:
-        image = Image.frombytes("RGB", (side, side), random.Random(seed).randbytes(side * side * 3))
-        out = io.BytesIO()
-        image.save(out, "JPEG", quality=95)
-        if out.tell() >= min_bytes:
-            return out.getvalue()
-        side += 128
-
-
 def _s3_event(bucket: str, key: str) -> dict:
     """An S3 notification as moto's storage server sends it (key URL-encoded, optional fields left out)."""
     return {

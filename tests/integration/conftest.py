@@ -15,6 +15,7 @@ from moto import mock_aws
 
 from devstack.functions import LambdaContext, load_handler
 from devstack.iam import acting_as, acting_function, install_iam
+from testkit.images import gradient_photo
 
 
 @pytest.fixture
@@ -127,17 +128,7 @@ def vary_http_event(
 @pytest.fixture
 def photo():
     """A photo-like image encoded in code, larger than the medium variant so all three variants differ."""
-    def make(fmt: str = "JPEG", width: int = 1280, height: int = 960, **params) -> bytes:
-        import io
-
-        from PIL import Image, ImageDraw
-
-        image = Image.linear_gradient("L").resize((width, height)).convert("RGB")
-        ImageDraw.Draw(image).ellipse((width // 4, height // 4, width * 3 // 4, height * 3 // 4), fill=(220, 60, 40))
-        buffer = io.BytesIO()
-        image.save(buffer, fmt, **params)
-        return buffer.getvalue()
-    return make
+    return gradient_photo
 
 
 @pytest.fixture

@@ -10,6 +10,8 @@ import numpy as np
 import pillow_heif
 from PIL import Image, ImageDraw
 
+from testkit.images import photo  # noqa: F401 - the imaging tests' photo, re-exported
+
 
 def encode(im: Image.Image, fmt: str, **options) -> bytes:
     """Save an image to bytes."""
@@ -28,35 +30,6 @@ def decode(data: bytes) -> Image.Image:
 def luma(im: Image.Image) -> np.ndarray:
     """8-bit luma as a float array."""
     return np.asarray(im.convert("L"), dtype=np.float64)
-
-
-def photo(width: int, height: int, seed: int = 0) -> Image.Image:
-    """A photo-like RGB image: smooth gradients, grain, hard edges and text."""
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
-    u, v = x / width, y / height
-    base = np.stack(
-        [
-            255 * u,
-            255 * (0.5 + 0.5 * np.sin(6 * v + 3 * u)),
-            255 * (1 - 0.6 * u * v),
-        ],
-        axis=-1,
-    )
-    base += 10 * rng.standard_normal((height, width, 1), dtype=np.float32)
-    im = Image.fromarray(np.clip(base, 0, 255).astype(np.uint8))
-    draw = ImageDraw.Draw(im)
-    scale = max(1, width // 400)
-    for i in range(8):
-        left, top = int(width * (0.05 + 0.11 * i)), int(height * (0.6 - 0.05 * i))
-        draw.rectangle((left, top, left + 25 * scale, top + 40 * scale), fill=(250 - 30 * i, 20 * i, 60))
-        draw.ellipse((left, top - 30 * scale, left + 20 * scale, top - 10 * scale), outline=(0, 0, 0), width=scale)
-    for i in range(6):
-        draw.text(
-            (width * 0.1, height * (0.08 + 0.06 * i)), f"Sample text line {i}", fill=(0, 0, 0), font_size=14 * scale
-        )
-    draw.line((0, height - 1, width - 1, 0), fill=(255, 255, 255), width=2 * scale)
-    return im
 
 
 @cache
