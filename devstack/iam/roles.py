@@ -23,6 +23,13 @@ MANAGED_POLICIES = {
         "Statement": [{"Effect": "Allow", "Action": ["logs:CreateLogGroup", "logs:CreateLogStream",
                                                      "logs:PutLogEvents"], "Resource": "*"}],
     },
+    # SAM attaches it to every function with a Tracing property, even one that resolves to PassThrough.
+    "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess": {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords",
+                                                     "xray:GetSamplingRules", "xray:GetSamplingTargets",
+                                                     "xray:GetSamplingStatisticSummaries"], "Resource": ["*"]}],
+    },
 }
 
 

@@ -1,14 +1,17 @@
 """DeleteFunction: DELETE /api/images/{id}."""
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from deletion import delete_image
 from imageservice.aws import s3_client
 from imageservice.config import get_config
 from imageservice.http import json_response, make_resolver
 from imageservice.owners import caller, forget_owner, require_owner
+from imageservice.tracing import get_tracer
 
 logger = Logger()
+tracer = get_tracer()
 app = make_resolver()
 
 
@@ -23,7 +26,12 @@ def remove_image(image_id: str):
     return json_response(204)
 
 
-@logger.inject_lambda_context(clear_state=True)
+# Every log line carries the API's request id (the access log's requestId) as its correlation_id, and the
+# image's id when the path names one.
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+@tracer.capture_lambda_handler
 def handler(event: dict, context: LambdaContext) -> dict:
-    logger.append_keys(image_id=(event.get("pathParameters") or {}).get("id"))
+    image_id = (event.get("pathParameters") or {}).get("id")
+    logger.append_keys(image_id=image_id)
+    tracer.put_annotation("image_id", image_id)
     return app.resolve(event, context)

@@ -1,6 +1,7 @@
 """PresignFunction: image status with pre-signed URLs, variant redirects and the health check."""
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from imageservice.aws import s3_client
 from imageservice.config import get_config
@@ -8,6 +9,7 @@ from imageservice.errors import NotFound
 from imageservice.http import json_response, make_resolver
 from imageservice.manifest import DONE, Manifest
 from imageservice.owners import caller, list_owned, require_owner
+from imageservice.tracing import get_tracer
 from status import (
     RESPONSE_STATUS,
     RETRY_AFTER_SECONDS,
@@ -22,6 +24,7 @@ from status import (
 )
 
 logger = Logger()
+tracer = get_tracer()
 app = make_resolver()
 
 
@@ -68,7 +71,12 @@ def _image_response(manifest: Manifest):
     return json_response(status, api_view(s3_client(), get_config(), manifest), headers)
 
 
-@logger.inject_lambda_context(clear_state=True)
+# Every log line carries the API's request id (the access log's requestId) as its correlation_id, and the
+# image's id when the path names one.
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+@tracer.capture_lambda_handler
 def handler(event: dict, context: LambdaContext) -> dict:
-    logger.append_keys(image_id=(event.get("pathParameters") or {}).get("id"))
+    image_id = (event.get("pathParameters") or {}).get("id")
+    logger.append_keys(image_id=image_id)
+    tracer.put_annotation("image_id", image_id)
     return app.resolve(event, context)

@@ -1,17 +1,20 @@
 """ProcessFunction: S3 ObjectCreated events on uploads/ become variants and a manifest."""
 
 import time
+from datetime import UTC, datetime
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from imageservice.aws import s3_client
 from imageservice.config import get_config
 from imageservice.manifest import Manifest
-from processing import parse_upload_record, process_upload
+from imageservice.tracing import get_tracer
+from processing import StoredObject, parse_upload_record, process_upload
 
 logger = Logger()
 metrics = Metrics()
+tracer = get_tracer()
 
 # Taken off the function's remaining time to give processing its deadline: what must still run after it.
 # The longest step that cannot be interrupted (decoding a 50 MP PNG: 1.5 s measured, by the README's
@@ -23,10 +26,15 @@ DEADLINE_MARGIN_SECONDS = 5.0
 # classes at a cold start (bench/bench_cold_start.py) for the two fields parse_upload_record reads.
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
 def handler(event: dict, context: LambdaContext) -> None:
     for record in event["Records"]:
         stored = parse_upload_record(record)
+        # Every line about this object carries its image id, and as correlation id S3's id of the request
+        # that stored it; docs/operations.md has the Logs Insights query that follows one image.
         logger.append_keys(image_id=stored.image_id)
+        logger.set_correlation_id(stored.s3_request_id)
+        tracer.put_annotation("image_id", stored.image_id)
         if stored.image_id is None:
             logger.warning("ignored an object outside the uploads layout", extra={"key": stored.key})
             continue
@@ -36,16 +44,24 @@ def handler(event: dict, context: LambdaContext) -> None:
         if manifest is None:
             logger.info("nothing to publish: the original is gone, or the image is finished or deleted")
             continue
-        record_outcome(manifest, time.perf_counter() - started)
+        record_outcome(stored, manifest, time.perf_counter() - started)
 
 
-def record_outcome(manifest: Manifest, seconds: float) -> None:
+def record_outcome(stored: StoredObject, manifest: Manifest, seconds: float) -> None:
+    """The outcome's log line and metrics (docs/operations.md lists them, and the dashboard plots them)."""
     error = manifest.error
     logger.info("image processed", extra={"status": manifest.status, "error": error and vars(error),
                                           "ms": round(seconds * 1000)})
     metrics.add_metric("ProcessingTime", MetricUnit.Milliseconds, seconds * 1000)
-    if error is None:
-        metrics.add_metric("ImagesProcessed", MetricUnit.Count, 1)
-    else:
-        # One metric per failure code, so a dashboard can tell corrupt uploads from oversized ones.
-        metrics.add_metric(f"ImagesFailed_{error.code}", MetricUnit.Count, 1)
+    if error is not None:
+        metrics.add_metric("ImagesFailed", MetricUnit.Count, 1)
+        # The same count by failure code, so a dashboard can tell corrupt uploads from oversized ones.
+        with single_metric("ImagesFailed", MetricUnit.Count, 1, default_dimensions=metrics.default_dimensions) as by:
+            by.add_dimension("code", error.code)
+        return
+    metrics.add_metric("ImagesProcessed", MetricUnit.Count, 1)
+    metrics.add_metric("BytesIn", MetricUnit.Bytes, manifest.original.bytes)
+    metrics.add_metric("BytesOut", MetricUnit.Bytes, sum(variant.bytes for variant in manifest.variants))
+    if stored.stored_at is not None:
+        waited = (datetime.now(UTC) - stored.stored_at).total_seconds()
+        metrics.add_metric("UploadToDoneTime", MetricUnit.Milliseconds, max(0.0, waited) * 1000)

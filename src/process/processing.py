@@ -10,6 +10,7 @@ outcome replaces exactly that claim (a write conditional on the claim's ETag). S
 - a repeated or racing delivery of the same original finds its own claim and ends in the same bytes."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import unquote_plus
 
 import imaging
@@ -23,6 +24,7 @@ from imageservice.keys import manifest_key, parse_upload_key, variant_key
 from imageservice.manifest import DELETED, PENDING, Manifest, OriginalInfo, StoredVariant
 from imageservice.options import ImageOptions
 from imageservice.owners import OWNER_METADATA
+from imageservice.tracing import get_tracer
 
 VARIANT_CACHE_CONTROL = "private, max-age=31536000, immutable"
 _MISSING = ("NoSuchKey", "404")
@@ -36,6 +38,8 @@ class StoredObject:
     bucket: str
     key: str
     image_id: str | None  # None when the key is outside the uploads/ layout
+    stored_at: datetime | None = None  # when S3 stored the object (the event's eventTime)
+    s3_request_id: str | None = None  # S3's id of the request that stored it (CloudTrail, S3 access logs)
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,16 @@ def parse_upload_record(record: dict) -> StoredObject:
     """One record of an S3 ObjectCreated event."""
     # S3 sends keys URL-encoded with spaces as '+'; this is the one place that decodes them.
     key = unquote_plus(record["s3"]["object"]["key"])
-    return StoredObject(bucket=record["s3"]["bucket"]["name"], key=key, image_id=parse_upload_key(key))
+    return StoredObject(bucket=record["s3"]["bucket"]["name"], key=key, image_id=parse_upload_key(key),
+                        stored_at=_event_time(record.get("eventTime")),
+                        s3_request_id=(record.get("responseElements") or {}).get("x-amz-request-id"))
+
+
+def _event_time(value: object) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 def recipe_for(config: Config, options: ImageOptions) -> imaging.Recipe:
@@ -73,7 +86,7 @@ def render(
     """
     try:
         options = ImageOptions.from_strings({k: v for k, v in without_name(metadata).items() if k != OWNER_METADATA})
-        processed = imaging.build_variants(data, recipe_for(config, options), deadline)
+        processed = imaging.build_variants(data, recipe_for(config, options), deadline, get_tracer().span)
     except (imaging.ImageRejected, InvalidOption) as rejection:
         return Manifest.failed(image_id, rejection.code, rejection.message, source_etag), ()
     distinct = distinct_variants(processed.variants)
@@ -127,19 +140,21 @@ def process_upload(s3, config: Config, stored: StoredObject, deadline: float | N
         return None
     manifest, variants = render(stored.image_id, original["Body"].read(), original.get("Metadata", {}), config,
                                 source_etag, deadline)
-    for variant in variants:
-        s3.put_object(
-            Bucket=config.processed_images_bucket,
-            Key=variant_key(stored.image_id, variant.name, variant.extension),
-            Body=variant.data,
-            ContentType=variant.content_type,
-            ContentDisposition=f'inline; filename="{variant.name}.{variant.extension}"',
-            CacheControl=VARIANT_CACHE_CONTROL,
-        )
+    with get_tracer().span("store variants"):
+        for variant in variants:
+            s3.put_object(
+                Bucket=config.processed_images_bucket,
+                Key=variant_key(stored.image_id, variant.name, variant.extension),
+                Body=variant.data,
+                ContentType=variant.content_type,
+                ContentDisposition=f'inline; filename="{variant.name}.{variant.extension}"',
+                CacheControl=VARIANT_CACHE_CONTROL,
+            )
     # Written last, and only over this original's claim: a manifest means every variant it names is in place,
     # and a DELETE that came first (its tombstone replaced the claim) wins.
     try:
-        _put_manifest(s3, config, manifest, IfMatch=claim.etag)
+        with get_tracer().span("publish manifest"):
+            _put_manifest(s3, config, manifest, IfMatch=claim.etag)
     except ClientError as error:
         if _code(error) not in _CONDITION_FAILED + _MISSING:
             raise

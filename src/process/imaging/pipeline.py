@@ -4,8 +4,10 @@ decode.read decodes the upload for one of three paths, told apart by the picture
 (decoded frame by frame here), planes (luma and half-size chroma, for 4:2:0 output) or a still image.
 """
 
+import contextlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import ContextManager
 
 from PIL import Image
 
@@ -16,6 +18,14 @@ from .result import ProcessedImage, SourceInfo, Variant
 
 Size = tuple[int, int]
 Encoded = tuple[dict[Size, bytes], Image.Image]
+# A hook around each stage: span("decode"), span("resize"), span("encode") (filters included), or
+# span("animation") (an animation's frames are decoded, resized and encoded in one pass). The caller's
+# tracing, if any: this package knows nothing of it.
+Span = Callable[[str], ContextManager]
+
+
+def no_span(_: str) -> ContextManager:
+    return contextlib.nullcontext()
 
 
 def _finisher(icc: bytes | None, mode: str, orientation: int) -> Callable[[Image.Image], Image.Image]:
@@ -32,8 +42,15 @@ def _joiner(icc: bytes | None, rgb: bool) -> Callable[[Planes], Image.Image]:
     return lambda planes: to_srgb(planes.image().convert("RGB"))
 
 
-def _encoded(images: dict[Size, Image.Image], fmt: str, recipe: Recipe, deadline: float | None) -> Encoded:
+def _encoded(
+    images: dict[Size, Image.Image], fmt: str, recipe: Recipe, deadline: float | None, span: Span
+) -> Encoded:
     """Filtered and encoded bytes per size, and the smallest output image."""
+    with span("encode"):
+        return _encode_all(images, fmt, recipe, deadline)
+
+
+def _encode_all(images: dict[Size, Image.Image], fmt: str, recipe: Recipe, deadline: float | None) -> Encoded:
     outputs = {size: filters.apply_filters(im, recipe.filters) for size, im in images.items()}
     smallest = outputs[min(outputs, key=max)]
 
@@ -49,20 +66,25 @@ def _encoded(images: dict[Size, Image.Image], fmt: str, recipe: Recipe, deadline
 
 
 def _still(
-    decoded: decode.Decoded, picture: Image.Image, sizes: list[Size], recipe: Recipe, deadline: float | None
+    decoded: decode.Decoded, picture: Image.Image, sizes: list[Size], recipe: Recipe, deadline: float | None,
+    span: Span,
 ) -> Encoded:
     finish = _finisher(decoded.icc, picture.mode, decoded.orientation)
-    images = resize.cascade(picture, sizes, decoded.orientation, resize.resample, finish)
-    return _encoded(images, decoded.output, recipe, deadline)
+    with span("resize"):
+        images = resize.cascade(picture, sizes, decoded.orientation, resize.resample, finish)
+    return _encoded(images, decoded.output, recipe, deadline, span)
 
 
 def _planar(
-    decoded: decode.Decoded, planes: Planes, sizes: list[Size], recipe: Recipe, deadline: float | None
+    decoded: decode.Decoded, planes: Planes, sizes: list[Size], recipe: Recipe, deadline: float | None,
+    span: Span,
 ) -> Encoded:
     orientation = decoded.orientation
-    rendered = resize.cascade(planes, sizes, orientation, Planes.resized, lambda p: orient.apply(p, orientation))
     join = _joiner(decoded.icc, bool(recipe.filters) or decoded.output != "jpeg")
-    return _encoded({size: join(p) for size, p in rendered.items()}, decoded.output, recipe, deadline)
+    with span("resize"):
+        rendered = resize.cascade(planes, sizes, orientation, Planes.resized, lambda p: orient.apply(p, orientation))
+        joined = {size: join(p) for size, p in rendered.items()}
+    return _encoded(joined, decoded.output, recipe, deadline, span)
 
 
 def _animation(
@@ -108,24 +130,29 @@ def _admission(data: bytes, recipe: Recipe, deadline: float | None) -> Callable[
     return admit
 
 
-def build_variants(data: bytes, recipe: Recipe, deadline: float | None = None) -> ProcessedImage:
+def build_variants(
+    data: bytes, recipe: Recipe, deadline: float | None = None, span: Span = no_span
+) -> ProcessedImage:
     """Decode, bound, orient, convert to sRGB, resize, filter and encode one uploaded image.
 
     deadline is a time.monotonic() value: a job estimated to end after it is refused before it starts
-    (ImageTooComplex), and one that reaches it anyway stops with ProcessingTimeout.
+    (ImageTooComplex), and one that reaches it anyway stops with ProcessingTimeout. span wraps each stage
+    (see Span).
     """
     budget.check_deadline(deadline)
-    decoded = decode.read(data, recipe, _admission(data, recipe, deadline))
+    with span("decode"):
+        decoded = decode.read(data, recipe, _admission(data, recipe, deadline))
     budget.check_deadline(deadline)
     shown = decoded.shown
     sizes = [resize.fit(shown, spec.long_edge) for spec in recipe.variants]
     picture = decoded.picture
     if picture is None:
-        encoded, smallest = _animation(data, decoded, sizes, recipe, deadline)
+        with span("animation"):
+            encoded, smallest = _animation(data, decoded, sizes, recipe, deadline)
     elif isinstance(picture, Planes):
-        encoded, smallest = _planar(decoded, picture, sizes, recipe, deadline)
+        encoded, smallest = _planar(decoded, picture, sizes, recipe, deadline, span)
     else:
-        encoded, smallest = _still(decoded, picture, sizes, recipe, deadline)
+        encoded, smallest = _still(decoded, picture, sizes, recipe, deadline, span)
 
     fmt = decoded.output
     variants = tuple(

@@ -3,6 +3,7 @@
 import base64
 import json
 import re
+from collections.abc import Callable
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -27,13 +28,16 @@ def error_body(code: str, message: str) -> dict:
     return {"error": {"code": code, "message": message}}
 
 
-def make_resolver() -> APIGatewayHttpResolver:
-    """An HTTP API router whose errors all come out as {"error": {"code", "message"}}."""
+def make_resolver(on_refused: Callable[[AppError], None] | None = None) -> APIGatewayHttpResolver:
+    """An HTTP API router whose errors all come out as {"error": {"code", "message"}}; `on_refused` sees each
+    refusal (a function's metrics)."""
     resolver = APIGatewayHttpResolver()
 
     @resolver.exception_handler(AppError)
     def app_error(error: AppError) -> Response:
         logger.info("request refused", extra={"code": error.code, "status": error.status})
+        if on_refused is not None:
+            on_refused(error)
         return json_response(error.status, error_body(error.code, error.message))
 
     @resolver.not_found

@@ -1,0 +1,65 @@
+"""X-Ray tracing through Powertools' Tracer, when the template's Tracing parameter turns it on.
+
+Powertools' Tracer loads the X-Ray SDK even when it is disabled: 0.2-0.5 s more at every cold start of every
+function, measured here (see docs/operations.md). So with tracing off the functions get a tracer that does
+nothing and imports nothing. The switch is Powertools' own variable, POWERTOOLS_TRACE_DISABLED, which the
+template sets from Tracing and Powertools reads itself: read here the way Powertools reads it."""
+
+import contextlib
+import functools
+import os
+from collections.abc import Callable, Iterator
+from typing import ContextManager
+
+TRACE_DISABLED_ENV = "POWERTOOLS_TRACE_DISABLED"
+
+Span = Callable[[str], ContextManager]
+
+
+def tracing_enabled() -> bool:
+    return os.environ.get(TRACE_DISABLED_ENV, "false").strip().lower() not in ("true", "1")
+
+
+class NoTracer:
+    """Tracing off: the handler decorator, annotations and spans do nothing."""
+
+    enabled = False
+
+    def capture_lambda_handler(self, handler: Callable) -> Callable:
+        return handler
+
+    def put_annotation(self, key: str, value: str | int | float | bool | None) -> None:
+        pass
+
+    def span(self, name: str) -> ContextManager:
+        return contextlib.nullcontext()
+
+
+class XRayTracer:
+    """Tracing on: Powertools' Tracer (which patches botocore, so every S3 call is a subsegment too)."""
+
+    enabled = True
+
+    def __init__(self):
+        from aws_lambda_powertools import Tracer
+
+        self.tracer = Tracer()
+
+    def capture_lambda_handler(self, handler: Callable) -> Callable:
+        return self.tracer.capture_lambda_handler(handler)
+
+    def put_annotation(self, key: str, value: str | int | float | bool | None) -> None:
+        if value is not None:  # X-Ray annotations are strings, numbers or booleans
+            self.tracer.put_annotation(key, value)
+
+    @contextlib.contextmanager
+    def span(self, name: str) -> Iterator[None]:
+        """A subsegment named `name` around the block."""
+        with self.tracer.provider.in_subsegment(name):
+            yield
+
+
+@functools.cache
+def get_tracer() -> NoTracer | XRayTracer:
+    """The function's one tracer (Powertools patches botocore once, in the first Tracer)."""
+    return XRayTracer() if tracing_enabled() else NoTracer()
