@@ -3,6 +3,7 @@
     .venv/bin/python bench/bench_cold_start.py            # sizes from an existing .aws-sam/build
     .venv/bin/python bench/bench_cold_start.py --build    # scripts/build.sh first (sam build, arm64)
     .venv/bin/python bench/bench_cold_start.py --compare /work/main   # another checkout's src, side by side
+    .venv/bin/python bench/bench_cold_start.py --compare-parameters Tracing=true   # same code, other parameters
 
 Import time: a fresh interpreter per run (this venv's Python and packages, not Lambda's 3.13 on arm64),
 the function's code directory and its layers (src/shared) on sys.path, the environment template.yaml
@@ -31,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from devstack.template import read_stack  # noqa: E402
+from devstack.template import parse_overrides, read_stack  # noqa: E402
 
 DRIVER = """
 import json, sys, time
@@ -132,12 +133,16 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--build", action="store_true", help="run scripts/build.sh (sam build, arm64) first")
     parser.add_argument("--compare", type=Path, metavar="DIR", help="also time the functions in checkout DIR")
+    parser.add_argument("--compare-parameters", metavar="'Name=Value ...'",
+                        help="instead, time this checkout's functions again with these template parameters")
     args = parser.parse_args()
     if args.build:
         subprocess.run(["bash", "scripts/build.sh"], cwd=ROOT, check=True)
 
     functions = read_stack().functions
     others = {name: _rerooted(function, args.compare) for name, function in functions.items()} if args.compare else {}
+    if args.compare_parameters:
+        others = read_stack(parse_overrides(args.compare_parameters)).functions
     times: dict[str, list[dict]] = {name: [] for name in functions}
     before: dict[str, list[dict]] = {name: [] for name in others}
     for _ in range(args.runs):
@@ -154,7 +159,7 @@ def main() -> None:
         f"import times are on top of it"
     )
     if others:
-        there = f"in {args.compare}"
+        there = f"with {args.compare_parameters}" if args.compare_parameters else f"in {args.compare}"
         print(f"{'function':17} {'import ms':>9} {there:>24} {'ratio':>6} {'+ S3 client':>11} {'in it':>7}")
         for name, runs in before.items():
             ms, was = statistics.median(r["ms"] for r in times[name]), statistics.median(r["ms"] for r in runs)

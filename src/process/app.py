@@ -62,6 +62,7 @@ def record_outcome(stored: StoredObject, manifest: Manifest, seconds: float) -> 
     metrics.add_metric("ImagesProcessed", MetricUnit.Count, 1)
     metrics.add_metric("BytesIn", MetricUnit.Bytes, manifest.original.bytes)
     metrics.add_metric("BytesOut", MetricUnit.Bytes, sum(variant.bytes for variant in manifest.variants))
+    metrics.add_metric("VariantsStored", MetricUnit.Count, len(manifest.variants))
     if stored.stored_at is not None:
         waited = (datetime.now(UTC) - stored.stored_at).total_seconds()
         metrics.add_metric("UploadToDoneTime", MetricUnit.Milliseconds, max(0.0, waited) * 1000)

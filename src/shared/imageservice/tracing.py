@@ -1,8 +1,8 @@
 """X-Ray tracing through Powertools' Tracer, when the template's Tracing parameter turns it on.
 
-Powertools' Tracer loads the X-Ray SDK even when it is disabled: 0.2-0.5 s more at every cold start of every
-function, measured here (see docs/operations.md). So with tracing off the functions get a tracer that does
-nothing and imports nothing. The switch is Powertools' own variable, POWERTOOLS_TRACE_DISABLED, which the
+Powertools' Tracer loads the X-Ray SDK even when it is disabled: about half a second more to import each
+handler, measured here (docs/observability.md, bench/bench_cold_start.py --compare-parameters Tracing=true).
+So with tracing off the functions get a tracer that does nothing and imports nothing. The switch is Powertools' own variable, POWERTOOLS_TRACE_DISABLED, which the
 template sets from Tracing and Powertools reads itself: read here the way Powertools reads it."""
 
 import contextlib
