@@ -52,6 +52,8 @@ def env_vars(template: dict, stack: dict) -> tuple[dict[str, dict[str, str]], li
             return None  # a literal: the template's own value is the deployed one
         if set(value) == {"Ref"} and value["Ref"] in parameters:
             return parameters[value["Ref"]]
+        if value == {"Ref": "AWS::StackName"}:
+            return stack["StackName"]
         logical_id = value["Ref"] if set(value) == {"Ref"} else next(
             (logical_id for logical_id, resource in resources.items()
              if resource.get("Properties", {}).get("BucketName") == value), None)

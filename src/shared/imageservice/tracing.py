@@ -2,8 +2,9 @@
 
 Powertools' Tracer loads the X-Ray SDK even when it is disabled: about half a second more to import each
 handler, measured here (docs/observability.md, bench/bench_cold_start.py --compare-parameters Tracing=true).
-So with tracing off the functions get a tracer that does nothing and imports nothing. The switch is Powertools' own variable, POWERTOOLS_TRACE_DISABLED, which the
-template sets from Tracing and Powertools reads itself: read here the way Powertools reads it."""
+So with tracing off the functions get a tracer that does nothing and imports nothing. The switch is the
+template's Tracing parameter, as the TRACING variable: an instrumentation setting read where it is used, at
+import (the handler's decorators), as Powertools reads LOG_LEVEL; not part of the application's Config."""
 
 import contextlib
 import functools
@@ -11,13 +12,13 @@ import os
 from collections.abc import Callable, Iterator
 from typing import ContextManager
 
-TRACE_DISABLED_ENV = "POWERTOOLS_TRACE_DISABLED"
+TRACING_ENV = "TRACING"
 
 Span = Callable[[str], ContextManager]
 
 
 def tracing_enabled() -> bool:
-    return os.environ.get(TRACE_DISABLED_ENV, "false").strip().lower() not in ("true", "1")
+    return os.environ.get(TRACING_ENV, "false") == "true"
 
 
 class NoTracer:
