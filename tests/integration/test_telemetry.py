@@ -7,6 +7,8 @@ import logging
 from urllib.parse import quote_plus
 
 import pytest
+import imageservice.http
+from aws_lambda_powertools import Logger
 from imageservice.keys import upload_key
 from lambda_responses import response_json
 
@@ -15,11 +17,14 @@ from tests.dashboard import dashboard_body, emitted_metrics, unplotted
 
 
 @pytest.fixture
-def telemetry(function_env, capsys, stack):
+def telemetry(function_env, capsys, monkeypatch, stack):
     """Every JSON line the functions write: Powertools' log lines (its logger's handler holds the stdout of
     the moment it was made, so its stream is swapped for the test's) and the metric documents (printed)."""
     for function in ("UploadFunction", "ProcessFunction", "PresignFunction"):
         load_handler(stack.functions[function])  # the functions' logger exists once a handler module is loaded
+    # On Lambda every module's Logger() is made in the function's environment, so all are the service's one
+    # logger; here a shared module may have been imported by an earlier test without it.
+    monkeypatch.setattr(imageservice.http, "logger", Logger())
     logger = logging.getLogger(stack.functions["UploadFunction"].environment["POWERTOOLS_SERVICE_NAME"])
     copy = io.StringIO()
     # Set, not setStream(): that flushes the old stream, which an earlier test's capture may have closed.
