@@ -33,9 +33,11 @@ import traceback
 import warnings
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-for path in (ROOT / "src" / "process", ROOT / "src" / "shared", ROOT):
-    sys.path.insert(0, str(path))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: repo_paths
+import repo_paths  # noqa: E402
+
+repo_paths.use("process")
+ROOT = repo_paths.ROOT
 
 from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
 

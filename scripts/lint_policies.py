@@ -7,8 +7,10 @@ import json
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: repo_paths
+import repo_paths  # noqa: E402
+
+ROOT = repo_paths.ROOT
 
 from parliament import analyze_policy_string  # noqa: E402
 
