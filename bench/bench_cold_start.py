@@ -33,7 +33,7 @@ import repo_paths  # noqa: E402
 
 ROOT = repo_paths.ROOT
 
-from devstack.template import read_stack  # noqa: E402
+from devstack.cfn.template import read_stack  # noqa: E402
 
 DRIVER = """
 import json, sys, time

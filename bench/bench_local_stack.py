@@ -28,8 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository r
 import repo_paths  # noqa: E402
 
 ROOT = repo_paths.ROOT
+from devstack.cfn.template import parse_overrides  # noqa: E402
 from devstack.stack import Console, LocalStack  # noqa: E402
-from devstack.template import parse_overrides  # noqa: E402
 from testkit.images import photo_like_jpeg  # noqa: E402
 
 

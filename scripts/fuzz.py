@@ -121,8 +121,8 @@ def _api_functions():
     """The template's API functions over in-process moto, with its buckets: yields (stack, handlers)."""
     from moto import mock_aws
 
-    from devstack.functions import load_handler
-    from devstack.template import read_stack
+    from devstack.cfn.template import read_stack
+    from devstack.lambda_.functions import load_handler
 
     stack = read_stack()
     names = ("UploadFunction", "PresignFunction")
@@ -223,7 +223,7 @@ def fuzz_api(examples: int, run_seed: int, save_dir: Path | None) -> Run:
 
 
 def _invoke(handler, function, event: dict) -> dict:
-    from devstack.functions import LambdaContext
+    from devstack.lambda_.functions import LambdaContext
 
     return handler(copy.deepcopy(event), LambdaContext(function, "fuzz"))
 

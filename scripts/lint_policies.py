@@ -14,8 +14,8 @@ ROOT = repo_paths.ROOT
 
 from parliament import analyze_policy_string  # noqa: E402
 
+from devstack.cfn.template import read_stack  # noqa: E402
 from devstack.iam.roles import MANAGED_POLICIES, StackPolicies, render_template  # noqa: E402
-from devstack.template import read_stack  # noqa: E402
 
 # (policy, parliament issue) -> why the finding stands.
 EXPLAINED = {

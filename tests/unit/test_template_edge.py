@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from devstack.template import TemplateError, read_stack, security_headers
+from devstack.cfn.template import TemplateError, read_stack, security_headers
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"

@@ -5,7 +5,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from .template import Function
+from ..cfn.template import Function
 
 
 def load_handler(function: Function, instance: int = 0) -> Callable[[dict, object], object]:

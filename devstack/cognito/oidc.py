@@ -26,8 +26,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 
-from .jwt_authorizer import JwtAuthorizer, route_authorizers
-from .template import Stack, http_api_bodies
+from ..apigw.jwt_authorizer import JwtAuthorizer, route_authorizers
+from ..cfn.template import Stack, http_api_bodies
 
 DEV_USERS = ("alice@example.com", "bob@example.com")
 SCOPES = ("openid", "email", "profile")
