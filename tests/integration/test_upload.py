@@ -238,7 +238,7 @@ def test_a_missing_wrong_or_overlong_boundary_is_a_bad_request(invoke, load_even
 
 
 # The worst bodies the old parser (the stdlib email package) met: seconds of CPU each, past UploadFunction's
-# timeout. The bound is generous (a loaded CI machine); the measured cost is in README's hostile-input table.
+# timeout. The bound is generous (a loaded CI machine); the measured cost is in docs/hardening.md's table.
 WORST_MULTIPART_SECONDS = 1.0
 
 
