@@ -253,7 +253,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
                     "error": {
                         "code": "payload_too_large",
                         "message": (
-                                                        f"This request's {_mib(len(body))} body reaches Lambda base64-encoded, as a "
+                            f"This request's {_mib(len(body))} body reaches Lambda base64-encoded, as a "
                             f"{_mib(event_size)} event; Lambda takes at most {_mib(LAMBDA_PAYLOAD_LIMIT)}. "
                             "Use POST /api/uploads for large images (GET /api/options states the limits)."
                         ),
@@ -406,7 +406,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 "error": {
                     "code": "payload_too_large",
                     "message": (
-                                                f"API Gateway takes request bodies of at most {_mib(API_PAYLOAD_LIMIT)}; "
+                        f"API Gateway takes request bodies of at most {_mib(API_PAYLOAD_LIMIT)}; "
                         "use POST /api/uploads for large images (GET /api/options states the limits)."
                     ),
                 }

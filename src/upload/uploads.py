@@ -52,7 +52,7 @@ def extract_image(body: bytes, content_type: str, max_bytes: int) -> tuple[bytes
 
 def _too_large(size: int, max_bytes: int) -> PayloadTooLarge:
     return PayloadTooLarge(
-                f"This upload is {format_bytes(size)}; POST /api/images takes at most {format_bytes(max_bytes)}. "
+        f"This upload is {format_bytes(size)}; POST /api/images takes at most {format_bytes(max_bytes)}. "
         "Use POST /api/uploads for larger images."
     )
 

@@ -106,7 +106,7 @@ def test_post_over_the_direct_upload_limit(http, base_url, noisy_jpeg, direct_up
     answer = post_raw(http, base_url, data)
     assert answer.status_code == 413
     assert error_code(answer) == "payload_too_large"
-        message = answer.json()["error"]["message"]
+    message = answer.json()["error"]["message"]
     assert "/api/uploads" in message and f"at most {direct_upload_max_bytes // 1048576} MiB" in message
 
 

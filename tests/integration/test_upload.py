@@ -77,7 +77,7 @@ def test_over_the_direct_limit_is_413_pointing_to_uploads(invoke, load_event, ht
     error = response_json(response)["error"]
     assert response["statusCode"] == 413
     assert error["code"] == "payload_too_large"
-        assert "1003 bytes" in error["message"] and "1000 bytes" in error["message"] and "/api/uploads" in error["message"]
+    assert "1003 bytes" in error["message"] and "1000 bytes" in error["message"] and "/api/uploads" in error["message"]
 
 
 def test_the_413_message_speaks_mib(invoke, load_event, http_event, function_env, s3):
