@@ -37,7 +37,7 @@ from .cfn.template import (
 from .cognito.oidc import DEFAULT_TOKEN_SECONDS, LocalSignIn
 from .iam.identity import function_credentials, known_credentials
 from .lambda_.lambdas import AsyncInvoker, FunctionError, FunctionPool, Trigger, lambda_environment
-from .cfn.provision import invoked_functions, provision
+from .provision import invoked_functions, provision
 from .s3.storage import SOCKET_TIMEOUT, StorageError, StorageServer
 
 WEB_DIR = ROOT / "web"

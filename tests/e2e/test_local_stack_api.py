@@ -221,7 +221,7 @@ def test_pending_then_wait(http, base_url, local_stack, stack_resources, photo, 
 
     # The notification S3 would have sent, delivered now: the waiting request sees it finish.
     sqs = local_stack.client("sqs")
-    from devstack.cfn.provision import trigger_queue_name
+    from devstack.provision import trigger_queue_name
 
     queue = sqs.get_queue_url(QueueName=trigger_queue_name(stack_resources.functions["ProcessFunction"]))["QueueUrl"]
     sqs.send_message(QueueUrl=queue, MessageBody=json.dumps(s3_event(bucket, f"uploads/{image_id}")))

@@ -21,7 +21,7 @@ from botocore.config import Config as BotoConfig
 from PIL import Image
 
 from devstack.cfn.template import local_resource_name
-from devstack.cfn.provision import trigger_queue_name
+from devstack.provision import trigger_queue_name
 
 pytestmark = pytest.mark.e2e
 
