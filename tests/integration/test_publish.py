@@ -128,7 +128,7 @@ class Publisher:
     def __init__(self, function, answers: CloudFormationAnswers, distribution_id: str):
         self.function = function
         self.handler = load_handler(function)
-        self.app = sys.modules[f"{function.logical_id}.app"]
+        self.app = sys.modules[self.handler.__module__]  # the handler module as loaded for this function
         self.answers = answers
         self.distribution_id = distribution_id
 
