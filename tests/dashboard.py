@@ -4,7 +4,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from devstack.template import LOCAL_STACK_NAME
+from devstack.cfn.template import LOCAL_STACK_NAME
 from tests.template_render import Resolver, transformed
 
 STACK_UUID = "51af3dc0-da77-11e4-872e-1234567db123"

@@ -12,7 +12,7 @@ from aws_lambda_powertools import Logger
 from imageservice.keys import upload_key
 from lambda_responses import response_json
 
-from devstack.functions import load_handler
+from devstack.lambda_.functions import load_handler
 from tests.dashboard import dashboard_body, emitted_metrics, unplotted
 
 

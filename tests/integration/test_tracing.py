@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from devstack.template import read_stack
+from devstack.cfn.template import read_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 TRACE_HEADER = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
@@ -22,8 +22,8 @@ import json, sys
 from urllib.parse import quote_plus
 import boto3
 from moto import mock_aws
-from devstack.functions import LambdaContext, load_handler
-from devstack.template import read_stack
+from devstack.lambda_.functions import LambdaContext, load_handler
+from devstack.cfn.template import read_stack
 from testkit.images import gradient_photo
 
 function = read_stack({"Tracing": sys.argv[1]}).functions["ProcessFunction"]
