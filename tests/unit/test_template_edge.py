@@ -38,13 +38,30 @@ def origin(distribution, origin_id):
     return found
 
 
+def behaviours(distribution, auth_on: bool = False) -> list[dict]:
+    """The cache behaviours as deployed with sign-in off (AuthMode none) or on."""
+    found = []
+    for behaviour in distribution["CacheBehaviors"]:
+        if "Fn::If" in behaviour:
+            condition, when_on, when_off = behaviour["Fn::If"]
+            assert condition == "AuthOn"
+            behaviour = when_on if auth_on else when_off
+        if behaviour != {"Ref": "AWS::NoValue"}:
+            found.append(behaviour)
+    return found
+
+
 def behaviour_for(distribution, pattern: str) -> dict:
-    (found,) = [b for b in distribution["CacheBehaviors"] if b["PathPattern"] == pattern]
+    (found,) = [b for b in behaviours(distribution) if b["PathPattern"] == pattern]
     return found
 
 
 def test_the_behaviours_are_images_and_the_api(distribution):
-    assert [b["PathPattern"] for b in distribution["CacheBehaviors"]] == ["/img/*", "/api/*"]
+    assert [b["PathPattern"] for b in behaviours(distribution)] == ["/img/*", "/api/*"]
+
+
+def test_signed_in_images_are_not_served_until_a_signed_cookie_guards_them(distribution):
+    assert [b["PathPattern"] for b in behaviours(distribution, auth_on=True)] == ["/api/*"]
 
 
 def test_api_paths_go_to_the_http_api_uncached_with_everything_it_needs(distribution):
