@@ -28,7 +28,7 @@ from imageservice.owners import OWNER_METADATA
 from imageservice.tracing import get_tracer
 
 VARIANT_CACHE_CONTROL = "private, max-age=31536000, immutable"
-_MISSING = ("NoSuchKey", "404")
+MISSING = ("NoSuchKey", "404")
 _CONDITION_FAILED = ("PreconditionFailed", "412")
 # 409: another write to the same key was in progress. Not an answer about the condition: AWS says to retry.
 _CONFLICT = ("ConditionalRequestConflict", "409")
@@ -69,6 +69,11 @@ def _event_time(value: object) -> datetime | None:
         return None
 
 
+def options_of(metadata: dict[str, str]) -> ImageOptions:
+    """What the upload asked of processing, from its original's S3 metadata (InvalidOption if unreadable)."""
+    return ImageOptions.from_strings({k: v for k, v in without_name(metadata).items() if k != OWNER_METADATA})
+
+
 def recipe_for(config: Config, options: ImageOptions) -> imaging.Recipe:
     return imaging.Recipe(
         variants=tuple(imaging.VariantSpec(size.name, size.long_edge) for size in config.variants),
@@ -90,8 +95,7 @@ def render(
     deadline (time.monotonic() seconds) bounds the processing: work that cannot finish by then fails too.
     """
     try:
-        options = ImageOptions.from_strings({k: v for k, v in without_name(metadata).items() if k != OWNER_METADATA})
-        processed = imaging.build_variants(data, recipe_for(config, options), deadline, get_tracer().span)
+        processed = imaging.build_variants(data, recipe_for(config, options_of(metadata)), deadline, get_tracer().span)
     except (imaging.ImageRejected, InvalidOption) as rejection:
         return Manifest.failed(image_id, rejection.code, rejection.message, source_etag), ()
     distinct = distinct_variants(processed.variants)
@@ -130,7 +134,7 @@ def process_upload(s3, config: Config, stored: StoredObject, deadline: float | N
     try:
         original = s3.get_object(Bucket=stored.bucket, Key=stored.key)
     except ClientError as error:
-        if _code(error) in _MISSING:
+        if error_code(error) in MISSING:
             return None  # deleted before this event arrived
         raise
     source_etag = original["ETag"].strip('"')
@@ -161,7 +165,7 @@ def process_upload(s3, config: Config, stored: StoredObject, deadline: float | N
         with get_tracer().span("publish manifest"):
             _put_manifest(s3, config, manifest, IfMatch=claim.etag)
     except ClientError as error:
-        if _code(error) not in _CONDITION_FAILED + _MISSING:
+        if error_code(error) not in _CONDITION_FAILED + MISSING:
             raise
         now = read_manifest(s3, config, stored.image_id)
         if now is not None and now.manifest.finished and now.manifest.source_etag == source_etag:
@@ -176,7 +180,7 @@ def read_manifest(s3, config: Config, image_id: str) -> StoredManifest | None:
     try:
         response = s3.get_object(Bucket=config.processed_images_bucket, Key=manifest_key(image_id))
     except ClientError as error:
-        if _code(error) in _MISSING:
+        if error_code(error) in MISSING:
             return None
         raise
     return StoredManifest(Manifest.from_json(response["Body"].read()), response["ETag"])
@@ -188,7 +192,7 @@ def _claim(s3, config: Config, image_id: str, source_etag: str) -> StoredManifes
     try:
         return StoredManifest(pending, _put_manifest(s3, config, pending, IfNoneMatch="*"))
     except ClientError as error:
-        if _code(error) not in _CONDITION_FAILED:
+        if error_code(error) not in _CONDITION_FAILED:
             raise
     existing = read_manifest(s3, config, image_id)
     if existing is None:  # removed between the two requests: let Lambda's retry look again
@@ -212,7 +216,7 @@ def _put_manifest(s3, config: Config, manifest: Manifest, **condition: str) -> s
             )
             return response["ETag"]
         except ClientError as error:
-            if _code(error) not in _CONFLICT or attempt == CONFLICT_ATTEMPTS:
+            if error_code(error) not in _CONFLICT or attempt == CONFLICT_ATTEMPTS:
                 raise
         logger.info("a conflicting write to the manifest was in progress; retrying", extra={"attempt": attempt})
         time.sleep(CONFLICT_BACKOFF_SECONDS * 2 ** (attempt - 1))
@@ -234,7 +238,7 @@ def _remove_later_original(s3, stored: StoredObject, manifest: Manifest) -> None
     try:
         head = s3.head_object(Bucket=stored.bucket, Key=stored.key)
     except ClientError as error:
-        if _code(error) in _MISSING:
+        if error_code(error) in MISSING:
             return
         raise
     etag = head["ETag"].strip('"')
@@ -243,10 +247,10 @@ def _remove_later_original(s3, stored: StoredObject, manifest: Manifest) -> None
     try:
         s3.delete_object(Bucket=stored.bucket, Key=stored.key, IfMatch=head["ETag"])
     except ClientError as error:
-        if _code(error) not in _CONDITION_FAILED + _MISSING:
+        if error_code(error) not in _CONDITION_FAILED + MISSING:
             raise  # replaced again meanwhile: that object's own event decides about it
     logger.warning("removed a second original under a finished or deleted image id", extra={"status": manifest.status})
 
 
-def _code(error: ClientError) -> str:
+def error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))

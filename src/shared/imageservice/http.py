@@ -28,10 +28,12 @@ def error_body(code: str, message: str) -> dict:
     return {"error": {"code": code, "message": message}}
 
 
-def make_resolver(on_refused: Callable[[AppError], None] | None = None) -> APIGatewayHttpResolver:
-    """An HTTP API router whose errors all come out as {"error": {"code", "message"}}; `on_refused` sees each
-    refusal (a function's metrics)."""
-    resolver = APIGatewayHttpResolver()
+def make_resolver(
+    kind: type[APIGatewayHttpResolver] | None = None, on_refused: Callable[[AppError], None] | None = None
+) -> APIGatewayHttpResolver:
+    """An HTTP API router (or another Powertools resolver: `kind`) whose errors all come out as
+    {"error": {"code", "message"}}; `on_refused` sees each refusal (a function's metrics)."""
+    resolver = (kind or APIGatewayHttpResolver)()
 
     @resolver.exception_handler(AppError)
     def app_error(error: AppError) -> Response:
