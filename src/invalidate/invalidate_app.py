@@ -5,17 +5,22 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from imageservice.aws import cloudfront_client
 from imageservice.config import get_config
+from imageservice.tracing import get_tracer
 from invalidation import invalidate, parse_invalidation_record
 
 logger = Logger()
+tracer = get_tracer()
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
 def handler(event: dict, context: LambdaContext) -> None:
     for record in event["Records"]:
         request = parse_invalidation_record(record)
+        logger.append_keys(image_id=request.image_id)
+        tracer.put_annotation("image_id", request.image_id)
         if request.image_id is None:
             logger.warning("ignored an object outside the invalidations layout", extra={"key": request.key})
             continue
         invalidation_id = invalidate(cloudfront_client(), get_config().distribution_id, request)
-        logger.info("derived images invalidated", extra={"image_id": request.image_id, "id": invalidation_id})
+        logger.info("derived images invalidated", extra={"id": invalidation_id})

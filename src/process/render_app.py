@@ -5,13 +5,16 @@ import time
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from imageservice.aws import s3_client
 from imageservice.config import get_config
 from imageservice.http import make_resolver
+from imageservice.tracing import get_tracer
 from rendering import MAX_INLINE_BYTES, parse_derived_path, render_derived
 
 logger = Logger()
+tracer = get_tracer()
 app = make_resolver(LambdaFunctionUrlResolver)
 # As ProcessFunction: taken off the remaining time to give rendering its deadline (app.DEADLINE_MARGIN_SECONDS).
 DEADLINE_MARGIN_SECONDS = 5.0
@@ -19,6 +22,8 @@ DEADLINE_MARGIN_SECONDS = 5.0
 
 @app.get("/img/<image_id>/<name>")
 def render(image_id: str, name: str):
+    logger.append_keys(image_id=image_id)
+    tracer.put_annotation("image_id", image_id)
     request = parse_derived_path(app.current_event.path, get_config())
     deadline = time.monotonic() + app.lambda_context.get_remaining_time_in_millis() / 1000 - DEADLINE_MARGIN_SECONDS
     rendered = render_derived(s3_client(), get_config(), request, deadline)
@@ -31,6 +36,8 @@ def render(image_id: str, name: str):
     return Response(200, rendered.content_type, rendered.data, {"Cache-Control": rendered.cache_control})
 
 
-@logger.inject_lambda_context(clear_state=True)
+# Every log line carries the request's id (CloudFront's request to the function URL) as its correlation_id.
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.LAMBDA_FUNCTION_URL, clear_state=True)
+@tracer.capture_lambda_handler
 def handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

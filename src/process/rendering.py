@@ -16,6 +16,7 @@ from imaging.resize import fit
 from imageservice.errors import AppError, InvalidOption, NotFound
 from imageservice.keys import derived_key, parse_derived_key, upload_key
 from imageservice.manifest import DONE, FAILED, PENDING
+from imageservice.tracing import get_tracer
 from processing import MISSING, error_code, options_of, read_manifest, recipe_for
 
 # In AuthMode none a derived image is public and never changes (its key names id, width and format; a DELETE
@@ -91,7 +92,7 @@ def render_derived(s3, config: Config, request: DerivedRequest, deadline: float 
         output_format=request.format,
     )
     try:
-        (variant,) = imaging.build_variants(original["Body"].read(), recipe, deadline).variants
+        (variant,) = imaging.build_variants(original["Body"].read(), recipe, deadline, get_tracer().span).variants
     except imaging.ImageRejected as rejection:
         raise ImageFailed(rejection.code, rejection.message) from None
     rendered = Rendered(request.key, variant.data, variant.content_type, cache_control(config))

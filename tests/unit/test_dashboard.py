@@ -30,11 +30,13 @@ def widget(body: dict, title: str) -> dict:
 
 
 def invoked_functions(template: dict) -> set[str]:
-    """The functions a route or a trigger invokes (the custom resources' functions run only during deploys)."""
+    """The functions a route, a trigger or the distribution invokes (the custom resources' functions run only
+    during deploys)."""
     return {
         logical_id for logical_id, resource in template["Resources"].items()
         if resource["Type"] == "AWS::Lambda::Permission"
-        and resource["Properties"]["Principal"] in ("apigateway.amazonaws.com", "s3.amazonaws.com")
+        and resource["Properties"]["Principal"] in ("apigateway.amazonaws.com", "s3.amazonaws.com",
+                                                    "cloudfront.amazonaws.com")
         for logical_id in [resource["Properties"]["FunctionName"]["Ref"]]
     }
 
@@ -69,7 +71,8 @@ def test_the_alarm_widget_shows_every_alarm(template, body):
 @pytest.mark.parametrize("metric", FUNCTION_METRICS)
 def test_every_invoked_function_has_its_errors_throttles_and_concurrency(template, body, metric):
     functions = invoked_functions(template)
-    assert functions == {"UploadFunction", "PresignFunction", "DeleteFunction", "ProcessFunction"}
+    assert functions == {"UploadFunction", "PresignFunction", "DeleteFunction", "ProcessFunction", "RenderFunction",
+                         "InvalidateFunction"}
     shown = {dict(m.dimensions)["FunctionName"] for m in plotted_metrics(body)
              if m.namespace == "AWS/Lambda" and m.name == metric}
     # Resolver names a resource's Ref "<logical id>.None": each is this template's function, no other's.
