@@ -10,7 +10,10 @@ TEMPLATE_PATH = ROOT / "template.yaml"
 WEB_DIR = ROOT / "web"  # served on the API's origin, as CloudFront serves the website bucket
 # The Content-Type of each web/ file: the publisher's table, which gives the deployed files theirs.
 WEB_CONTENT_TYPES = ROOT / "src" / "publish" / "web_content_types.py"
-STACK_NAME = "image-processing-local"  # AWS::StackName, and the prefix of every local resource name
+STACK_NAME = "image-processing-local"
+# The metrics that count failures (by a `code` dimension too); the local stack's /_stack/ page lists their
+# latest datapoints as its recent failures.
+FAILURE_METRICS = ("ImagesFailed", "UploadsRefused")  # AWS::StackName, and the prefix of every local resource name
 TITLE = "Image processing"  # the ready line and the placeholder page
 API_PREFIX = "/api"  # the paths CloudFront sends to the HTTP API; everything else is web/
 HEALTH_PATH = "/api/health"  # answers once the functions run: the stack's readiness check

@@ -25,6 +25,9 @@ from urllib.parse import unquote_plus
 
 from .apigw.gateway import Gateway, Router
 from .application import app
+from .cloudwatch.page import PATH as STACK_PAGE
+from .cloudwatch.page import render as render_stack_page
+from .cloudwatch.telemetry import Telemetry
 from .cfn.template import (
     Function,
     Stack,
@@ -116,7 +119,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--verbose",
         action="store_true",
-        help="the functions log at the template's LogLevel and print their metrics (default: WARNING, no metrics)",
+        help="print everything the functions write, their INFO logs and metric documents too (default: their "
+        "warnings and errors; all of it is on the /_stack/ page either way)",
     )
     parser.add_argument(
         "--skip-signature-checks",
@@ -236,6 +240,8 @@ class LocalStack:
         self._invoker: AsyncInvoker | None = None
         self._triggers: list[Trigger] = []
         self.sign_in: LocalSignIn | None = None  # the local issuer, with AuthMode cognito or oidc
+        # Everything the functions wrote, as CloudWatch would keep it: logs and EMF metrics (/_stack/ shows it).
+        self.telemetry = Telemetry()
 
     def __enter__(self) -> "LocalStack":
         return self.start()
@@ -293,6 +299,11 @@ class LocalStack:
             else edge_headers(self.stack, self.storage_url),
         )
         self._gateway.authorizer = self.sign_in.authorizer if self.sign_in else None
+        if (WEB_DIR / STACK_PAGE.strip("/")).exists() or any(
+                route.path.startswith(STACK_PAGE) for function in functions.values() for route in function.routes):
+            raise StackError(f"the template serves {STACK_PAGE}, the local stack's own page")
+        self._gateway.stack_page = (STACK_PAGE, lambda: render_stack_page(self.telemetry, app.TITLE,
+                                                                          app.FAILURE_METRICS))
         self._serving = threading.Thread(
             target=self._gateway.serve_forever, kwargs={"poll_interval": 0.2}, name="gateway", daemon=True
         )
@@ -323,8 +334,15 @@ class LocalStack:
         physical_ids |= self.stack.distributions
         return {"rendered_template": render_template(), "physical_ids": physical_ids, "parameters": self.overrides}
 
+    def _function_output(self, function: str, line: str) -> None:
+        """A line a function wrote: recorded; printed with --verbose (or a LogLevel asked for), and otherwise
+        when it is a warning, an error or not a structured line at all."""
+        event = self.telemetry.write(function, line)
+        if self.verbose or "LogLevel" in self.overrides or event.fields is None or \
+                event.level in ("WARNING", "ERROR", "CRITICAL"):
+            self.console.say(event.message)
+
     def _start_functions(self, functions: dict[str, Function]) -> None:
-        quiet = not self.verbose and "LogLevel" not in self.overrides
         iam = self._iam_setup()
         for logical_id, function in functions.items():
             local = function_credentials(logical_id).as_environment() | {
@@ -334,7 +352,8 @@ class LocalStack:
             }
             if self.sign_in:
                 local |= self.sign_in.function_environment()
-            self._pools[logical_id] = FunctionPool(function, lambda_environment(function, local, quiet), iam)
+            self._pools[logical_id] = FunctionPool(function, lambda_environment(function, local), iam,
+                                                   output=self._function_output)
         for pool in self._pools.values():  # started together above; each loads its handler meanwhile
             pool.start()
 

@@ -13,6 +13,7 @@ import json
 import re
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -125,6 +126,9 @@ class Gateway(ThreadingHTTPServer):
         self.log_error = lambda text: None
         self.edge_headers: dict[str, str] = {}
         self.authorizer: JwtAuthorizer | None = None  # API Gateway's JWT authorizer (AuthMode cognito, oidc)
+        # The local stack's own page (devstack/cloudwatch/page.py): its path and what renders it. Nothing on
+        # AWS answers there; the template serves no path that starts with it (devstack/stack.py checks).
+        self.stack_page: tuple[str, Callable[[], bytes]] | None = None
 
     @property
     def port(self) -> int:
@@ -200,6 +204,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
             elif raw_path == API_PREFIX or raw_path.startswith(API_PREFIX + "/"):
                 self._discard_body()
                 self._json(404, {"message": "Not Found"})  # API Gateway's own answer: no route, no function
+            elif self.server.stack_page and raw_path == self.server.stack_page[0] and self.command in ("GET", "HEAD"):
+                self._discard_body()
+                self._send(200, [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")],
+                           self.server.stack_page[1]())
             else:
                 self._discard_body()
                 self._static(raw_path)

@@ -49,13 +49,10 @@ class Trigger:
     queue_url: str
 
 
-def lambda_environment(function: Function, local: dict[str, str], quiet: bool) -> dict[str, str]:
+def lambda_environment(function: Function, local: dict[str, str]) -> dict[str, str]:
     """A function's whole environment: the template's variables, what the local stack adds (the function's
     own credentials, AWS_ENDPOINT_URL, the local sign-in issuer), and the variables Lambda sets."""
     env = dict(function.environment)
-    if quiet:
-        env["LOG_LEVEL"] = "WARNING"  # the stack prints a line per request and per image instead
-        env["POWERTOOLS_METRICS_DISABLED"] = "true"  # no CloudWatch metric documents (EMF) on stdout
     env.update(local)
     env.update(
         {
@@ -83,10 +80,16 @@ def lambda_environment(function: Function, local: dict[str, str], quiet: bool) -
     return env
 
 
-class _Environment:
-    """One execution environment: a worker process (devstack/lambda_/worker.py) and the pipes to it."""
+Output = Callable[[str, str], None]  # (function's logical id, a line it wrote to stdout)
 
-    def __init__(self, function: Function, environment: dict[str, str], iam: dict | None):
+
+class _Environment:
+    """One execution environment: a worker process (devstack/lambda_/worker.py) and the pipes to it. What the
+    function writes to stdout goes to `output` line by line (as Lambda sends it to CloudWatch Logs), or to
+    this process's stdout without one."""
+
+    def __init__(self, function: Function, environment: dict[str, str], iam: dict | None,
+                 output: Output | None = None):
         self.function = function
         request_read, request_write = os.pipe()
         response_read, response_write = os.pipe()
@@ -96,12 +99,22 @@ class _Environment:
             cwd=function.code_dir,
             pass_fds=(request_read, response_write),
             stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE if output else None,
         )
+        if output:
+            threading.Thread(target=self._pump, args=(output,), daemon=True,
+                             name=f"stdout-{function.logical_id}").start()
         os.close(request_read)
         os.close(response_write)
         self.requests = Connection(request_write, readable=False)
         self.responses = Connection(response_read, writable=False)
         self.requests.send_bytes(pickle.dumps((function, iam)))
+
+    def _pump(self, output: Output) -> None:
+        """Each line of the worker's stdout to `output`, until the worker exits."""
+        with self.process.stdout as lines:
+            for line in lines:
+                output(self.function.logical_id, line.decode("utf-8", "replace"))
 
     def wait_ready(self, timeout: float = INIT_TIMEOUT) -> None:
         answer = self._receive(timeout)
@@ -154,13 +167,16 @@ class FunctionPool:
     whenever all are busy, up to `max_instances` (the reserved concurrency, when the template sets one)."""
 
     def __init__(
-        self, function: Function, environment: dict[str, str], iam: dict | None, max_instances: int | None = None
+        self, function: Function, environment: dict[str, str], iam: dict | None, max_instances: int | None = None,
+        output: Output | None = None,
     ):
         """`iam`: what devstack.iam.install_iam needs (rendered_template, physical_ids, parameters); None
-        runs the function's calls unjudged (--skip-iam)."""
+        runs the function's calls unjudged (--skip-iam). `output`: where the function's stdout goes, line by
+        line (default: this process's stdout)."""
         self.function = function
         self.environment = environment
         self.iam = iam
+        self.output = output
         self.max_instances = max_instances or function.reserved_concurrency or MAX_INSTANCES
         self._idle: list[_Environment] = []
         self._all: set[_Environment] = set()
@@ -169,7 +185,7 @@ class FunctionPool:
         self._first: _Environment | None = self._spawn()
 
     def _spawn(self) -> _Environment:
-        environment = _Environment(self.function, self.environment, self.iam)
+        environment = _Environment(self.function, self.environment, self.iam, self.output)
         self._all.add(environment)
         return environment
 

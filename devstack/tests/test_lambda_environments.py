@@ -60,7 +60,7 @@ def start_pool():
 
     def start(function: Function, **kwargs) -> FunctionPool:
         credentials = function_credentials(function.logical_id).as_environment()
-        pool = FunctionPool(function, lambda_environment(function, credentials, quiet=True), None, **kwargs)
+        pool = FunctionPool(function, lambda_environment(function, credentials), None, **kwargs)
         pools.append(pool)
         pool.start()
         return pool
@@ -174,7 +174,7 @@ def _as_upload_function(stack, tmp_path, storage, iam, start_pool):
     upload = stack.functions["UploadFunction"]
     function = Function(**{**upload.__dict__, "code_dir": tmp_path / "iamcode", "handler": "app.handler"})
     credentials = function_credentials("UploadFunction").as_environment() | {"AWS_ENDPOINT_URL": storage.endpoint}
-    pool = FunctionPool(function, lambda_environment(function, credentials, quiet=True), iam)
+    pool = FunctionPool(function, lambda_environment(function, credentials), iam)
     start_pool.pools.append(pool)
     pool.start()
     return pool

@@ -58,6 +58,7 @@ def record_outcome(stored: StoredObject, manifest: Manifest, seconds: float) -> 
         # The same count by failure code, so a dashboard can tell corrupt uploads from oversized ones.
         with single_metric("ImagesFailed", MetricUnit.Count, 1, default_dimensions=metrics.default_dimensions) as by:
             by.add_dimension("code", error.code)
+            by.add_metadata("image_id", stored.image_id)  # in the document, not a dimension: Logs Insights finds it
         return
     metrics.add_metric("ImagesProcessed", MetricUnit.Count, 1)
     metrics.add_metric("BytesIn", MetricUnit.Bytes, manifest.original.bytes)

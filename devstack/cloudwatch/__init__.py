@@ -1,0 +1,1 @@
+"""CloudWatch on one machine: what CloudWatch Logs and metrics would make of the functions' output."""
