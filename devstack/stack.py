@@ -335,9 +335,11 @@ class LocalStack:
         return {"rendered_template": render_template(), "physical_ids": physical_ids, "parameters": self.overrides}
 
     def _function_output(self, function: str, line: str) -> None:
-        """A line a function wrote: recorded; printed with --verbose (or a LogLevel asked for), and otherwise
-        when it is a warning, an error or not a structured line at all."""
+        """A line a function wrote: recorded; printed (unless the console is quiet) with --verbose or a LogLevel
+        asked for, and otherwise when it is a warning, an error or not a structured line at all."""
         event = self.telemetry.write(function, line)
+        if self.console.quiet:
+            return
         if self.verbose or "LogLevel" in self.overrides or event.fields is None or \
                 event.level in ("WARNING", "ERROR", "CRITICAL"):
             self.console.say(event.message)
