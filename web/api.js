@@ -221,13 +221,43 @@ export function variantAddress(id, name, origin = window.location.origin) {
   return `${origin}/api/images/${encodeURIComponent(id)}/${encodeURIComponent(name)}`;
 }
 
+// Origins this page's Content-Security-Policy refused a request to: a refused fetch() is a TypeError like a
+// network failure, and this is how the page tells the two apart.
+const refusedByPolicy = new Set();
+document.addEventListener("securitypolicyviolation", (event) => {
+  try {
+    refusedByPolicy.add(new URL(event.blockedURI).origin);
+  } catch {
+    // "inline" or "eval": not a request
+  }
+});
+
+/**
+ * Why a fetch() of `url` got no answer: "blocked_by_policy" (this page's CSP refused it), "cors_refused"
+ * (the server answers, but not to this origin) or "network". Neither refusal is the user's connection.
+ */
+async function whyNoAnswer(url) {
+  const origin = new URL(url).origin;
+  try {
+    // An opaque HEAD: it succeeds whenever the server answers at all, whatever its CORS rule says.
+    await fetch(url, { method: "HEAD", mode: "no-cors", cache: "no-store", signal: AbortSignal.timeout(REQUEST_MARGIN_MS) });
+  } catch {
+    await new Promise((resolve) => setTimeout(resolve)); // the violation event is queued as a task of its own
+    return refusedByPolicy.has(origin) ? "blocked_by_policy" : "network";
+  }
+  return refusedByPolicy.has(origin) ? "blocked_by_policy" : "cors_refused";
+}
+
 /** A variant's bytes for a ZIP, from its pre-signed URL (the processed-images bucket admits the site's origin). */
 export async function fetchVariant(url) {
   let response;
   try {
-    response = await fetch(url, { signal: AbortSignal.timeout(REQUEST_MARGIN_MS) }); // no API credentials to S3
+    // no-store: the page showed this variant with <img>, a request without CORS, and the answer is cached
+    // (immutable). S3 sends Access-Control-Allow-Origin only to requests with an Origin, so Chromium would
+    // answer this CORS request from that cached copy, which has none, and refuse it.
+    response = await fetch(url, { cache: "no-store", signal: AbortSignal.timeout(REQUEST_MARGIN_MS) }); // no API credentials to S3
   } catch (error) {
-    throw new ApiError(error?.name === "TimeoutError" ? "timeout" : "network");
+    throw new ApiError(error?.name === "TimeoutError" ? "timeout" : await whyNoAnswer(url));
   }
   if (!response.ok) throw new ApiError(response.status === 403 ? "links_expired" : "storage_error", "", { status: response.status });
   return response;

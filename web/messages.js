@@ -77,6 +77,18 @@ export function describeError(error) {
         detail: "The page cannot read the file again by itself: choose it again to upload it.",
         retry: false,
       };
+    case "blocked_by_policy":
+      return {
+        title: "This site's security policy blocked the download.",
+        detail: "The site is set up wrongly, not your connection: tell whoever runs it. Each variant still opens on its own.",
+        retry: false,
+      };
+    case "cors_refused":
+      return {
+        title: "The storage service did not let this page read the images.",
+        detail: "Its CORS rule does not admit this site, which is a setup problem, not your connection: tell whoever runs the site. Each variant still opens on its own.",
+        retry: false,
+      };
     case "network":
       return { title: "Could not reach the server.", detail: "Check your connection, then try again.", retry: true };
     case "timeout":

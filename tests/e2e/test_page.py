@@ -24,7 +24,6 @@ from page_helpers import (
     WATCH_SCRIPT,
     HeldRequests,
     PageWatch,
-    add_csp,
     assert_accessible,
     card_states,
     drop_files,
@@ -39,6 +38,7 @@ from page_helpers import (
     truncated_jpeg,
     wait_finished,
     wait_images_loaded,
+    watch_csp,
 )
 from playwright.sync_api import expect, sync_playwright
 
@@ -65,7 +65,7 @@ def open_page(browser, base_url):
               touch=False):
         context = browser.new_context(viewport=viewport, color_scheme=color_scheme, reduced_motion="reduce",
                                       has_touch=touch, is_mobile=touch, accept_downloads=True)
-        # local-network-access: a document Playwright fulfils (to add the CSP header) has no address,
+        # local-network-access: a document Playwright fulfils (a test routing the page) has no address,
         # so Chromium counts it as public and would ask before it reaches the loopback storage server.
         # Served by the stack itself, or in a deployment (S3 is public), nothing asks.
         context.grant_permissions(["clipboard-read", "clipboard-write", "local-network-access"], origin=base_url)
@@ -76,7 +76,7 @@ def open_page(browser, base_url):
         watch.attach(page)
         page.add_init_script(WATCH_SCRIPT)
         page.add_init_script(path=AXE_SCRIPT)
-        add_csp(page, base_url, watch)
+        watch_csp(page, base_url, watch)
         if fake_clock:
             page.clock.install()  # before the page's timers start, so they run on it too
         if before_load is not None:
@@ -821,8 +821,13 @@ def zip_names_and_bytes(download) -> dict[str, bytes]:
         return {name: archive.read(name) for name in archive.namelist()}
 
 
-def test_zip_of_an_image_and_of_the_batch_and_the_summary(open_page, base_url):
+def test_zip_of_an_image_and_of_the_batch_and_the_summary(open_page, base_url, local_stack):
+    """As a person does it: the results are on screen (their <img>s loaded, and cached, without CORS) before
+    ZIP is pressed, under the CSP the stack serves, which is the template's with only its hosts local."""
+    from devstack.stack import edge_headers
+
     page, watch = open_page()
+    assert watch.csp == edge_headers(local_stack.stack, local_stack.storage_url)["Content-Security-Policy"]
     page.set_input_files("#file-input", files=[
         {"name": "lake at dusk.jpg", "mimeType": "image/jpeg", "buffer": landscape_jpeg(seed=27)},
         {"name": "shapes.png", "mimeType": "image/png", "buffer": portrait_png()}])
@@ -830,6 +835,7 @@ def test_zip_of_an_image_and_of_the_batch_and_the_summary(open_page, base_url):
     wait_finished(page, 2)
     cards = page.locator(".card")
     images = [api_image(base_url, card_image_id(page, cards.nth(index))) for index in range(2)]
+    wait_images_loaded(page, count=sum(len(image["variants"]) for image in images))
 
     with page.expect_download() as download:
         cards.nth(0).get_by_role("button", name="Download all as ZIP: every variant of lake at dusk.jpg").click()
@@ -842,9 +848,12 @@ def test_zip_of_an_image_and_of_the_batch_and_the_summary(open_page, base_url):
     with page.expect_download() as download:
         page.get_by_role("button", name="Download all as ZIP", exact=True).click()
     assert download.value.suggested_filename == "images.zip"
-    names = set(zip_names_and_bytes(download.value))
-    assert names == {f"lake at dusk/lake at dusk-{v['name']}.jpg" for v in images[0]["variants"]} | {
-        f"shapes/shapes-{v['name']}.png" for v in images[1]["variants"]}
+    files = zip_names_and_bytes(download.value)
+    expected = {f"lake at dusk/lake at dusk-{v['name']}.jpg": v for v in images[0]["variants"]} | {
+        f"shapes/shapes-{v['name']}.png": v for v in images[1]["variants"]}
+    assert set(files) == set(expected)
+    for name, variant in expected.items():
+        assert len(files[name]) == variant["bytes"], name
 
     before = sum(image["original"]["bytes"] for image in images)
     after = sum(max(v["bytes"] for v in image["variants"]) for image in images)
@@ -859,3 +868,53 @@ def test_zip_of_an_image_and_of_the_batch_and_the_summary(open_page, base_url):
     expect(summary.locator(".summary-saved")).to_contain_text(verdict)
     assert_accessible(page)
     watch.assert_clean(page)
+
+
+@pytest.fixture
+def processed_bucket_admitting_another_site(local_stack, stack_resources):
+    """The processed-images bucket with a CORS rule for another origin only (as after a custom domain was added
+    and the stack not updated): its answers to this page carry no Access-Control-Allow-Origin. A route cannot
+    stand in for it: Playwright adds the header to the answers it fulfils."""
+    s3 = local_stack.client("s3")
+    bucket = stack_resources.bucket_name("ProcessedImagesBucket")
+    rules = s3.get_bucket_cors(Bucket=bucket)["CORSRules"]
+    other = [{**rule, "AllowedOrigins": ["https://images.example.com"]} for rule in rules]
+    s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": other})
+    yield
+    s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": rules})
+
+
+def with_csp_lacking_the_variants_in_connect_src(base_url: str, bucket: str):
+    """The page's HTML with the policy the template had before: the processed-images bucket in img-src only."""
+    def serve(route):
+        response = route.fetch()
+        directives = []
+        for directive in response.headers["content-security-policy"].split("; "):
+            if directive.startswith("connect-src"):
+                directive = " ".join(s for s in directive.split() if f"/{bucket}" not in s)
+            directives.append(directive)
+        route.fulfill(response=response, headers={**response.headers, "content-security-policy": "; ".join(directives)})
+
+    return lambda page: page.route(lambda url: url.rstrip("/") == base_url.rstrip("/"), serve)
+
+
+@pytest.mark.parametrize("refusal", ["cors", "csp"])
+def test_a_refused_zip_says_the_site_is_set_up_wrongly_not_check_your_connection(request, open_page, base_url,
+                                                                                  stack_resources, refusal):
+    if refusal == "cors":
+        request.getfixturevalue("processed_bucket_admitting_another_site")
+        before_load, expected = None, "The storage service did not let this page read the images."
+    else:
+        bucket = stack_resources.bucket_name("ProcessedImagesBucket")
+        before_load = with_csp_lacking_the_variants_in_connect_src(base_url, bucket)
+        expected = "This site's security policy blocked the download."
+    page, watch = open_page(before_load=before_load)
+    page.set_input_files("#file-input", files=[
+        {"name": "lake.jpg", "mimeType": "image/jpeg", "buffer": landscape_jpeg(640, 427, seed=28, exif=False)}])
+    page.click("#upload-button")
+    wait_finished(page, 1)
+    wait_images_loaded(page, count=1)
+    page.get_by_role("button", name="Download all as ZIP: every variant of lake.jpg").click()
+    notice = page.locator("#notice")
+    expect(notice).to_contain_text(f"The ZIP could not be made: {expected}")
+    expect(notice).not_to_contain_text("Check your connection")
