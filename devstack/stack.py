@@ -35,6 +35,7 @@ from .template import (
     Stack,
     TemplateError,
     local_content_security_policy,
+    local_site_origins,
     parse_overrides,
     read_stack,
 )
@@ -227,6 +228,7 @@ class LocalStack:
         self.token_lifetime = token_lifetime
         self.console = console or Console()
         self.url = self.storage_url = ""
+        self.site_origins: tuple[str, ...] = ()
         self.stack: Stack | None = None
         self.stopping = threading.Event()
         self._gateway: Gateway | None = None
@@ -264,7 +266,8 @@ class LocalStack:
         self.url = f"http://{shown_host}:{self.port}"
         try:
             # Locally the page comes from this stack: its origin stands in for the deployed site's (bucket CORS).
-            self.stack = read_stack(self.overrides, site_origin=self.url)
+            self.site_origins = local_site_origins(self.url)
+            self.stack = read_stack(self.overrides, site_origins=self.site_origins)
         except (TemplateError, ValueError) as error:
             raise StackError(f"template.yaml: {error}", exit_code=2) from None
         functions = invoked_functions(self.stack)
@@ -277,7 +280,7 @@ class LocalStack:
             )
             self.storage_url, self.storage_port = self._storage.endpoint, self._storage.port
             self._triggers = provision(self._storage, self.stack)
-            self.sign_in = LocalSignIn.start(self.stack, shown_host, self.url, self.token_lifetime)
+            self.sign_in = LocalSignIn.start(self.stack, shown_host, self.site_origins, self.token_lifetime)
             self._start_functions(functions)
         except (StorageError, TemplateError, FunctionError) as error:
             raise StackError(str(error)) from None

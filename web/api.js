@@ -6,7 +6,7 @@ import { authorizationHeaders } from "./auth.js";
 const REQUEST_MARGIN_MS = 20_000;
 
 export class ApiError extends Error {
-  constructor(code, serverMessage = "", { status = 0, limit = null, pixels = null } = {}) {
+  constructor(code, serverMessage = "", { status = 0, limit = null, pixels = null, origin = null } = {}) {
     super(serverMessage || code);
     this.name = "ApiError";
     this.code = code;
@@ -14,6 +14,7 @@ export class ApiError extends Error {
     this.status = status;
     this.limit = limit;
     this.pixels = pixels;
+    this.origin = origin; // the page's origin, when storage refused it
   }
 }
 
@@ -74,7 +75,7 @@ export function send({ method, url, body, headers = {}, onProgress, signal }) {
       text: xhr.responseText,
       header: (name) => xhr.getResponseHeader(name),
     }));
-    xhr.addEventListener("error", () => reject(new ApiError("network")));
+    xhr.addEventListener("error", () => reject(new ApiError(navigator.onLine === false ? "offline" : "network")));
     xhr.addEventListener("abort", () => reject(new ApiError(signal?.aborted ? "cancelled" : "network")));
     xhr.addEventListener("timeout", () => reject(new ApiError("timeout")));
     xhr.send(body);
@@ -91,6 +92,7 @@ async function request(url, init = {}, timeoutMs = REQUEST_MARGIN_MS, signal = n
     });
   } catch (error) {
     if (signal?.aborted) throw new ApiError("cancelled");
+    if (navigator.onLine === false) throw new ApiError("offline");
     throw new ApiError(error?.name === "TimeoutError" ? "timeout" : "network");
   }
 }
@@ -150,9 +152,42 @@ export async function uploadToStorage(ticket, file, fallbackType, onProgress, si
     form.append("Content-Type", fallbackType);
   }
   form.append("file", file);
-  const response = await send({ method: "POST", url: ticket.upload.url, body: form, onProgress, signal });
+  let response;
+  try {
+    response = await send({ method: "POST", url: ticket.upload.url, body: form, onProgress, signal });
+  } catch (error) {
+    throw await whyNoAnswer(error, ticket.upload.url);
+  }
   if (response.status >= 200 && response.status < 300) return;
   throw storageError(response);
+}
+
+// Origins this page's Content-Security-Policy refused a request to: a refused request fails like a network
+// failure, and this is how the page tells the two apart.
+const refusedByPolicy = new Set();
+document.addEventListener("securitypolicyviolation", (event) => {
+  try {
+    refusedByPolicy.add(new URL(event.blockedURI).origin);
+  } catch {
+    // "inline" or "eval": not a request
+  }
+});
+
+/**
+ * Storage (at `url`) gave no answer: the browser is offline, or (the site itself answers) this page's own
+ * security policy refused the request, or storage refused this page's origin, as a CORS rule that does not
+ * name it does; otherwise the error stays "network". Neither refusal is the user's connection.
+ */
+export async function whyNoAnswer(error, url = "") {
+  if (!(error instanceof ApiError) || error.code !== "network") return error;
+  if (navigator.onLine === false) return new ApiError("offline");
+  try {
+    await fetch("/api/health", { cache: "no-store", signal: AbortSignal.timeout(REQUEST_MARGIN_MS) });
+  } catch {
+    return error;
+  }
+  if (url && refusedByPolicy.has(new URL(url, window.location.href).origin)) return new ApiError("blocked_by_policy");
+  return new ApiError("storage_refused", "", { origin: window.location.origin });
 }
 
 /** S3 answers errors in XML: <Error><Code>EntityTooLarge</Code><Message>…</Message></Error>. */
@@ -221,33 +256,6 @@ export function variantAddress(id, name, origin = window.location.origin) {
   return `${origin}/api/images/${encodeURIComponent(id)}/${encodeURIComponent(name)}`;
 }
 
-// Origins this page's Content-Security-Policy refused a request to: a refused fetch() is a TypeError like a
-// network failure, and this is how the page tells the two apart.
-const refusedByPolicy = new Set();
-document.addEventListener("securitypolicyviolation", (event) => {
-  try {
-    refusedByPolicy.add(new URL(event.blockedURI).origin);
-  } catch {
-    // "inline" or "eval": not a request
-  }
-});
-
-/**
- * Why a fetch() of `url` got no answer: "blocked_by_policy" (this page's CSP refused it), "cors_refused"
- * (the server answers, but not to this origin) or "network". Neither refusal is the user's connection.
- */
-async function whyNoAnswer(url) {
-  const origin = new URL(url).origin;
-  try {
-    // An opaque HEAD: it succeeds whenever the server answers at all, whatever its CORS rule says.
-    await fetch(url, { method: "HEAD", mode: "no-cors", cache: "no-store", signal: AbortSignal.timeout(REQUEST_MARGIN_MS) });
-  } catch {
-    await new Promise((resolve) => setTimeout(resolve)); // the violation event is queued as a task of its own
-    return refusedByPolicy.has(origin) ? "blocked_by_policy" : "network";
-  }
-  return refusedByPolicy.has(origin) ? "blocked_by_policy" : "cors_refused";
-}
-
 /** A variant's bytes for a ZIP, from its pre-signed URL (the processed-images bucket admits the site's origin). */
 export async function fetchVariant(url) {
   let response;
@@ -257,7 +265,7 @@ export async function fetchVariant(url) {
     // answer this CORS request from that cached copy, which has none, and refuse it.
     response = await fetch(url, { cache: "no-store", signal: AbortSignal.timeout(REQUEST_MARGIN_MS) }); // no API credentials to S3
   } catch (error) {
-    throw new ApiError(error?.name === "TimeoutError" ? "timeout" : await whyNoAnswer(url));
+    throw await whyNoAnswer(new ApiError(error?.name === "TimeoutError" ? "timeout" : "network"), url);
   }
   if (!response.ok) throw new ApiError(response.status === 403 ? "links_expired" : "storage_error", "", { status: response.status });
   return response;

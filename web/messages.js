@@ -79,18 +79,21 @@ export function describeError(error) {
       };
     case "blocked_by_policy":
       return {
-        title: "This site's security policy blocked the download.",
-        detail: "The site is set up wrongly, not your connection: tell whoever runs it. Each variant still opens on its own.",
-        retry: false,
-      };
-    case "cors_refused":
-      return {
-        title: "The storage service did not let this page read the images.",
-        detail: "Its CORS rule does not admit this site, which is a setup problem, not your connection: tell whoever runs the site. Each variant still opens on its own.",
+        title: "This site's own security policy blocked the request to storage.",
+        detail: "The site is set up wrongly (its Content-Security-Policy), not your connection: tell whoever runs it.",
         retry: false,
       };
     case "network":
       return { title: "Could not reach the server.", detail: "Check your connection, then try again.", retry: true };
+    case "offline":
+      return { title: "You are offline.", detail: "Reconnect to the internet, then try again.", retry: true };
+    case "storage_refused":
+      return {
+        title: "The storage service refused this page's address.",
+        detail: `Large files and downloads go straight to storage, which takes requests only from this site's own addresses${
+          error.origin ? `, and ${error.origin} is not one of them` : ""}. Open the page at the address the service gave you.`,
+        retry: true,
+      };
     case "timeout":
       return { title: "The server took too long to answer.", detail: "Try again in a moment.", retry: true };
     case "internal_error":

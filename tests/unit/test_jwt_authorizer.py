@@ -14,7 +14,7 @@ ROUTE = ("GET", "/api/images")
 
 @pytest.fixture(scope="module", params=["cognito", "oidc"])
 def issuer(request):
-    issuer = LocalIssuer("127.0.0.1", request.param, "site-client", "http://127.0.0.1:3000").start()
+    issuer = LocalIssuer("127.0.0.1", request.param, "site-client", ("http://127.0.0.1:3000",)).start()
     yield issuer
     issuer.stop()
 

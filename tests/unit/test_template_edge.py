@@ -194,7 +194,7 @@ def test_the_processed_images_bucket_lets_the_site_read_variants_for_its_zip(res
     assert rule["AllowedOrigins"] == [
         "https://*.cloudfront.net",
         {"Fn::If": ["HasCustomDomain", {"Fn::Sub": "https://${DomainName}"}, {"Ref": "AWS::NoValue"}]}]
-    (local,) = read_stack({}, site_origin="http://127.0.0.1:3000").buckets["ProcessedImagesBucket"].cors_rules
+    (local,) = read_stack({}, site_origins=("http://127.0.0.1:3000",)).buckets["ProcessedImagesBucket"].cors_rules
     assert local["AllowedOrigins"] == ["http://127.0.0.1:3000"]
 
 
