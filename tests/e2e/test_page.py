@@ -56,13 +56,16 @@ def browser():
 @pytest.fixture
 def open_page(browser, base_url):
     """open_page(viewport=DESKTOP, color_scheme="light", fake_clock=False, before_load=None,
-    options_loaded=True) -> (page, watch), the page loaded under the CSP. `before_load(page)` runs
-    before the page is opened (to route its requests); with `options_loaded`, the page's
-    GET /api/options has answered and its controls are built."""
+    options_loaded=True, http_cache=False) -> (page, watch), the page loaded under the stack's CSP.
+    `before_load(page)` runs before the page is opened (to route its requests); with `options_loaded`, the
+    page's GET /api/options has answered and its controls are built. Without `http_cache`, request interception
+    is on from the start (a pass-through route for the page), as the tests that route requests later were
+    written for; Playwright turns the HTTP cache off for a page with routes, so a test of what the cache does
+    asks for `http_cache` and routes nothing."""
     contexts = []
 
     def open_(viewport=DESKTOP, color_scheme="light", fake_clock=False, before_load=None, options_loaded=True,
-              touch=False, site=None):
+              touch=False, site=None, http_cache=False):
         site = site or base_url  # the page's own origin: base_url, or another name of the same stack
         context = browser.new_context(viewport=viewport, color_scheme=color_scheme, reduced_motion="reduce",
                                       has_touch=touch, is_mobile=touch, accept_downloads=True)
@@ -78,6 +81,8 @@ def open_page(browser, base_url):
         page.add_init_script(WATCH_SCRIPT)
         page.add_init_script(path=AXE_SCRIPT)
         watch_csp(page, site, watch)
+        if not http_cache:
+            page.route(lambda url: url.rstrip("/") == site.rstrip("/"), lambda route: route.continue_())
         if fake_clock:
             page.clock.install()  # before the page's timers start, so they run on it too
         if before_load is not None:
@@ -869,7 +874,7 @@ def test_zip_of_an_image_and_of_the_batch_and_the_summary(open_page, base_url, l
     ZIP is pressed, under the CSP the stack serves, which is the template's with only its hosts local."""
     from devstack.stack import edge_headers
 
-    page, watch = open_page()
+    page, watch = open_page(http_cache=True)
     assert watch.csp == edge_headers(local_stack.stack, local_stack.storage_url)["Content-Security-Policy"]
     page.set_input_files("#file-input", files=[
         {"name": "lake at dusk.jpg", "mimeType": "image/jpeg", "buffer": landscape_jpeg(seed=27)},
