@@ -1,10 +1,10 @@
 """python -m devstack: template.yaml's application on one machine, without AWS or Docker.
 
 - storage: moto's S3 and SQS in server mode (a child process on 127.0.0.1), with the template's buckets,
-  their CORS rules and the S3 triggers' notifications, refusing what S3 refuses (devstack/storage.py);
+  their CORS rules and the S3 triggers' notifications, refusing what S3 refuses (devstack/s3/storage.py);
 - the functions: the template's handlers, each execution environment a process of its own with the
   function's environment and credentials and AWS_ENDPOINT_URL pointing at the storage server, so boto3
-  talks to it exactly as to S3 (devstack/lambdas.py);
+  talks to it exactly as to S3 (devstack/lambda_/lambdas.py);
 - the API: an HTTP server on --host/--port turning requests into HTTP API payload v2.0 events;
 - the triggers: S3 events reach a queue on the storage server, and are handed to the function as Lambda's
   asynchronous invocation would (retries, then the on-failure destination).
@@ -23,14 +23,9 @@ import time
 import traceback
 from urllib.parse import unquote_plus
 
-from .gateway import Gateway, Router
-from .identity import function_credentials, known_credentials
-from .lambdas import AsyncInvoker, FunctionError, FunctionPool, Trigger, lambda_environment
-from .oidc import DEFAULT_TOKEN_SECONDS, LocalSignIn
-from .provision import invoked_functions, provision
-from .storage import SOCKET_TIMEOUT, StorageError, StorageServer
-from .template import (
-    ROOT,
+from .apigw.gateway import Gateway, Router
+from .application import app
+from .cfn.template import (
     Function,
     Stack,
     TemplateError,
@@ -39,11 +34,16 @@ from .template import (
     parse_overrides,
     read_stack,
 )
+from .cognito.oidc import DEFAULT_TOKEN_SECONDS, LocalSignIn
+from .iam.identity import function_credentials, known_credentials
+from .lambda_.lambdas import AsyncInvoker, FunctionError, FunctionPool, Trigger, lambda_environment
+from .provision import invoked_functions, provision
+from .s3.storage import SOCKET_TIMEOUT, StorageError, StorageServer
 
-WEB_DIR = ROOT / "web"
-READY_LINE = "Image processing running at {url} (storage {storage})"
-READY_PATTERN = re.compile(r"Image processing running at (http://[^ ]+:(\d+)) \(storage (http://[^ ]+:(\d+))\)")
-HEALTH_PATH = "/api/health"
+WEB_DIR = app.WEB_DIR
+READY_LINE = app.TITLE + " running at {url} (storage {storage})"
+READY_PATTERN = re.compile(re.escape(app.TITLE) + r" running at (http://[^ ]+:(\d+)) \(storage (http://[^ ]+:(\d+))\)")
+HEALTH_PATH = app.HEALTH_PATH
 PROBE_HEADER = "X-Devstack-Probe"  # the stack's own readiness check, left out of the request log
 DEFAULT_WORKERS = max(2, min(8, os.cpu_count() or 2))
 
@@ -201,7 +201,7 @@ class LocalStack:
     """The local stack, running in this process (the functions each in processes of their own):
 
         with LocalStack(port=0) as stack:
-            requests.get(f"{stack.url}/api/health")
+            requests.get(f"{stack.url}{HEALTH_PATH}")
 
     start() listens, starts the storage server, provisions the template's resources, starts the
     functions, the API and the S3 triggers, and returns once GET /api/health answers; stop() undoes it."""
@@ -321,6 +321,7 @@ class LocalStack:
 
         physical_ids = {logical_id: bucket.name for logical_id, bucket in self.stack.buckets.items()}
         physical_ids |= self.stack.queues
+        physical_ids |= self.stack.distributions
         return {"rendered_template": render_template(), "physical_ids": physical_ids, "parameters": self.overrides}
 
     def _start_functions(self, functions: dict[str, Function]) -> None:

@@ -10,11 +10,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..intrinsics import Intrinsics
+from ..application import app
+from ..cfn.intrinsics import Intrinsics
 from .policy import Statement, statements
 
-ROOT = Path(__file__).resolve().parents[2]
-TEMPLATE_PATH = ROOT / "template.yaml"
+TEMPLATE_PATH = app.TEMPLATE_PATH
 
 # The AWS managed policies the template attaches, as AWS publishes them.
 MANAGED_POLICIES = {
@@ -60,13 +60,13 @@ class RenderError(ValueError):
 
 @dataclass(frozen=True)
 class Pseudo:
-    """The stack's pseudo parameters; the defaults are the local stack's (devstack/template.py)."""
+    """The stack's pseudo parameters; the defaults are the local stack's (devstack/cfn/template.py)."""
 
     account: str = "123456789012"
     region: str = "us-east-1"
     partition: str = "aws"
-    stack_name: str = "image-processing-local"
-    stack_id: str = ("arn:aws:cloudformation:us-east-1:123456789012:stack/image-processing-local/"
+    stack_name: str = app.STACK_NAME
+    stack_id: str = (f"arn:aws:cloudformation:us-east-1:123456789012:stack/{app.STACK_NAME}/"
                      "0f1e2d3c-4b5a-4697-8877-665544332211")
     url_suffix: str = "amazonaws.com"
 
@@ -148,7 +148,7 @@ class StackPolicies(Intrinsics):
     def _exists(self, resource: Mapping) -> bool:
         return "Condition" not in resource or self.condition(resource["Condition"])
 
-    # -------------------------------------------------------------- intrinsic functions (devstack/intrinsics.py)
+    # -------------------------------------------------------------- intrinsic functions (devstack/cfn/intrinsics.py)
     def ref(self, name: str):
         pseudo = {
             "AWS::AccountId": self.pseudo.account, "AWS::Region": self.pseudo.region,

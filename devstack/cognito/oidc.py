@@ -26,8 +26,9 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 
-from .jwt_authorizer import JwtAuthorizer, route_authorizers
-from .template import Stack, http_api_bodies
+from ..apigw.jwt_authorizer import JwtAuthorizer, route_authorizers
+from ..application import app
+from ..cfn.template import Stack, http_api_bodies
 
 DEV_USERS = ("alice@example.com", "bob@example.com")
 SCOPES = ("openid", "email", "profile")
@@ -316,7 +317,8 @@ class LocalSignIn:
 
     def function_environment(self) -> dict[str, str]:
         hosted = self.issuer.issuer if self.issuer.mode == "cognito" else ""
-        return {"AUTH_ISSUER": self.issuer.issuer, "AUTH_CLIENT_ID": self.issuer.client_id, "AUTH_SIGN_IN_URL": hosted}
+        return {app.AUTH_ISSUER_VARIABLE: self.issuer.issuer, app.AUTH_CLIENT_ID_VARIABLE: self.issuer.client_id,
+                app.AUTH_SIGN_IN_URL_VARIABLE: hosted}
 
     def stop(self) -> None:
         self.issuer.stop()

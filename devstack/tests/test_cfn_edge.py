@@ -1,12 +1,11 @@
 """What the local stack reads of the edge: the security headers, its own CSP, the CORS site origin, and the
-conditions behind them (devstack/template.py)."""
+conditions behind them (devstack/cfn/template.py)."""
 
 import copy
 
 import pytest
 
-from devstack.stack import edge_headers
-from devstack.template import (
+from devstack.cfn.template import (
     TemplateError,
     load_template,
     local_content_security_policy,
@@ -14,6 +13,7 @@ from devstack.template import (
     read_stack,
     security_headers,
 )
+from devstack.stack import edge_headers
 
 DEPLOYED_CSP = ("default-src 'self'; img-src 'self' blob: data: https:; connect-src 'self' https:; "
                 "style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; "
