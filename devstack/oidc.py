@@ -14,6 +14,7 @@ Tokens: an id token (aud = the client id) and an access token that names the cli
 import base64
 import hashlib
 import html
+import importlib.util
 import json
 import secrets
 import threading
@@ -27,7 +28,13 @@ from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 
 from .jwt_authorizer import JwtAuthorizer, route_authorizers
-from .template import Stack, http_api_bodies
+from .template import ROOT, Stack, http_api_bodies
+
+# The deployed client's callback URLs are the site's and the CLI's loopback one: read from the one place
+# that sets them for Cognito (the SignInUrls custom resource's logic).
+_spec = importlib.util.spec_from_file_location("signin_urls", ROOT / "src" / "signin" / "signin_urls.py")
+signin_urls = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(signin_urls)
 
 DEV_USERS = ("alice@example.com", "bob@example.com")
 SCOPES = ("openid", "email", "profile")
@@ -57,6 +64,7 @@ class LocalIssuer(ThreadingHTTPServer):
         super().__init__((host, 0), _IssuerHandler)
         self.mode, self.client_id, self.token_seconds = mode, client_id, token_seconds
         self.site_urls = {f"{origin.rstrip('/')}/" for origin in site_origins}
+        self.callback_urls = self.site_urls | {signin_urls.CLI_CALLBACK_URL}
         self.key = RSAKey.generate_key(2048, parameters={"kid": f"local-{secrets.token_hex(4)}", "use": "sig",
                                                           "alg": "RS256"})
         self.issuer = f"http://{host}:{self.server_address[1]}"
@@ -119,7 +127,7 @@ class LocalIssuer(ThreadingHTTPServer):
         """What is wrong with an authorize request, or None; an error is shown, never redirected to."""
         if query.get("client_id") != self.client_id:
             return "Unknown client_id."
-        if query.get("redirect_uri") not in self.site_urls:
+        if query.get("redirect_uri") not in self.callback_urls:
             return "redirect_uri is not one of this client's callback URLs."
         if query.get("response_type") != "code":
             return "Only response_type=code is supported."
