@@ -1,17 +1,22 @@
 """The command-line client (cli/) as a person runs it: installed with pip, then as a subprocess against the
 local stack (DirectUploadMaxBytes=200000, so larger files take the pre-signed POST)."""
 
+import fcntl
 import json
 import os
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 from PIL import Image, ImageChops
 
 pytestmark = [pytest.mark.e2e]
@@ -208,3 +213,53 @@ def test_sizes_in_messages_are_in_mib(imageservice, tmp_path):
     assert refused.returncode == 1
     assert refused.stderr == "imageservice: huge.jpg: payload_too_large: huge.jpg is 50.5 MiB; " \
                              "the largest upload is 50 MiB.\n"
+
+
+@pytest.mark.parametrize("mode", ["cognito", "oidc"])
+def test_login_then_upload_in_each_sign_in_mode(installed, tmp_path, start_stack, photo, mode):
+    """`imageservice login`: the code flow with PKCE, the browser's part played here (the issuer's form, then
+    its redirect to the CLI's loopback address); the tokens land 0600 in the config folder and the next
+    commands send them. --token and IMAGESERVICE_TOKEN pass a token of one's own."""
+    stack = start_stack("--parameter-overrides", f"AuthMode={mode}", "--retry-delay", "0.2")
+    (tmp_path / "photo.jpg").write_bytes(photo(320, 240, seed=14))
+
+    def run(*args, env=None):
+        command, environment = cli_command(installed, tmp_path, stack.url, args, env)
+        return subprocess.run(command, capture_output=True, text=True, env=environment, cwd=tmp_path, timeout=120)
+
+    refused = run("upload", "photo.jpg")
+    assert refused.returncode == 1 and "run imageservice login" in refused.stderr
+    # One login at a time on this machine: the loopback port is fixed (Cognito matches callbacks exactly).
+    with open(Path(tempfile.gettempdir()) / "imageservice-cli-login.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        command, environment = cli_command(installed, tmp_path, stack.url, ("login", "--no-browser"))
+        login = subprocess.Popen(command, env=environment, cwd=tmp_path, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+        login.stderr.readline()  # "Sign in at this address …"
+        address = login.stderr.readline().strip()
+        query = {name: values[0] for name, values in parse_qs(urlsplit(address).query).items()}
+        assert query["redirect_uri"] == "http://localhost:8976/callback" and query["code_challenge_method"] == "S256"
+        back = requests.post(address.split("?")[0], data={**query, "email": "carol@example.com"},
+                             allow_redirects=False, timeout=10)
+        assert back.status_code == 302 and back.headers["Location"].startswith("http://localhost:8976/callback?")
+        assert requests.get(back.headers["Location"], timeout=10).status_code == 200  # the browser's last step
+        stdout, stderr = login.communicate(timeout=60)
+    assert login.returncode == 0, stderr
+    tokens = tmp_path / "config" / "tokens.json"
+    assert stdout == f"signed in to {stack.url}; tokens kept in {tokens}\n"
+    assert stat.S_IMODE(tokens.stat().st_mode) == 0o600
+    assert json.loads(tokens.read_text())[stack.url]["access_token"]
+
+    uploaded = run("upload", "photo.jpg", "--wait")
+    assert uploaded.returncode == 0, uploaded.stderr
+    image_id = uploaded.stdout.split("\t")[0]
+    assert json.loads(run("status", image_id).stdout)["status"] == "done"
+
+    assert run("logout").stdout == f"signed out of {stack.url}\n"
+    assert run("status", image_id).returncode == 1  # no token any more: 401
+    issuer = requests.get(f"{stack.url}/api/options", timeout=10).json()["sign_in"]["issuer"]
+    minted = requests.post(f"{issuer}/dev/mint", data={"email": "carol@example.com"}, timeout=10).json()
+    assert run("status", image_id, "--token", minted["access_token"]).returncode == 0
+    assert run("status", image_id, env={"IMAGESERVICE_TOKEN": minted["access_token"]}).returncode == 0
+    stranger = requests.post(f"{issuer}/dev/mint", data={"email": "dave@example.com"}, timeout=10).json()
+    assert run("status", image_id, env={"IMAGESERVICE_TOKEN": stranger["access_token"]}).returncode == 5
