@@ -71,6 +71,17 @@ let restored = false;
 
 const FINISHED_STATES = new Set(["done", "failed", "cancelled", "deleted"]);
 
+/** From this many images on the list, a finished one shows as a row that opens on demand (a long page otherwise). */
+const ROWS_FROM = 3;
+
+/** The ZIP's failure shown in the notice, until its cause goes (a ZIP that works, fresh links). */
+let zipProblemShown = false;
+
+function zipProblemGone() {
+  if (zipProblemShown && $("notice").textContent.startsWith("The ZIP could not be made")) hideNotice();
+  zipProblemShown = false;
+}
+
 // ---------------------------------------------------------------- the list
 
 function readOptions() {
@@ -208,6 +219,7 @@ async function start(item, { again = false } = {}) {
     item.image = answer.body;
     item.card.showResult(answer.body, answer.clock);
     setState(item, "done");
+    item.card.setCompact(items.length >= ROWS_FROM);
     const count = answer.body.variants.length;
     announce(`${item.source.name} is ready: ${count} ${count === 1 ? "variant" : "variants"}.`);
   } catch (error) {
@@ -287,6 +299,7 @@ async function refreshLinks(item, button) {
     item.image = answer.body;
     item.card.showResult(answer.body, answer.clock);
     announce(`Fresh links for ${item.source.name}.`);
+    if (!items.some((entry) => entry.state === "done" && entry.card.updateExpiry())) zipProblemGone();
   } catch (error) {
     notify(`${item.source.name}: ${errorSentence(error)}`, true);
   } finally {
@@ -339,9 +352,11 @@ async function zip(chosen, zipName, button) {
   try {
     await saveZip(chosen.map((item) => ({ image: item.image, fileName: item.source.name })), zipName);
     announce(`${zipName} is ready.`);
+    zipProblemGone();
   } catch (error) {
     if (!(error instanceof ApiError)) console.warn("unexpected failure", error);
     notify(`The ZIP could not be made: ${errorSentence(error)}`, true);
+    zipProblemShown = true;
   } finally {
     button.disabled = false;
   }
