@@ -699,7 +699,9 @@ def test_a_reload_keeps_the_list_resumes_processing_and_warns_while_sending(open
         "This file was not uploaded before the page was closed or reloaded.")
     expect(cards.nth(2).get_by_role("button", name="Try again: sunset.jpg")).to_be_hidden()
     expect(page.locator("#notice")).to_have_text("Restored 3 images from before the reload.")
-    # Restored, the images can still be deleted from the page.
+    # Restored, three images are rows; one opens on Details, and can still be deleted from the page.
+    expect(cards.nth(0)).to_have_class(re.compile(r"\bis-compact\b"))
+    cards.nth(0).get_by_role("button", name="Details: lake.jpg").click()
     cards.nth(0).get_by_role("button", name="Delete from server: lake.jpg and its variants").click()
     page.get_by_role("button", name="Delete", exact=True).click()
     expect(cards.nth(0)).to_have_attribute("data-state", "deleted")
