@@ -2,9 +2,9 @@
 triggers (a queue standing in for each function's event queue, and the bucket notifications that feed
 it), and the queues of the on-failure destinations."""
 
-from .lambdas import Trigger
-from .storage import StorageServer
-from .template import LOCAL_STACK_NAME, Function, Stack
+from .cfn.template import LOCAL_STACK_NAME, Function, Stack
+from .lambda_.lambdas import Trigger
+from .s3.storage import StorageServer
 
 
 def invoked_functions(stack: Stack) -> dict[str, Function]:

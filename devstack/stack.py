@@ -1,10 +1,10 @@
 """python -m devstack: template.yaml's application on one machine, without AWS or Docker.
 
 - storage: moto's S3 and SQS in server mode (a child process on 127.0.0.1), with the template's buckets,
-  their CORS rules and the S3 triggers' notifications, refusing what S3 refuses (devstack/storage.py);
+  their CORS rules and the S3 triggers' notifications, refusing what S3 refuses (devstack/s3/storage.py);
 - the functions: the template's handlers, each execution environment a process of its own with the
   function's environment and credentials and AWS_ENDPOINT_URL pointing at the storage server, so boto3
-  talks to it exactly as to S3 (devstack/lambdas.py);
+  talks to it exactly as to S3 (devstack/lambda_/lambdas.py);
 - the API: an HTTP server on --host/--port turning requests into HTTP API payload v2.0 events;
 - the triggers: S3 events reach a queue on the storage server, and are handed to the function as Lambda's
   asynchronous invocation would (retries, then the on-failure destination).
@@ -23,13 +23,8 @@ import time
 import traceback
 from urllib.parse import unquote_plus
 
-from .gateway import Gateway, Router
-from .identity import function_credentials, known_credentials
-from .lambdas import AsyncInvoker, FunctionError, FunctionPool, Trigger, lambda_environment
-from .oidc import DEFAULT_TOKEN_SECONDS, LocalSignIn
-from .provision import invoked_functions, provision
-from .storage import SOCKET_TIMEOUT, StorageError, StorageServer
-from .template import (
+from .apigw.gateway import Gateway, Router
+from .cfn.template import (
     ROOT,
     Function,
     Stack,
@@ -39,6 +34,11 @@ from .template import (
     parse_overrides,
     read_stack,
 )
+from .cognito.oidc import DEFAULT_TOKEN_SECONDS, LocalSignIn
+from .iam.identity import function_credentials, known_credentials
+from .lambda_.lambdas import AsyncInvoker, FunctionError, FunctionPool, Trigger, lambda_environment
+from .provision import invoked_functions, provision
+from .s3.storage import SOCKET_TIMEOUT, StorageError, StorageServer
 
 WEB_DIR = ROOT / "web"
 READY_LINE = "Image processing running at {url} (storage {storage})"

@@ -20,8 +20,8 @@ import requests
 from botocore.config import Config as BotoConfig
 from PIL import Image
 
+from devstack.cfn.template import local_resource_name
 from devstack.provision import trigger_queue_name
-from devstack.template import local_resource_name
 
 pytestmark = pytest.mark.e2e
 

@@ -19,9 +19,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from ..cfn.template import LOCAL_ACCOUNT, ROOT, Function
+from ..lambda_.lambdas import FunctionError, FunctionPool
 from .jwt_authorizer import UNAUTHORIZED_BODY, JwtAuthorizer, Unauthorized, unauthorized_headers
-from .lambdas import FunctionError, FunctionPool
-from .template import LOCAL_ACCOUNT, ROOT, Function
 
 API_PAYLOAD_LIMIT = 10 * 1024 * 1024  # API Gateway's request payload quota
 LAMBDA_PAYLOAD_LIMIT = 6 * 1024 * 1024  # synchronous invocation payload (the whole event)

@@ -11,7 +11,7 @@ import yaml
 
 from .intrinsics import NO_VALUE, Intrinsics
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = ROOT / "template.yaml"
 
 LOCAL_ACCOUNT = "123456789012"

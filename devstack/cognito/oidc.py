@@ -27,8 +27,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 
-from .jwt_authorizer import JwtAuthorizer, route_authorizers
-from .template import ROOT, Stack, http_api_bodies
+from ..apigw.jwt_authorizer import JwtAuthorizer, route_authorizers
+from ..cfn.template import ROOT, Stack, http_api_bodies
 
 # The deployed client's callback URLs are the site's and the CLI's loopback one: read from the one place
 # that sets them for Cognito (the SignInUrls custom resource's logic).

@@ -1,11 +1,11 @@
 """What the local stack reads of the edge: the security headers, its own CSP, the CORS site origin, and the
-conditions behind them (devstack/template.py)."""
+conditions behind them (devstack/cfn/template.py)."""
 
 import copy
 
 import pytest
 
-from devstack.template import (
+from devstack.cfn.template import (
     TemplateError,
     load_template,
     local_content_security_policy,
