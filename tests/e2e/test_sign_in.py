@@ -181,6 +181,24 @@ def test_the_page_signs_in_uploads_lists_only_your_images_and_signs_out(signed_i
         theirs = requests.get(f"{url}/api/images/{image_id}", headers=bearer(bob["access_token"]), timeout=10)
         assert theirs.status_code == 404
 
+        # A reload signs in again without a prompt: by itself where the issuer answers prompt=none (oidc; the
+        # local issuer says so in its discovery document), with one press of Sign in where it is not known to
+        # (Cognito's hosted pages, whose session lets the press return at once).
+        seen, asked = [], []  # pages shown; requests made (redirects included)
+        page.on("framenavigated", lambda frame: seen.append(frame.url) if frame == page.main_frame else None)
+        page.on("request", lambda request: asked.append(request.url))
+        page.reload()
+        if mode == "cognito":
+            page.wait_for_function("() => document.documentElement.dataset.signIn === 'signed-out'")
+            page.locator("#sign-in-button").click()
+        page.wait_for_function("() => document.documentElement.dataset.signIn === 'signed-in'")
+        expect(page.locator("#account-user")).to_have_text("Signed in as alice@example.com")
+        assert not any("/oauth2/authorize" in address for address in seen), seen  # no sign-in page shown
+        assert any("code=" in address for address in seen), seen
+        authorize = [address for address in asked if "/oauth2/authorize" in address]
+        assert len(authorize) == 1 and (mode == "oidc") == ("prompt=none" in authorize[0]), authorize
+        expect(own).to_have_count(1, timeout=20_000)
+
         # Delete from the list by keyboard, then sign out.
         own.first.locator(".owned-delete").focus()
         page.keyboard.press("Enter")
@@ -189,6 +207,16 @@ def test_the_page_signs_in_uploads_lists_only_your_images_and_signs_out(signed_i
         page.locator("#sign-out-button").click()
         page.wait_for_function("() => document.documentElement.dataset.signIn === 'signed-out'")
         expect(page.locator("#sign-in-button")).to_be_visible()
+        page.reload()  # signed out stays signed out: no silent attempt after signing out
+        page.wait_for_function("() => document.documentElement.dataset.signIn === 'signed-out'")
+        if mode == "oidc":  # a silent attempt the issuer answers login_required ends signed out, quietly
+            page.evaluate("() => localStorage.setItem('image-processor:signed-in', '1')")
+            asked.clear()
+            page.reload()
+            page.wait_for_function("() => document.documentElement.dataset.signIn === 'signed-out'")
+            assert any("prompt=none" in address for address in asked), asked
+            assert page.evaluate("() => localStorage.getItem('image-processor:signed-in')") is None
+            assert "is-error" not in (page.get_attribute("#notice", "class") or "")  # no error shown
         assert watch.csp_violations(page) == []
         assert watch.page_errors == []
         context.close()
