@@ -14,7 +14,6 @@ Tokens: an id token (aud = the client id) and an access token that names the cli
 import base64
 import hashlib
 import html
-import importlib.util
 import json
 import secrets
 import threading
@@ -29,13 +28,8 @@ from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 
 from ..apigw.jwt_authorizer import JwtAuthorizer, route_authorizers
-from ..cfn.template import ROOT, Stack, http_api_bodies
-
-# The deployed client's callback URLs are the site's and the CLI's loopback one: read from the one place
-# that sets them for Cognito (the SignInUrls custom resource's logic).
-_spec = importlib.util.spec_from_file_location("signin_urls", ROOT / "src" / "signin" / "signin_urls.py")
-signin_urls = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(signin_urls)
+from ..application import app
+from ..cfn.template import Stack, http_api_bodies
 
 DEV_USERS = ("alice@example.com", "bob@example.com")
 SCOPES = ("openid", "email", "profile")
@@ -66,7 +60,7 @@ class LocalIssuer(ThreadingHTTPServer):
         super().__init__((host, 0), _IssuerHandler)
         self.mode, self.client_id, self.token_seconds = mode, client_id, token_seconds
         self.site_urls = {f"{origin.rstrip('/')}/" for origin in site_origins}
-        self.callback_urls = self.site_urls | {signin_urls.CLI_CALLBACK_URL}
+        self.callback_urls = self.site_urls | set(app.EXTRA_CALLBACK_URLS)
         self.key = RSAKey.generate_key(2048, parameters={"kid": f"local-{secrets.token_hex(4)}", "use": "sig",
                                                           "alg": "RS256"})
         self.issuer = f"http://{host}:{self.server_address[1]}"
@@ -362,7 +356,8 @@ class LocalSignIn:
 
     def function_environment(self) -> dict[str, str]:
         hosted = self.issuer.issuer if self.issuer.mode == "cognito" else ""
-        return {"AUTH_ISSUER": self.issuer.issuer, "AUTH_CLIENT_ID": self.issuer.client_id, "AUTH_SIGN_IN_URL": hosted}
+        return {app.AUTH_ISSUER_VARIABLE: self.issuer.issuer, app.AUTH_CLIENT_ID_VARIABLE: self.issuer.client_id,
+                app.AUTH_SIGN_IN_URL_VARIABLE: hosted}
 
     def edge_headers(self, headers: dict[str, str]) -> dict[str, str]:
         """The CSP's connect-src admits the local issuer (discovery and token requests of the page)."""
