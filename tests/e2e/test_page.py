@@ -907,6 +907,40 @@ def test_zip_of_an_image_and_of_the_batch_and_the_summary(open_page, base_url):
     watch.assert_clean(page)
 
 
+def test_the_zip_error_goes_when_its_cause_does_and_advice_fits_the_output(open_page, local_stack):
+    page, watch = open_page()
+    page.set_input_files("#file-input", files=[
+        {"name": "lake.jpg", "mimeType": "image/jpeg", "buffer": landscape_jpeg(width=800, height=533, seed=28)}])
+    page.click("#upload-button")
+    wait_finished(page, 1)
+    storage = f"{local_stack.storage_url}/**"
+    page.route(storage, lambda route: route.abort("accessdenied"))
+    zip_button = page.get_by_role("button", name="Download all as ZIP: every variant of lake.jpg")
+    zip_button.click()
+    expect(page.locator("#notice")).to_contain_text("The ZIP could not be made")
+    page.unroute(storage)
+    with page.expect_download():
+        zip_button.click()
+    expect(page.locator("#notice")).to_be_hidden()  # it worked: the error's cause is gone, and so is the error
+
+    advice = page.evaluate("""async () => {
+        const { betterFormat } = await import('/card.js');
+        return [[{format: 'png'}, {format: 'webp'}], [{format: 'jpeg'}, {format: 'webp'}],
+                [{format: 'png'}, {format: 'jpeg'}], [{format: 'jpeg'}, {format: 'png'}],
+                [{format: 'gif'}, {format: 'avif'}]].map(([original, after]) => betterFormat(original, after));
+    }""")
+    assert advice == [
+        "This drawing was already small as PNG: keep its format (Same format), or try a lower quality.",
+        "The original was already compressed hard: try a lower quality for WebP.",
+        "Drawings and screenshots compress better as PNG or WebP than as JPEG.",
+        "PNG keeps every pixel, so photos grow. For photos choose JPEG or WebP.",
+        "This drawing was already small as GIF: keep its format (Same format), or try a lower quality.",
+    ]
+    watch.failed_requests.clear()
+    watch.console_errors.clear()
+    watch.assert_clean(page)
+
+
 def heic_photo(seed: int) -> bytes:
     """A phone-style HEIC, which Chromium cannot show: its card has no preview of its own."""
     import pillow_heif
