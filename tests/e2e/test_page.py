@@ -40,6 +40,7 @@ from page_helpers import (
     wait_finished,
     wait_images_loaded,
 )
+from PIL import Image
 from playwright.sync_api import expect, sync_playwright
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
@@ -698,7 +699,9 @@ def test_a_reload_keeps_the_list_resumes_processing_and_warns_while_sending(open
         "This file was not uploaded before the page was closed or reloaded.")
     expect(cards.nth(2).get_by_role("button", name="Try again: sunset.jpg")).to_be_hidden()
     expect(page.locator("#notice")).to_have_text("Restored 3 images from before the reload.")
-    # Restored, the images can still be deleted from the page.
+    # Restored, three images are rows; one opens on Details, and can still be deleted from the page.
+    expect(cards.nth(0)).to_have_class(re.compile(r"\bis-compact\b"))
+    cards.nth(0).get_by_role("button", name="Details: lake.jpg").click()
     cards.nth(0).get_by_role("button", name="Delete from server: lake.jpg and its variants").click()
     page.get_by_role("button", name="Delete", exact=True).click()
     expect(cards.nth(0)).to_have_attribute("data-state", "deleted")
@@ -901,4 +904,103 @@ def test_zip_of_an_image_and_of_the_batch_and_the_summary(open_page, base_url):
     verdict = f"saved ({-change}%)" if change < 0 else f"more (+{change}%)" if change > 0 else "the same size"
     expect(summary.locator(".summary-saved")).to_contain_text(verdict)
     assert_accessible(page)
+    watch.assert_clean(page)
+
+
+def test_the_zip_error_goes_when_its_cause_does_and_advice_fits_the_output(open_page, local_stack):
+    page, watch = open_page()
+    page.set_input_files("#file-input", files=[
+        {"name": "lake.jpg", "mimeType": "image/jpeg", "buffer": landscape_jpeg(width=800, height=533, seed=28)}])
+    page.click("#upload-button")
+    wait_finished(page, 1)
+    storage = f"{local_stack.storage_url}/**"
+    page.route(storage, lambda route: route.abort("accessdenied"))
+    zip_button = page.get_by_role("button", name="Download all as ZIP: every variant of lake.jpg")
+    zip_button.click()
+    expect(page.locator("#notice")).to_contain_text("The ZIP could not be made")
+    page.unroute(storage)
+    with page.expect_download():
+        zip_button.click()
+    expect(page.locator("#notice")).to_be_hidden()  # it worked: the error's cause is gone, and so is the error
+
+    advice = page.evaluate("""async () => {
+        const { betterFormat } = await import('/card.js');
+        return [[{format: 'png'}, {format: 'webp'}], [{format: 'jpeg'}, {format: 'webp'}],
+                [{format: 'png'}, {format: 'jpeg'}], [{format: 'jpeg'}, {format: 'png'}],
+                [{format: 'gif'}, {format: 'avif'}]].map(([original, after]) => betterFormat(original, after));
+    }""")
+    assert advice == [
+        "This drawing was already small as PNG: keep its format (Same format), or try a lower quality.",
+        "The original was already compressed hard: try a lower quality for WebP.",
+        "Drawings and screenshots compress better as PNG or WebP than as JPEG.",
+        "PNG keeps every pixel, so photos grow. For photos choose JPEG or WebP.",
+        "This drawing was already small as GIF: keep its format (Same format), or try a lower quality.",
+    ]
+    watch.failed_requests.clear()
+    watch.console_errors.clear()
+    watch.assert_clean(page)
+
+
+def heic_photo(seed: int) -> bytes:
+    """A phone-style HEIC, which Chromium cannot show: its card has no preview of its own."""
+    import pillow_heif
+
+    buffer = io.BytesIO()
+    picture = Image.open(io.BytesIO(landscape_jpeg(width=800, height=600, seed=seed))).convert("RGB")
+    pillow_heif.from_pillow(picture).save(buffer, quality=70)
+    return buffer.getvalue()
+
+
+THUMBS_LOADED = """() => [...document.querySelectorAll('.card .thumb img')].every(
+    (img) => img.complete && img.naturalWidth > 0)"""
+
+
+def test_ten_finished_images_fit_in_two_screens_with_previews_for_heic_and_restored_cards(open_page):
+    """Finished cards are rows (thumbnail, name, sizes, actions) that open on demand; a HEIC, which the
+    browser cannot show, and cards restored after a reload show the thumb variant as their preview."""
+    screen = {"width": 1280, "height": 800}
+    page, watch = open_page(viewport=screen)
+    files = [{"name": f"photo-{n}.jpg", "mimeType": "image/jpeg",
+              "buffer": landscape_jpeg(width=640, height=480, seed=40 + n)} for n in range(9)]
+    files.append({"name": "phone.heic", "mimeType": "image/heic", "buffer": heic_photo(seed=49)})
+    page.set_input_files("#file-input", files=files)
+    expect(page.locator(".card").filter(has_text="phone.heic").locator(".no-preview")).to_be_visible()
+    page.click("#upload-button")
+    widths = page.evaluate("[document.querySelector('#batch-progress'), document.querySelector('#queue')]"
+                           ".map((element) => element.getBoundingClientRect().width)")
+    wait_finished(page, 10, timeout=180_000)
+    cards = page.locator(".card")
+    for index in range(10):
+        expect(cards.nth(index)).to_have_attribute("data-state", "done")
+        expect(cards.nth(index)).to_have_class(re.compile(r"\bis-compact\b"))
+        expect(cards.nth(index).locator(".result")).to_be_hidden()
+    page.wait_for_function(THUMBS_LOADED)
+    heic = cards.filter(has_text="phone.heic")
+    expect(heic.locator(".thumb img.from-variant")).to_have_attribute("alt", "Preview of phone.heic")
+    expect(heic.locator(".file-sizes")).to_contain_text("→")
+    height = page.evaluate("document.documentElement.scrollHeight")
+    assert height <= 2 * screen["height"], height
+    assert widths[0] >= widths[1] - 40, widths  # the batch's bar, while it showed, was as wide as the list
+
+    # Details opens a row, and closes it again.
+    details = heic.get_by_role("button", name="Details: phone.heic")
+    expect(details).to_have_attribute("aria-expanded", "false")
+    details.click()
+    expect(heic.locator(".result")).to_be_visible()
+    expect(heic.get_by_role("button", name="Hide details: phone.heic")).to_have_attribute("aria-expanded", "true")
+    expect(heic.locator(".compare-figure .hint")).to_contain_text("no before view")
+    assert_accessible(page, dark_too=False)
+    heic.get_by_role("button", name="Hide details: phone.heic").click()
+    expect(heic.locator(".result")).to_be_hidden()
+
+    page.reload()
+    page.wait_for_function("() => document.documentElement.dataset.options === 'ready'")
+    wait_finished(page, 10, timeout=60_000)
+    expect(page.locator(".card.is-compact")).to_have_count(10)
+    page.wait_for_function(THUMBS_LOADED)
+    expect(page.locator(".card .thumb img.from-variant")).to_have_count(10)  # restored: previews from variants
+    expect(page.locator(".card .no-preview")).to_have_count(0)
+    assert page.evaluate("document.documentElement.scrollHeight") <= 2 * screen["height"] + 60  # + the notice
+    assert_accessible(page, dark_too=False)
+    screenshot(page, "ten-rows.png")
     watch.assert_clean(page)
