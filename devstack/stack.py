@@ -24,6 +24,7 @@ import traceback
 from urllib.parse import unquote_plus
 
 from .apigw.gateway import Gateway, Router
+from .apigw.gateway import _answer as answer_of
 from .application import app
 from .cfn.template import (
     Function,
@@ -34,6 +35,8 @@ from .cfn.template import (
     parse_overrides,
     read_stack,
 )
+from .cloudfront import FunctionFailed as CloudFrontFunctionFailed
+from .cloudfront import LocalCloudFront, edge_functions
 from .cognito.oidc import DEFAULT_TOKEN_SECONDS, LocalSignIn
 from .iam.identity import function_credentials, known_credentials
 from .lambda_.lambdas import AsyncInvoker, FunctionError, FunctionPool, Trigger, lambda_environment
@@ -237,6 +240,7 @@ class LocalStack:
         self._pools: dict[str, FunctionPool] = {}
         self._invoker: AsyncInvoker | None = None
         self._triggers: list[Trigger] = []
+        self.cloudfront: LocalCloudFront | None = None  # the distribution's /img/* behaviour and its API
         self.sign_in: LocalSignIn | None = None  # the local issuer, with AuthMode cognito or oidc
 
     def __enter__(self) -> "LocalStack":
@@ -270,7 +274,10 @@ class LocalStack:
             self.stack = read_stack(self.overrides, site_origins=self.site_origins)
         except (TemplateError, ValueError) as error:
             raise StackError(f"template.yaml: {error}", exit_code=2) from None
-        functions = invoked_functions(self.stack)
+        try:
+            functions = invoked_functions(self.stack) | edge_functions(self.stack)
+        except TemplateError as error:
+            raise StackError(f"template.yaml: {error}", exit_code=2) from None
         try:
             self._storage = StorageServer.start(
                 known_credentials(self.stack.functions),
@@ -281,8 +288,12 @@ class LocalStack:
             self.storage_url, self.storage_port = self._storage.endpoint, self._storage.port
             self._triggers = provision(self._storage, self.stack)
             self.sign_in = LocalSignIn.start(self.stack, shown_host, self.site_origins, self.token_lifetime)
+            self.cloudfront = LocalCloudFront(
+                self.stack, shown_host, shown_host, self._storage.client("s3"),
+                lambda function, event: self._pools[function].invoke(event), answer_of,
+                known_credentials(self.stack.functions), self.console.line)
             self._start_functions(functions)
-        except (StorageError, TemplateError, FunctionError) as error:
+        except (StorageError, TemplateError, FunctionError, CloudFrontFunctionFailed) as error:
             raise StackError(str(error)) from None
         logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)  # "connection pool is full" noise
         self._gateway.attach(
@@ -294,6 +305,7 @@ class LocalStack:
             edge_headers(self.stack, self.storage_url, self.sign_in.issuer.issuer if self.sign_in else None),
         )
         self._gateway.authorizer = self.sign_in.authorizer if self.sign_in else None
+        self._gateway.edge = self.cloudfront.edge
         self._serving = threading.Thread(
             target=self._gateway.serve_forever, kwargs={"poll_interval": 0.2}, name="gateway", daemon=True
         )
@@ -333,6 +345,8 @@ class LocalStack:
                 # Any other AWS client also reaches the storage server, never a real account.
                 "AWS_ENDPOINT_URL": self.storage_url,
             }
+            if self.cloudfront and self.cloudfront.api_url:  # CloudFront's API: CreateInvalidation
+                local["AWS_ENDPOINT_URL_CLOUDFRONT"] = self.cloudfront.api_url
             if self.sign_in:
                 local |= self.sign_in.function_environment()
             self._pools[logical_id] = FunctionPool(function, lambda_environment(function, local, quiet), iam)
@@ -379,6 +393,8 @@ class LocalStack:
             self._storage.stop()
         if self.sign_in is not None:
             self.sign_in.stop()
+        if self.cloudfront is not None:
+            self.cloudfront.stop()
         return clean
 
 
