@@ -1,5 +1,5 @@
 """The dashboard renders from template.yaml into a body CloudWatch accepts, and it watches this stack's own
-resources; tests/e2e/test_dashboard.py proves its custom metrics are ones the functions emit."""
+resources; tests/e2e/test_local_stack_telemetry.py proves its custom metrics are ones the functions emit."""
 
 import re
 
