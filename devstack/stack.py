@@ -320,6 +320,7 @@ class LocalStack:
 
         physical_ids = {logical_id: bucket.name for logical_id, bucket in self.stack.buckets.items()}
         physical_ids |= self.stack.queues
+        physical_ids |= self.stack.distributions
         return {"rendered_template": render_template(), "physical_ids": physical_ids, "parameters": self.overrides}
 
     def _start_functions(self, functions: dict[str, Function]) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import imaging
 from imageservice.config import parse_variants
+from imageservice.keys import DERIVED_FORMATS
 from imageservice.options import FILTERS, OUTPUT_FORMATS
 from imaging import budget
 
@@ -26,7 +27,10 @@ def _js_object_keys(source: str, name: str) -> tuple[str, ...]:
 
 def test_the_core_has_exactly_the_apis_filters_and_formats_in_its_order():
     assert imaging.FILTERS == FILTERS
-    assert imaging.OUTPUT_FORMATS == OUTPUT_FORMATS
+    # fallback (JPEG, or PNG with transparency) is what GET /img/... renders for auto without AVIF or WebP; an
+    # upload names its format.
+    assert imaging.OUTPUT_FORMATS == (*OUTPUT_FORMATS, "fallback")
+    assert set(DERIVED_FORMATS) <= set(imaging.OUTPUT_FORMATS)
 
 
 def test_the_job_budget_costs_every_filter_and_every_written_format():
