@@ -45,6 +45,10 @@ _DECODE_ERRORS = (
     zlib.error,
 )
 
+# How libheif starts the message of a valid file it cannot decode (a colour matrix it has no conversion for);
+# pillow-heif raises it as a SyntaxError or RuntimeError.
+_LIBHEIF_UNSUPPORTED = "Unsupported feature"
+
 _SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*")
 
 
@@ -61,6 +65,11 @@ def decoding() -> Iterator[None]:
             "The image declares more pixels than can be decoded safely. Reduce its size and upload it again."
         ) from error
     except _DECODE_ERRORS as error:
+        if str(error).startswith(_LIBHEIF_UNSUPPORTED):
+            raise UnsupportedImage(
+                f"The image uses a feature its decoder does not support ({error}). Convert it to JPEG or PNG and "
+                "upload it again."
+            ) from error
         raise CorruptImage(
             f"The image data is damaged or incomplete ({error}). Re-export the image and upload it again."
         ) from error
