@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 3000
 PARAMS ?=
 
-.PHONY: install dev test lint build clean build-WebLayer
+.PHONY: install dev test check lint build clean build-WebLayer
 
 $(VENV)/.installed: requirements-dev.txt src/shared/requirements.txt src/process/requirements.txt src/publish/requirements.txt src/upload/requirements.txt src/signin/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ dev: install
 test: install
 	scripts/ensure-chromium.sh
 	$(PY) -m pytest
+
+# The tier to run before every commit: unit and integration tests, no local stack and no browser.
+check: install
+	$(PY) -m pytest tests/unit tests/integration
 
 # Static gates: SAM and CloudFormation lint (before and after the SAM transform), the security
 # scan, and an arm64 build whose Pillow must be aarch64.
