@@ -34,6 +34,7 @@ class Config:
     processing_timeout_seconds: int  # an original older than this without a manifest reads as failed
     sign_in: "SignIn"  # who may call the API: nobody signs in (mode none), or users of one OIDC issuer
     threads: int = 1  # cores ProcessFunction decodes and encodes one image on (processing_threads)
+    memory_mb: int | None = None  # the function's memory (Lambda's AWS_LAMBDA_FUNCTION_MEMORY_SIZE); None elsewhere
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> "Config":
@@ -49,6 +50,7 @@ class Config:
             processing_timeout_seconds=_integer(environ, "PROCESSING_TIMEOUT_SECONDS", 1, 24 * 3600),
             sign_in=SignIn.from_environ(environ),
             threads=processing_threads(environ),
+            memory_mb=function_memory_mb(environ),
         )
 
 
@@ -100,6 +102,12 @@ def processing_threads(environ: Mapping[str, str]) -> int:
     if memory.isdigit() and int(memory) > 0:
         usable = min(usable, math.ceil(int(memory) / _MB_PER_VCPU))
     return max(1, usable)
+
+
+def function_memory_mb(environ: Mapping[str, str]) -> int | None:
+    """The memory Lambda gives this function, in MB, or None outside Lambda (and its local stack)."""
+    memory = environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "").strip()
+    return int(memory) if memory.isdigit() and int(memory) > 0 else None
 
 
 def parse_variants(value: str) -> tuple[VariantSize, ...]:
