@@ -30,10 +30,10 @@ check: install
 # Static gates: SAM and CloudFormation lint (before and after the SAM transform), the security
 # scan, and an arm64 build whose Pillow must be aarch64.
 lint: install
-	scripts/lint-template.sh
+	VENV=$(VENV) scripts/lint-template.sh
 
 build:
-	scripts/build.sh
+	VENV=$(VENV) scripts/build.sh
 
 # Run by sam build for WebLayer (BuildMethod makefile) in a copy of web/: the page goes under web/ in the layer,
 # which Lambda extracts to /opt/web, where PublishFunction reads it.
