@@ -23,9 +23,10 @@ test: install
 	scripts/ensure-chromium.sh
 	$(PY) -m pytest
 
-# The tier to run before every commit: unit and integration tests, no local stack and no browser.
+# The tier to run before every commit: unit and integration tests (the local stack's own in devstack/tests),
+# no local stack over HTTP and no browser.
 check: install
-	$(PY) -m pytest tests/unit tests/integration
+	$(PY) -m pytest tests/unit tests/integration devstack/tests
 
 # Static gates: SAM and CloudFormation lint (before and after the SAM transform), the security
 # scan, and an arm64 build whose Pillow must be aarch64.

@@ -202,8 +202,8 @@ def test_the_same_event_twice_ends_in_one_correct_result(invoke, s3, config, ori
 
 def test_two_racing_deliveries_end_in_one_correct_result(s3, config, stack, original, s3_event):
     """Two execution environments handle the same event at once; both render before either writes."""
-    from devstack.functions import LambdaContext, load_handler
     from devstack.iam import acting_as
+    from devstack.lambda_.functions import LambdaContext, load_handler
 
     image_id, data, metadata = original()
     function = stack.functions["ProcessFunction"]
