@@ -102,6 +102,12 @@ def _check_pixels(size: tuple[int, int], max_pixels: int) -> None:
 def open_image(data: bytes, max_pixels: int) -> tuple[Image.Image, str]:
     """Open and bound the image from its header, returning it with its lower-case format."""
     _tie_pillow_backstop(max_pixels)
+    if data[4:8] == b"ftyp":
+        # Before pillow-heif opens it: its context takes libheif's limits when it is made. Imported here for
+        # the cold start, as in _still_picture.
+        from . import heif
+
+        heif.limit_libheif(max_pixels)
     with decoding():
         try:
             im = Image.open(io.BytesIO(data), formats=_OPEN_AS)

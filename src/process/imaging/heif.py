@@ -44,8 +44,27 @@ class _Nclx(ctypes.Structure):
     ]
 
 
+class _SecurityLimits(ctypes.Structure):
+    # The leading fields of heif_security_limits (heif_security.h), versions 1 and 2.
+    _fields_ = [
+        ("version", ctypes.c_uint8),
+        ("max_image_size_pixels", ctypes.c_uint64),
+        ("max_number_of_tiles", ctypes.c_uint64),
+        ("max_bayer_pattern_pixels", ctypes.c_uint32),
+        ("max_items", ctypes.c_uint32),
+        ("max_color_profile_size", ctypes.c_uint32),
+        ("max_memory_block_size", ctypes.c_uint64),
+        ("max_components", ctypes.c_uint32),
+        ("max_iloc_extents_per_item", ctypes.c_uint32),
+        ("max_size_entity_group", ctypes.c_uint32),
+        ("max_children_per_box", ctypes.c_uint32),
+        ("max_total_memory", ctypes.c_uint64),
+    ]
+
+
 _P = ctypes.c_void_p
 _SIGNATURES = {
+    "heif_get_global_security_limits": (ctypes.POINTER(_SecurityLimits), []),
     "heif_context_alloc": (_P, []),
     "heif_context_free": (None, [_P]),
     "heif_context_read_from_memory_without_copy": (_Error, [_P, ctypes.c_char_p, ctypes.c_size_t, _P]),
@@ -84,6 +103,31 @@ def _libheif() -> ctypes.CDLL | None:
     except (OSError, AttributeError):
         return None
     return lib
+
+
+# libheif's limits, from the pixel limit: an image (a tile, a grid, an overlay's canvas) twice the limit, room
+# for the coding units an encoder pads a picture at the limit to; and memory at most this many bytes per pixel
+# of the limit in one block and in all (a 10-bit 4:2:0 picture and its 16-bit RGB conversion: 9 bytes).
+_IMAGE_PIXELS_PER_LIMIT = 2
+_BLOCK_BYTES_PER_PIXEL = 8
+_TOTAL_BYTES_PER_PIXEL = 16
+
+
+def limit_libheif(max_pixels: int) -> None:
+    """Set libheif's security limits from the pixel limit, for every context made from now on.
+
+    libheif copies its global limits into each new context; pillow-heif makes its own contexts and offers no
+    way to set theirs, so the global limits are changed in place (the structure is writable; the API hands
+    it out as const). Process-wide, as Pillow's MAX_IMAGE_PIXELS is, and every call carries the same limit.
+    """
+    lib = _libheif()
+    if lib is None:
+        return
+    limits = lib.heif_get_global_security_limits().contents
+    limits.max_image_size_pixels = _IMAGE_PIXELS_PER_LIMIT * max_pixels
+    limits.max_memory_block_size = _BLOCK_BYTES_PER_PIXEL * max_pixels
+    if limits.version >= 2:
+        limits.max_total_memory = _TOTAL_BYTES_PER_PIXEL * max_pixels
 
 
 def _check(error: _Error) -> None:
