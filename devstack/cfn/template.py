@@ -9,14 +9,15 @@ from pathlib import Path
 
 import yaml
 
+from ..application import app
 from .intrinsics import NO_VALUE, Intrinsics
 
-ROOT = Path(__file__).resolve().parents[2]
-TEMPLATE_PATH = ROOT / "template.yaml"
+ROOT = app.ROOT
+TEMPLATE_PATH = app.TEMPLATE_PATH
 
 LOCAL_ACCOUNT = "123456789012"
 LOCAL_REGION = "us-east-1"
-LOCAL_STACK_NAME = "image-processing-local"
+LOCAL_STACK_NAME = app.STACK_NAME
 LOCAL_STACK_ID = (
     f"arn:aws:cloudformation:{LOCAL_REGION}:{LOCAL_ACCOUNT}:stack/{LOCAL_STACK_NAME}/"
     "0f1e2d3c-4b5a-4697-8877-665544332211"
