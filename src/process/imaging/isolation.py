@@ -64,11 +64,12 @@ def _address_space() -> int | None:
     return None
 
 
-def _lower(limit: int, wanted: int) -> None:
+def _lower(limit: int, soft: int, hard: int) -> None:
     """Set a limit no higher than it already is (an unprivileged process cannot raise its hard limit)."""
-    _, hard = resource.getrlimit(limit)
-    value = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
-    resource.setrlimit(limit, (value, value if limit != resource.RLIMIT_CPU else min(value + 1, hard)))
+    _, current = resource.getrlimit(limit)
+    if current != resource.RLIM_INFINITY:
+        soft, hard = min(soft, current), min(hard, current)
+    resource.setrlimit(limit, (soft, hard))
 
 
 def _apply(limits: Limits) -> None:
@@ -78,9 +79,10 @@ def _apply(limits: Limits) -> None:
     faulthandler.disable()
     inherited = _address_space()
     if limits.memory_bytes is not None and inherited is not None:
-        _lower(resource.RLIMIT_AS, inherited + limits.memory_bytes)
+        _lower(resource.RLIMIT_AS, inherited + limits.memory_bytes, inherited + limits.memory_bytes)
     if limits.cpu_seconds is not None:
-        _lower(resource.RLIMIT_CPU, max(1, math.ceil(limits.cpu_seconds)))
+        seconds = max(1, math.ceil(limits.cpu_seconds))
+        _lower(resource.RLIMIT_CPU, seconds, seconds + 1)  # SIGXCPU, then SIGKILL should it be caught
 
 
 def _write_all(fd: int, payload: bytes) -> None:
