@@ -94,10 +94,10 @@ def reference(data: bytes) -> tuple[Image.Image, tuple[int, int]]:
     Careful: Pillow's decompression-bomb check at the same pixel limit, and every frame of an animation
     seeked to, so that frames reaching outside the canvas meet that check as the pipeline's do."""
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS // 2  # Pillow refuses over twice this
-    im = Image.open(io.BytesIO(data), formats=FORMATS)
-    for frame in range(getattr(im, "n_frames", 1)):
-        im.seek(frame)
-    im.seek(0)
+    frames = Image.open(io.BytesIO(data), formats=FORMATS)
+    for frame in range(getattr(frames, "n_frames", 1)):
+        frames.seek(frame)
+    im = Image.open(io.BytesIO(data), formats=FORMATS)  # afresh: seeking back to 0 does not restore every frame
     im.load()
     im = ImageOps.exif_transpose(im)
     icc = im.info.get("icc_profile")
