@@ -26,6 +26,7 @@ run() while the worker is busy (the local stack) gets a child of its own, as doe
 """
 
 import faulthandler
+import fcntl
 import math
 import os
 import pickle
@@ -285,7 +286,8 @@ def _stop(kill: bool = True) -> tuple[int, float]:
 
 
 def _write_frame(fd: int, payload: bytes) -> None:
-    _write_all(fd, _LENGTH.pack(len(payload)) + payload)
+    _write_all(fd, _LENGTH.pack(len(payload)))
+    _write_all(fd, payload)
 
 
 def _read_exactly(fd: int, size: int) -> bytes | None:
@@ -355,9 +357,20 @@ def _limit_job(limits: Limits, started: int | None) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))  # SIGXCPU at the soft limit ends the worker
 
 
+def _widen(fd: int) -> None:
+    """A pipe as wide as the system allows: a job's megabytes cross it in fewer writes and wake-ups."""
+    try:
+        with open("/proc/sys/fs/pipe-max-size") as limit:
+            fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, int(limit.read()))
+    except (OSError, ValueError, AttributeError):
+        pass  # not Linux, or a limit this process may not use: the default width works, a little slower
+
+
 def _fork_worker(function: Callable, package: tuple) -> _Worker:
     jobs_read, jobs_write = os.pipe()
     answers_read, answers_write = os.pipe()
+    _widen(jobs_write)
+    _widen(answers_write)
     pid = os.fork()
     if pid == 0:
         os.close(jobs_write)
