@@ -12,8 +12,9 @@ image, as the first version did). Each round runs the three in a rotating order;
 (the process's and its children's, so the worker's too: a child's CPU counts once it is reaped, hence the
 warm worker's process adds the worker's own CPU per job, as the worker reports it with each answer) per image (three variants,
 2048/1024/256, JPEG quality 80); medians. CPU time is the steadier figure on a shared machine. The fork
-per job process also times a child that does nothing ("fork only"), and the warm worker one a job that
-does nothing ("round trip only").
+per job process also times a child that does nothing ("fork only"), and a fourth process a warm worker's
+job that does nothing ("round trip only": the image's bytes to the worker, None back; a process of its
+own, as a worker serves one function and another would re-fork it).
 """
 
 import argparse
@@ -71,14 +72,14 @@ def worker(mode: str, path: str) -> None:
         else:
             imaging.run_isolated(function, *args, deadline, limits=limits_for(config, deadline), deadline=deadline,
                                  fresh=mode == "fork")
-        worker = _worker_cpu() - worker_before if mode == "warm" else 0.0
+        worker = _worker_cpu() - worker_before if mode in ("warm", "trip") else 0.0
         return f"{(time.perf_counter() - started) * 1000:.3f} {(cpu() - used + worker) * 1000:.3f}"
 
     for _ in range(2):  # warm up: imports, caches, the allocator, the worker
-        one(imaging.build_variants, data, recipe)
+        one(_nothing, data, recipe) if mode == "trip" else one(imaging.build_variants, data, recipe)
     for line in sys.stdin:
         if line.strip() == "nothing":
-            print(one(_nothing), flush=True)
+            print(one(_nothing, data, recipe), flush=True)
         else:
             print(one(imaging.build_variants, data, recipe), flush=True)
 
@@ -103,7 +104,7 @@ def main() -> None:
         workers = {
             mode: subprocess.Popen([sys.executable, __file__, "--worker", mode, jpeg.name], stdin=subprocess.PIPE,
                                    stdout=subprocess.PIPE, text=True)
-            for mode in MODES
+            for mode in (*MODES, "trip")
         }
 
         def ask(mode: str, what: str = "image") -> tuple[float, float]:
@@ -119,7 +120,7 @@ def main() -> None:
             for mode in MODES[shift:] + MODES[:shift]:
                 times[NAMES[mode]].append(ask(mode))
             times["fork only"].append(ask("fork", "nothing"))
-            times["round trip only"].append(ask("warm", "nothing"))
+            times["round trip only"].append(ask("trip", "nothing"))
         for process in workers.values():
             process.stdin.close()
             process.wait()
