@@ -127,3 +127,22 @@ def test_every_conditional_resource_is_made_in_some_mode_the_name_test_runs(temp
         made |= {name for name, resource in template["Resources"].items()
                  if "Condition" not in resource or resolve.condition(resource["Condition"])}
     assert set(template["Resources"]) - made == set()
+
+
+@pytest.mark.parametrize("days", ["30", "0"])
+def test_images_expire_after_the_days_given_and_0_keeps_them(template, days):
+    resolve = resolver(template, {"OriginalsExpireDays": days, "VariantsExpireDays": days})
+    resources = template["Resources"]
+    stored = resolve.resolve(resources["StoredImagesBucket"]["Properties"])["LifecycleConfiguration"]["Rules"]
+    processed = resolve.resolve(resources["ProcessedImagesBucket"]["Properties"]).get("LifecycleConfiguration")
+    (rule,) = stored
+    assert rule["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}  # a rule needs an action left
+    if days == "0":
+        assert "ExpirationInDays" not in rule and processed is None  # S3 refuses an expiration of 0 days
+    else:
+        assert rule["ExpirationInDays"] == days and processed["Rules"][0]["ExpirationInDays"] == days
+    for name in ("OriginalsExpireDays", "VariantsExpireDays"):
+        assert template["Parameters"][name]["MinValue"] == 0
+    presign = next(r for r in resources.values() if r["Type"] == "AWS::Lambda::Function"
+                   and "URL_EXPIRES_SECONDS" in r["Properties"]["Environment"]["Variables"])
+    assert resolve.resolve(presign["Properties"]["Environment"]["Variables"])["VARIANTS_EXPIRE_DAYS"] == days
