@@ -91,3 +91,22 @@ def test_an_answer_without_one_stack_is_refused_with_a_reason(script, tmp_path, 
     empty.write_text('{"Stacks": []}')
     assert script.main(["--describe-stacks", str(empty)]) == 1
     assert "holds 0 stacks" in capsys.readouterr().err
+
+
+def test_the_s3_events_are_written_for_the_deployed_bucket(script, tmp_path, capsys):
+    """ProcessFunction reads the bucket from the event, and events/ names the local stack's: replayed against a
+    deployed stack as they are, they would read a bucket that is not the stack's."""
+    out = tmp_path / "deployed-events"
+    assert script.main(["--describe-stacks", str(ANSWER_PATH), "--events", str(out)]) == 0
+    capsys.readouterr()
+    written = {path.name: json.loads(path.read_text()) for path in out.glob("*.json")}
+    samples = {path.name for path in (ROOT / "events").glob("*.json") if '"aws:s3"' in path.read_text()}
+    assert set(written) == samples and {"process_put.json", "process_key_with_spaces.json"} <= samples
+    for name, event in written.items():
+        original = json.loads((ROOT / "events" / name).read_text())
+        (record,) = event["Records"]
+        assert record["s3"]["bucket"]["name"] == f"stored-images-{UUID}"
+        assert record["s3"]["bucket"]["arn"] == f"arn:aws:s3:::stored-images-{UUID}"
+        assert record["awsRegion"] == "eu-west-1"
+        assert record["s3"]["object"] == original["Records"][0]["s3"]["object"]  # the key as S3 sends it
+        assert original["Records"][0]["s3"]["bucket"]["name"] != record["s3"]["bucket"]["name"]
