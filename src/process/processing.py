@@ -95,9 +95,10 @@ def render(
     try:
         record = OriginalMetadata.from_s3(metadata)
         recipe = recipe_for(config, record.options)
-        # The tracer's spans run in the child too: a forked X-Ray SDK sends its subsegments as the parent would.
-        processed = imaging.run_isolated(imaging.build_variants, data, recipe, deadline, get_tracer().span,
-                                         limits=limits_for(config, deadline), deadline=deadline)
+        # One span around the isolated job: its arguments are pickled to the worker, and a tracer is not.
+        with get_tracer().span("build variants"):
+            processed = imaging.run_isolated(imaging.build_variants, data, recipe, deadline,
+                                             limits=limits_for(config, deadline), deadline=deadline)
     except (imaging.ImageRejected, InvalidOption) as rejection:
         return Manifest.failed(image_id, rejection.code, rejection.message, source_etag), ()
     distinct = distinct_variants(processed.variants)

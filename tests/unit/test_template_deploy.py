@@ -9,8 +9,10 @@ from tests.template_render import Resolver, transformed
 # The longest stack name CloudFormation accepts (128 characters, a letter first).
 LONGEST_STACK_NAME = ("image-processing-" * 8)[:127] + "x"
 STACK_UUID = "51af3dc0-da77-11e4-872e-1234567db123"
+# With the custom domain, the other optional edge resource too (EdgeMetrics: the distribution's monitoring).
 DOMAIN = {"DomainName": "images.example.com", "HostedZoneId": "Z0123456789ABCDEFGHIJ",
-          "CertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-4b5a-4697-8877-665544332211"}
+          "CertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-4b5a-4697-8877-665544332211",
+          "EdgeMetrics": "true"}
 # Every AuthMode: a resource whose condition is false under the defaults is checked in the mode that makes it.
 AUTH_MODES = {
     "none": {},
