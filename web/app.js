@@ -10,7 +10,7 @@ import { createAnnouncer } from "./announce.js";
 import { ApiError, deleteImage, getImage, getOptions } from "./api.js";
 import { onChange as onSignInChange, signIn, signInEnabled, signedIn } from "./auth.js";
 import { renderBatch } from "./batch.js";
-import { BUSY_STATES, Card } from "./card.js";
+import { BUSY_STATES, Card, setLinkPolicy } from "./card.js";
 import { wireChoosing } from "./choose.js";
 import { confirmDialog } from "./confirm.js";
 import { copyText } from "./dom.js";
@@ -445,6 +445,7 @@ async function loadOptions() {
   try {
     options = await getOptions();
     apiOptions = readConfig(options);
+    setLinkPolicy(apiOptions.links);
   } catch (error) {
     if (!(error instanceof ApiError)) console.warn("unexpected failure", error);
     els.optionsErrorTitle.textContent = "The options could not be loaded, so nothing can be uploaded yet.";

@@ -938,6 +938,11 @@ def test_zip_of_an_image_and_of_the_batch_and_the_summary(open_page, base_url, l
     assert set(files) == set(expected)
     for name, variant in expected.items():
         assert len(files[name]) == variant["bytes"], name
+    # The lasting links say how long they last (VariantsExpireDays, 30 by default).
+    retention = "The image is deleted 30 days after upload, and every link to it stops working then."
+    assert api_options(base_url)["retention_days"] == 30 and api_options(base_url)["lasting_links"] is True
+    expect(cards.nth(0).locator(".snippet .hint")).to_contain_text(retention)
+    expect(cards.nth(0).locator(".variants-hint")).to_have_text(f"Copy link gives a lasting address of a variant. {retention}")
 
     before = sum(image["original"]["bytes"] for image in images)
     after = sum(max(v["bytes"] for v in image["variants"]) for image in images)
