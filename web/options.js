@@ -105,7 +105,16 @@ export function readConfig(body) {
     largeUploadMaxBytes: isCount(limits.large_upload_max_bytes) ? limits.large_upload_max_bytes : null,
     maxPixels: isCount(limits.max_pixels) ? limits.max_pixels : null,
     maxWaitSeconds: isCount(limits.max_wait_seconds) ? limits.max_wait_seconds : 0,
+    delivery: readDelivery(body.delivery),
   };
+}
+
+/** Images at the edge (GET /img/...): {path, widths}, or null where the deployment has none. */
+function readDelivery(delivery) {
+  const widths = Array.isArray(delivery?.widths) ? delivery.widths.filter((width) => isCount(width) && width > 0) : [];
+  const path = delivery?.path;
+  if (typeof path !== "string" || !/^\/[a-z]+$/.test(path) || !widths.length) return null;
+  return { path, widths };
 }
 
 /**

@@ -8,7 +8,7 @@ from botocore.exceptions import ClientError
 from imageservice.config import Config
 from imageservice.errors import InvalidOption, NotFound, quoted
 from imageservice.filename import attachment_disposition
-from imageservice.keys import is_image_id, manifest_key, parse_newest_entry, upload_key
+from imageservice.keys import DELIVERY_PATH, REQUESTED_FORMATS, is_image_id, manifest_key, parse_newest_entry, upload_key
 from imageservice.manifest import DELETED, DONE, FAILED, PENDING, Manifest, StoredVariant
 from imageservice.options import FILTERS, MAX_FILTERS, OUTPUT_FORMATS
 from imageservice.sniff import ACCEPTED_CONTENT_TYPES
@@ -164,7 +164,16 @@ def processing_options(config: Config) -> dict:
         },
         "url_expires_seconds": config.url_expires_seconds,
         "sign_in": sign_in_options(config),
+        "delivery": delivery_options(config),
     }
+
+
+def delivery_options(config: Config) -> dict | None:
+    """Images at the edge (GET /img/{id}/{width}.{format}, docs/delivery.md): where, which widths and formats;
+    None where the distribution has no /img/* behaviour (signed in: until a signed cookie guards it)."""
+    if config.sign_in.enabled:
+        return None
+    return {"path": DELIVERY_PATH, "widths": list(config.widths), "formats": list(REQUESTED_FORMATS)}
 
 
 SIGN_IN_SCOPES = ("openid", "email", "profile")
