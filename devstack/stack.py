@@ -136,15 +136,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def edge_headers(stack: Stack, storage_endpoint: str) -> dict[str, str]:
+def edge_headers(stack: Stack, storage_endpoint: str, sign_in_origin: str | None = None) -> dict[str, str]:
     """The headers CloudFront's response-headers policy adds to every answer (page and /api alike), for
-    the local stack: the CSP admits the storage server where it admits https: pre-signed S3 URLs, and
-    Strict-Transport-Security is left out (browsers ignore it on plain HTTP, and it would pin localhost)."""
+    the local stack: the template's CSP with its hosts replaced by their local stand-ins (the storage server's
+    buckets, the local issuer) and nothing else changed, and no Strict-Transport-Security (browsers ignore it
+    on plain HTTP, and it would pin localhost)."""
     headers = dict(stack.security_headers)
     headers.pop("Strict-Transport-Security", None)
     if "Content-Security-Policy" in headers:
         headers["Content-Security-Policy"] = local_content_security_policy(
-            headers["Content-Security-Policy"], storage_endpoint
+            headers["Content-Security-Policy"], [bucket.name for bucket in stack.buckets.values()], storage_endpoint,
+            sign_in_origin,
         )
     return headers
 
@@ -300,8 +302,7 @@ class LocalStack:
             WEB_DIR,
             self.console.request,
             self.console.error,
-            self.sign_in.edge_headers(edge_headers(self.stack, self.storage_url)) if self.sign_in
-            else edge_headers(self.stack, self.storage_url),
+            edge_headers(self.stack, self.storage_url, self.sign_in.issuer.issuer if self.sign_in else None),
         )
         self._gateway.authorizer = self.sign_in.authorizer if self.sign_in else None
         self._gateway.edge = self.cloudfront.edge

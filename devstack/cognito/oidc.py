@@ -328,7 +328,7 @@ def _error_page(problem: str) -> str:
 # ---------------------------------------------------------------------------- wiring into the local stack
 class LocalSignIn:
     """What AuthMode cognito or oidc changes in the local stack: the issuer, the functions' AUTH_* variables,
-    the API's JWT authorizer, and the CSP's connect-src."""
+    the API's JWT authorizer (the edge's CSP names the issuer: devstack.stack.edge_headers)."""
 
     def __init__(self, issuer: LocalIssuer, authorizer: JwtAuthorizer):
         self.issuer, self.authorizer = issuer, authorizer
@@ -358,15 +358,6 @@ class LocalSignIn:
         hosted = self.issuer.issuer if self.issuer.mode == "cognito" else ""
         return {app.AUTH_ISSUER_VARIABLE: self.issuer.issuer, app.AUTH_CLIENT_ID_VARIABLE: self.issuer.client_id,
                 app.AUTH_SIGN_IN_URL_VARIABLE: hosted}
-
-    def edge_headers(self, headers: dict[str, str]) -> dict[str, str]:
-        """The CSP's connect-src admits the local issuer (discovery and token requests of the page)."""
-        policy = headers.get("Content-Security-Policy")
-        if not policy:
-            return headers
-        directives = [part.strip() for part in policy.split(";") if part.strip()]
-        widened = [f"{d} {self.issuer.issuer}" if d.split()[0].lower() == "connect-src" else d for d in directives]
-        return {**headers, "Content-Security-Policy": "; ".join(widened)}
 
     def stop(self) -> None:
         self.issuer.stop()

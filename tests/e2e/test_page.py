@@ -24,7 +24,6 @@ from page_helpers import (
     WATCH_SCRIPT,
     HeldRequests,
     PageWatch,
-    add_csp,
     assert_accessible,
     card_states,
     drop_files,
@@ -39,6 +38,7 @@ from page_helpers import (
     truncated_jpeg,
     wait_finished,
     wait_images_loaded,
+    watch_csp,
 )
 from PIL import Image
 from playwright.sync_api import expect, sync_playwright
@@ -57,17 +57,20 @@ def browser():
 @pytest.fixture
 def open_page(browser, base_url):
     """open_page(viewport=DESKTOP, color_scheme="light", fake_clock=False, before_load=None,
-    options_loaded=True) -> (page, watch), the page loaded under the CSP. `before_load(page)` runs
-    before the page is opened (to route its requests); with `options_loaded`, the page's
-    GET /api/options has answered and its controls are built."""
+    options_loaded=True, http_cache=False) -> (page, watch), the page loaded under the stack's CSP.
+    `before_load(page)` runs before the page is opened (to route its requests); with `options_loaded`, the
+    page's GET /api/options has answered and its controls are built. Without `http_cache`, request interception
+    is on from the start (a pass-through route for the page), as the tests that route requests later were
+    written for; Playwright turns the HTTP cache off for a page with routes, so a test of what the cache does
+    asks for `http_cache` and routes nothing."""
     contexts = []
 
     def open_(viewport=DESKTOP, color_scheme="light", fake_clock=False, before_load=None, options_loaded=True,
-              touch=False, site=None):
+              touch=False, site=None, http_cache=False):
         site = site or base_url  # the page's own origin: base_url, or another name of the same stack
         context = browser.new_context(viewport=viewport, color_scheme=color_scheme, reduced_motion="reduce",
                                       has_touch=touch, is_mobile=touch, accept_downloads=True)
-        # local-network-access: a document Playwright fulfils (to add the CSP header) has no address,
+        # local-network-access: a document Playwright fulfils (a test routing the page) has no address,
         # so Chromium counts it as public and would ask before it reaches the loopback storage server.
         # Served by the stack itself, or in a deployment (S3 is public), nothing asks.
         context.grant_permissions(["clipboard-read", "clipboard-write", "local-network-access"], origin=site)
@@ -78,7 +81,9 @@ def open_page(browser, base_url):
         watch.attach(page)
         page.add_init_script(WATCH_SCRIPT)
         page.add_init_script(path=AXE_SCRIPT)
-        add_csp(page, site, watch)
+        watch_csp(page, site, watch)
+        if not http_cache:
+            page.route(lambda url: url.rstrip("/") == site.rstrip("/"), lambda route: route.continue_())
         if fake_clock:
             page.clock.install()  # before the page's timers start, so they run on it too
         if before_load is not None:
@@ -875,8 +880,13 @@ def zip_names_and_bytes(download) -> dict[str, bytes]:
         return {name: archive.read(name) for name in archive.namelist()}
 
 
-def test_zip_of_an_image_and_of_the_batch_and_the_summary(open_page, base_url):
-    page, watch = open_page()
+def test_zip_of_an_image_and_of_the_batch_and_the_summary(open_page, base_url, local_stack):
+    """As a person does it: the results are on screen (their <img>s loaded, and cached, without CORS) before
+    ZIP is pressed, under the CSP the stack serves, which is the template's with only its hosts local."""
+    from devstack.stack import edge_headers
+
+    page, watch = open_page(http_cache=True)
+    assert watch.csp == edge_headers(local_stack.stack, local_stack.storage_url)["Content-Security-Policy"]
     page.set_input_files("#file-input", files=[
         {"name": "lake at dusk.jpg", "mimeType": "image/jpeg", "buffer": landscape_jpeg(seed=27)},
         {"name": "shapes.png", "mimeType": "image/png", "buffer": portrait_png()}])
@@ -884,6 +894,7 @@ def test_zip_of_an_image_and_of_the_batch_and_the_summary(open_page, base_url):
     wait_finished(page, 2)
     cards = page.locator(".card")
     images = [api_image(base_url, card_image_id(page, cards.nth(index))) for index in range(2)]
+    wait_images_loaded(page, count=sum(len(image["variants"]) for image in images))
 
     with page.expect_download() as download:
         cards.nth(0).get_by_role("button", name="Download all as ZIP: every variant of lake at dusk.jpg").click()
@@ -896,9 +907,12 @@ def test_zip_of_an_image_and_of_the_batch_and_the_summary(open_page, base_url):
     with page.expect_download() as download:
         page.get_by_role("button", name="Download all as ZIP", exact=True).click()
     assert download.value.suggested_filename == "images.zip"
-    names = set(zip_names_and_bytes(download.value))
-    assert names == {f"lake at dusk/lake at dusk-{v['name']}.jpg" for v in images[0]["variants"]} | {
-        f"shapes/shapes-{v['name']}.png" for v in images[1]["variants"]}
+    files = zip_names_and_bytes(download.value)
+    expected = {f"lake at dusk/lake at dusk-{v['name']}.jpg": v for v in images[0]["variants"]} | {
+        f"shapes/shapes-{v['name']}.png": v for v in images[1]["variants"]}
+    assert set(files) == set(expected)
+    for name, variant in expected.items():
+        assert len(files[name]) == variant["bytes"], name
 
     before = sum(image["original"]["bytes"] for image in images)
     after = sum(max(v["bytes"] for v in image["variants"]) for image in images)
@@ -913,6 +927,56 @@ def test_zip_of_an_image_and_of_the_batch_and_the_summary(open_page, base_url):
     expect(summary.locator(".summary-saved")).to_contain_text(verdict)
     assert_accessible(page)
     watch.assert_clean(page)
+
+
+@pytest.fixture
+def processed_bucket_admitting_another_site(local_stack, stack_resources):
+    """The processed-images bucket with a CORS rule for another origin only (as after a custom domain was added
+    and the stack not updated): its answers to this page carry no Access-Control-Allow-Origin. A route cannot
+    stand in for it: Playwright adds the header to the answers it fulfils."""
+    s3 = local_stack.client("s3")
+    bucket = stack_resources.bucket_name("ProcessedImagesBucket")
+    rules = s3.get_bucket_cors(Bucket=bucket)["CORSRules"]
+    other = [{**rule, "AllowedOrigins": ["https://images.example.com"]} for rule in rules]
+    s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": other})
+    yield
+    s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": rules})
+
+
+def with_csp_lacking_the_variants_in_connect_src(base_url: str, bucket: str):
+    """The page's HTML with the policy the template had before: the processed-images bucket in img-src only."""
+    def serve(route):
+        response = route.fetch()
+        directives = []
+        for directive in response.headers["content-security-policy"].split("; "):
+            if directive.startswith("connect-src"):
+                directive = " ".join(s for s in directive.split() if f"/{bucket}" not in s)
+            directives.append(directive)
+        route.fulfill(response=response, headers={**response.headers, "content-security-policy": "; ".join(directives)})
+
+    return lambda page: page.route(lambda url: url.rstrip("/") == base_url.rstrip("/"), serve)
+
+
+@pytest.mark.parametrize("refusal", ["cors", "csp"])
+def test_a_refused_zip_says_the_site_is_set_up_wrongly_not_check_your_connection(request, open_page, base_url,
+                                                                                  stack_resources, refusal):
+    if refusal == "cors":
+        request.getfixturevalue("processed_bucket_admitting_another_site")
+        before_load, expected = None, "The storage service refused this page's address."
+    else:
+        bucket = stack_resources.bucket_name("ProcessedImagesBucket")
+        before_load = with_csp_lacking_the_variants_in_connect_src(base_url, bucket)
+        expected = "This site's own security policy blocked the request to storage."
+    page, watch = open_page(before_load=before_load)
+    page.set_input_files("#file-input", files=[
+        {"name": "lake.jpg", "mimeType": "image/jpeg", "buffer": landscape_jpeg(640, 427, seed=28, exif=False)}])
+    page.click("#upload-button")
+    wait_finished(page, 1)
+    wait_images_loaded(page, count=1)
+    page.get_by_role("button", name="Download all as ZIP: every variant of lake.jpg").click()
+    notice = page.locator("#notice")
+    expect(notice).to_contain_text(f"The ZIP could not be made: {expected}")
+    expect(notice).not_to_contain_text("Check your connection")
 
 
 def test_the_zip_error_goes_when_its_cause_does_and_advice_fits_the_output(open_page, local_stack):

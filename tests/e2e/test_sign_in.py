@@ -12,7 +12,7 @@ import pytest
 import requests
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
-from page_helpers import WATCH_SCRIPT, PageWatch, add_csp, drop_files, landscape_jpeg, launch_browser
+from page_helpers import WATCH_SCRIPT, PageWatch, drop_files, landscape_jpeg, launch_browser, watch_csp
 from playwright.sync_api import expect, sync_playwright
 
 pytestmark = [pytest.mark.e2e]
@@ -136,7 +136,7 @@ def test_the_page_signs_in_uploads_lists_only_your_images_and_signs_out(signed_i
         watch = PageWatch()
         watch.attach(page)
         page.add_init_script(WATCH_SCRIPT)
-        add_csp(page, url, watch)
+        watch_csp(page, url, watch)
         page.goto(url + "/")
         page.wait_for_function("() => document.documentElement.dataset.signIn === 'signed-out'")
         expect(page.locator("#your-images")).to_be_hidden()
