@@ -4,11 +4,11 @@ import re
 import time
 from datetime import UTC, datetime, timedelta
 
-from botocore.exceptions import ClientError
+from imageservice import records
 from imageservice.config import Config
 from imageservice.errors import InvalidOption, NotFound, quoted
 from imageservice.filename import attachment_disposition
-from imageservice.keys import DELIVERY_PATH, REQUESTED_FORMATS, is_image_id, manifest_key, parse_newest_entry, upload_key
+from imageservice.keys import DELIVERY_PATH, REQUESTED_FORMATS, is_image_id, parse_newest_entry, upload_key
 from imageservice.manifest import DELETED, DONE, FAILED, PENDING, Manifest, StoredVariant
 from imageservice.options import FILTERS, MAX_FILTERS, OUTPUT_FORMATS
 from imageservice.sniff import ACCEPTED_CONTENT_TYPES
@@ -204,13 +204,10 @@ def buckets_reachable(s3, config: Config) -> None:
 
 def _read_outcome(s3, config: Config, image_id: str) -> Manifest | None:
     """The stored outcome (done or failed); None while there is none; NotFound once the image is deleted."""
-    try:
-        response = s3.get_object(Bucket=config.processed_images_bucket, Key=manifest_key(image_id))
-    except ClientError as error:
-        if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
-            return None
-        raise
-    manifest = Manifest.from_json(response["Body"].read())
+    stored = records.get(s3, config, image_id)
+    if stored is None:
+        return None
+    manifest = stored.manifest
     if manifest.status == DELETED:
         raise NotFound("No image has this id.")
     return manifest if manifest.finished else None  # a stored `pending` is processing's claim
