@@ -106,6 +106,12 @@ export function readConfig(body) {
     maxPixels: isCount(limits.max_pixels) ? limits.max_pixels : null,
     maxWaitSeconds: isCount(limits.max_wait_seconds) ? limits.max_wait_seconds : 0,
     delivery: readDelivery(body.delivery),
+    links: {
+      // Whether /api/images/{id}/{variant} works for whoever holds it (not with sign-in on: no bearer token).
+      lasting: body.lasting_links !== false,
+      // Days until an image and its links are gone; 0: kept until deleted; null: the server did not say.
+      retentionDays: Number.isInteger(body.retention_days) && body.retention_days >= 0 ? body.retention_days : null,
+    },
   };
 }
 

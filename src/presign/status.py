@@ -163,9 +163,19 @@ def processing_options(config: Config) -> dict:
             "max_wait_seconds": MAX_WAIT_SECONDS,
         },
         "url_expires_seconds": config.url_expires_seconds,
+        "retention_days": config.variants_expire_days,
+        "lasting_links": lasting_links(config),
         "sign_in": sign_in_options(config),
         "delivery": delivery_options(config),
     }
+
+
+def lasting_links(config: Config) -> bool:
+    """Whether /api/images/{id}/{variant} works for whoever holds it (a link, an <img> on another page): only
+    without sign-in. With it, API Gateway's JWT authorizer answers 401 to a request without a bearer token, which
+    a link or an <img> never carries, so the page offers no such links. (Edge delivery with signed cookies, issue
+    22, is what would make them work with sign-in on: this is the one place to say so.)"""
+    return not config.sign_in.enabled
 
 
 def delivery_options(config: Config) -> dict | None:
