@@ -19,6 +19,9 @@ bytes, on one thread, each in its own worker process (so each has its own peak R
   pyvips-chain  pyvips thumbnailing once to 2048 and the smaller variants from that
   sharp         sharp per variant (bench/sharp_variants.mjs, concurrency(1), cache off, sharp's JPEG defaults)
   decode        imaging.decode.read alone (ours' decode step), so "after decode" is ours less this
+  floor         libjpeg-turbo's RGB decode at the DCT scale ours picks plus ours' three encodes, timed alone
+                (the variants are made between them, untimed): what no pipeline on this decoder and encoder
+                can skip; "ours - floor" per photo is what resizing and the rest of ours cost
 pyvips and sharp are used when installed (`pip install -r bench/requirements.txt`, `npm ci --prefix bench`);
 neither ready-made build decodes HEVC, so they sit out the HEIC runs.
 
@@ -139,7 +142,33 @@ class PillowEngine:
 
         self.imaging, self.Image, self.ImageOps, self.kind = imaging, Image, ImageOps, kind
 
+    # Set by the floor engine: (wall, cpu) seconds of the timed parts alone, which the worker reports instead.
+    timed: tuple[float, float] | None = None
+
+    def floor(self, data: bytes, edges: list[int], quality: int, fmt: str) -> list[bytes]:
+        """libjpeg-turbo's RGB decode at the DCT scale ours picks, then ours' encoder on each variant, timed alone.
+
+        The variants are made between the two, untimed, from the decoded image (YCbCr for JPEG, as ours hands
+        them to the encoder), so what is timed is what no pipeline on this decoder and encoder can skip.
+        """
+        Image, resize = self.Image, self.imaging.resize
+        im = Image.open(io.BytesIO(data))
+        stored = im.size
+        wall, cpu = time.perf_counter(), time.process_time()
+        if im.format == "JPEG":
+            im.draft("RGB", resize.draft_size(stored, max(edges)))
+        im.load()
+        decode = time.perf_counter() - wall, time.process_time() - cpu
+        mode = "YCbCr" if fmt == "jpeg" else "RGB"
+        variants = [im.resize(resize.fit(stored, edge), Image.Resampling.BILINEAR).convert(mode) for edge in edges]
+        wall, cpu = time.perf_counter(), time.process_time()
+        outputs = [self.imaging.encode.encode(v, fmt, quality) for v in variants]
+        self.timed = (decode[0] + time.perf_counter() - wall, decode[1] + time.process_time() - cpu)
+        return outputs
+
     def run(self, data: bytes, edges: list[int], quality: int, fmt: str = "jpeg") -> list[bytes]:
+        if self.kind == "floor":
+            return self.floor(data, edges, quality, fmt)
         if self.kind in ("ours", "decode"):
             from imageservice.config import processing_threads
 
@@ -196,7 +225,7 @@ def worker(engine_name: str, imaging_path: str | None) -> None:
     if engine_name in ("pyvips", "pyvips-chain"):
         engine = VipsEngine(chain=engine_name == "pyvips-chain")
     else:
-        engine = PillowEngine(engine_name if engine_name in ("naive", "decode") else "ours", imaging_path)
+        engine = PillowEngine(engine_name if engine_name in ("naive", "decode", "floor") else "ours", imaging_path)
     baseline = _rss_kb()
     placeholder_ms = []
     for line in sys.stdin:
@@ -208,6 +237,8 @@ def worker(engine_name: str, imaging_path: str | None) -> None:
         cpu, wall = time.process_time(), time.perf_counter()
         outputs = engine.run(data, request["edges"], request["quality"], request.get("format", "jpeg"))
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        if getattr(engine, "timed", None):
+            wall, cpu = engine.timed
         files, sizes = [], []
         for index, output in enumerate(outputs):
             file = f"{request['out']}-{index}.{request.get('format', 'jpeg')}"
@@ -348,7 +379,7 @@ def compare(args: argparse.Namespace, photos: list[Path], kind: str = "jpeg") ->
     """Run every engine over the photos, print the tables, and return each engine's summary by label."""
     wanted = [name for name in args.engines if not (kind == "heic" and name in NO_HEIC)]
     if args.format != "jpeg":
-        wanted = [name for name in wanted if name in ("ours", "naive", "decode")]
+        wanted = [name for name in wanted if name in ("ours", "naive", "decode", "floor")]
     engines, missing = available_engines(wanted)
     if args.compare_imaging:
         engines.insert(1, "ours@" + args.compare_imaging)
@@ -439,11 +470,14 @@ def compare(args: argparse.Namespace, photos: list[Path], kind: str = "jpeg") ->
     print("at q100, min over photos and variants; 4:2:0 but pyvips, which writes 4:4:4 from Q 90 up)")
     print(f"{'engine':16} {'quality':>7} " + " ".join(f"{edge:>15}" for edge in edges) + f" {'chroma':>7}")
     references = {photo: Reference(photo) for photo in photos}
+    worst_q100: dict[str, dict[Path, float]] = {}
     for label in names:
-        if labels[label][0] == "decode":
+        if labels[label][0] in ("decode", "floor"):
             continue
         for q, runs in ((f"q{args.quality}", {p: r[0] for p, r in results[label].items()}), ("q100", best[label])):
             scores = [[ssim(runs[p]["files"][i], references[p]) for p in photos] for i in range(len(edges))]
+            if q == "q100":
+                worst_q100[label] = {p: min(s[j] for s in scores) for j, p in enumerate(photos)}
             line = f"{label:16} {q:>7} " + " ".join(f"{min(s):.4f} / {statistics.median(s):.4f}" for s in scores)
             if q == "q100":
                 chroma = [
@@ -457,6 +491,8 @@ def compare(args: argparse.Namespace, photos: list[Path], kind: str = "jpeg") ->
             f"\nblurhash placeholder (part of ours): {statistics.median(placeholder):.2f} ms median, "
             f"{max(placeholder):.2f} ms max per image"
         )
+
+    per_photo(photos, results, summary, worst_q100, args.cores, mp)
 
     print("\nratios (ours / other, median ms per image at the same cores; <= 1.0 means ours is no slower)")
     goals = {"naive": 1 / 2.5, "pyvips": 1.0, "pyvips-chain": 1.0, "sharp": 1.0}
@@ -478,20 +514,52 @@ def compare(args: argparse.Namespace, photos: list[Path], kind: str = "jpeg") ->
     return summary
 
 
+def per_photo(photos, results, summary, worst_q100, cores, mp) -> None:
+    """Each photo: ours against pyvips chaining its variants, the floor, and both engines' worst q100 SSIM."""
+    for c in cores:
+        ours, chain, floor, decode = (engine_label(name, c) for name in ("ours", "pyvips-chain", "floor", "decode"))
+        if ours not in summary:
+            continue
+        where = f" ({c} core{'s' if c > 1 else ''})" if c else ""
+        print(f"\nper photo{where}: ms (median over rounds), worst q100 luma SSIM over the variants")
+        print(
+            f"{'photo':24} {'MP':>5} {'ours':>6} {'decode':>6} {'chain':>6} {'ours/chain':>10} {'floor':>6} "
+            f"{'ours-floor':>10} {'SSIM ours':>9} {'SSIM chain':>10}"
+        )
+
+        def ms(label: str, photo: Path) -> float | None:
+            runs = results.get(label, {}).get(photo)
+            return statistics.median(r["ms"] for r in runs) if runs else None
+
+        for photo in photos:
+            o, d, v, f = ms(ours, photo), ms(decode, photo), ms(chain, photo), ms(floor, photo)
+            cells = [
+                f"{photo.name[:24]:24} {mp[photo]:5.1f} {o:6.0f}",
+                f"{d:6.0f}" if d is not None else f"{'-':>6}",
+                f"{v:6.0f} {o / v:10.2f}" if v else f"{'-':>6} {'-':>10}",
+                f"{f:6.0f} {o - f:10.0f}" if f is not None else f"{'-':>6} {'-':>10}",
+                f"{worst_q100.get(ours, {}).get(photo, float('nan')):9.4f}",
+                f"{worst_q100[chain][photo]:10.4f}" if chain in worst_q100 else f"{'-':>10}",
+            ]
+            print(" ".join(cells))
+
+
 def _file_label(label: str) -> str:
     return label.replace("@", "_").replace("/", "_").replace(" ", "_")
 
 
-def plot(summaries: list[dict], path: Path, title: str) -> None:
-    """Bars of ms per image and bytes per image, per engine, for each input kind and core count."""
+def plot(summaries: list[dict], path: Path, title: str, footer: str) -> None:
+    """Bars of ms per image and bytes per image, per engine, for each input kind and core count; the floor as a
+    line over ours' bar; the machine and the command under the chart."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     groups = sorted({(s["kind"], s["cores"] or 0) for s in summaries})
-    engines = list(dict.fromkeys(s["engine"] for s in summaries if s["engine"] != "decode"))
+    engines = list(dict.fromkeys(s["engine"] for s in summaries if s["engine"] not in ("decode", "floor")))
     decoded = {(s["kind"], s["cores"] or 0): s["ms"] for s in summaries if s["engine"] == "decode"}
+    floors = {(s["kind"], s["cores"] or 0): s["ms"] for s in summaries if s["engine"] == "floor"}
     figure, (times, sizes) = plt.subplots(1, 2, figsize=(12, 4.5), layout="constrained")
     width = 0.8 / len(engines)
     for offset, engine in enumerate(engines):
@@ -507,6 +575,11 @@ def plot(summaries: list[dict], path: Path, title: str) -> None:
             # The part of ours that is the decode step (the "decode" engine), hatched.
             part = [decoded.get(g, 0) for g in groups]
             times.bar(positions, part, width, fill=False, hatch="//", edgecolor="white", label="ours: decode step")
+        if engine == "ours" and floors:
+            level = [floors.get(g, 0) for g in groups]
+            left = [p - width / 2 for p in positions]
+            right = [p + width / 2 for p in positions]
+            times.hlines(level, left, right, colors="black", linewidth=2, label="floor: decode + 3 encodes")
         sizes.bar(positions, nbytes, width, label=label, color=colour)
     names = [
         f"{kind.upper()}\n{cores} core{'s' if cores > 1 else ''}" if cores else kind.upper() for kind, cores in groups
@@ -517,8 +590,30 @@ def plot(summaries: list[dict], path: Path, title: str) -> None:
         axis.grid(axis="y", alpha=0.3)
     times.legend(fontsize=8)
     figure.suptitle(title, fontsize=10)
+    figure.supxlabel(footer, fontsize=7, ha="left", x=0.01)
     figure.savefig(path, dpi=110)
     print(f"\nchart written to {path}")
+
+
+def machine() -> str:
+    """The CPU model, the cores this process may use, and Python's and Pillow's versions."""
+    import platform
+
+    import PIL
+
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model}, {len(os.sched_getaffinity(0))} cores, Python {platform.python_version()}, Pillow {PIL.__version__}"
+
+
+def load_text() -> str:
+    return " ".join(f"{value:.1f}" for value in os.getloadavg())
 
 
 def shutil_rmtree(path: Path) -> None:
@@ -710,8 +805,8 @@ def main() -> None:
     parser.add_argument(
         "--engines",
         type=lambda s: s.split(","),
-        default=["ours", "decode", "naive", "pyvips", "pyvips-chain", "sharp"],
-        help="comma-separated: ours, decode, naive, pyvips, pyvips-chain, sharp",
+        default=["ours", "decode", "floor", "naive", "pyvips", "pyvips-chain", "sharp"],
+        help="comma-separated: ours, decode, floor, naive, pyvips, pyvips-chain, sharp",
     )
     parser.add_argument("--compare-imaging", metavar="DIR", help="also run the imaging package found in DIR")
     parser.add_argument("--kinds", type=lambda s: s.split(","), default=["jpeg"], help="jpeg, heic or both")
@@ -745,15 +840,21 @@ def main() -> None:
     if args.after_decode:
         after_decode(photos, args.rounds, args.compare_imaging)
         return
+    load_before = load_text()
     summaries = []
     for kind in args.kinds:
         summaries += compare(args, heic_twins(photos) if kind == "heic" else photos, kind).values()
+    print(f"\nmachine: {machine()}; load average before {load_before}, after {load_text()}")
     if args.plot:
         cores = "/".join(str(c) for c in args.cores if c) or "unpinned"
-        photos_text = f"{len(photos)} photo{'s' if len(photos) > 1 else ''} of 12 MP"
+        source = "real photos" if args.photos else "generated photo-like JPEGs"
+        mp = statistics.median(megapixels(p) for p in photos)
+        photos_text = f"{len(photos)} {source}, {mp:.1f} MP median"
         variants = f"variants {'/'.join(map(str, args.edges))} {args.format.upper()} q{args.quality}"
-        title = f"{photos_text}, {variants}, cores {cores} (bench/bench_processing.py)"
-        plot(summaries, args.plot, title)
+        title = f"{photos_text}, {variants}, cores {cores}, {args.rounds} rounds"
+        command = "python " + " ".join(["bench/bench_processing.py", *sys.argv[1:]])
+        footer = f"{machine()}; load average {load_before} before, {load_text()} after\n{command}"
+        plot(summaries, args.plot, title, footer)
 
 
 if __name__ == "__main__":
