@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 3000
 PARAMS ?=
 
-.PHONY: install dev test lint build clean build-WebLayer
+.PHONY: install dev test check lint build clean build-WebLayer
 
 $(VENV)/.installed: requirements-dev.txt src/shared/requirements.txt src/process/requirements.txt src/publish/requirements.txt src/upload/requirements.txt src/signin/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,13 +23,18 @@ test: install
 	scripts/ensure-chromium.sh
 	$(PY) -m pytest
 
+# The tier to run before every commit: unit and integration tests (the local stack's own in devstack/tests),
+# no local stack over HTTP and no browser.
+check: install
+	$(PY) -m pytest tests/unit tests/integration devstack/tests
+
 # Static gates: SAM and CloudFormation lint (before and after the SAM transform), the security
 # scan, and an arm64 build whose Pillow must be aarch64.
 lint: install
-	scripts/lint-template.sh
+	VENV=$(VENV) scripts/lint-template.sh
 
 build:
-	scripts/build.sh
+	VENV=$(VENV) scripts/build.sh
 
 # Run by sam build for WebLayer (BuildMethod makefile) in a copy of web/: the page goes under web/ in the layer,
 # which Lambda extracts to /opt/web, where PublishFunction reads it.

@@ -28,10 +28,12 @@ import time
 import zipfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: repo_paths
+import repo_paths  # noqa: E402
 
-from devstack.template import read_stack  # noqa: E402
+ROOT = repo_paths.ROOT
+
+from devstack.cfn.template import read_stack  # noqa: E402
 
 DRIVER = """
 import json, sys, time

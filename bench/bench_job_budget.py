@@ -20,8 +20,11 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "src" / "process"), str(ROOT / "src" / "shared"), str(ROOT / "bench"), str(ROOT)]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: repo_paths
+import repo_paths  # noqa: E402
+
+repo_paths.use("process")
+ROOT = repo_paths.ROOT
 
 VARIANTS = (("large", 2048), ("medium", 1024), ("thumb", 256))
 TIMEOUT_SECONDS = 60
@@ -187,7 +190,6 @@ JOBS = {
 
 def _short_jpeg() -> bytes:
     """A 64x48 JPEG whose frame header is rewritten to 7000x7000: libjpeg would fill the rest with grey."""
-    sys.path.insert(0, str(ROOT))
     from testkit.fuzz_strategies import set_declared_size
 
     return set_declared_size(_save(_photo(64, 48), "JPEG", quality=80), 7000, 7000)
@@ -200,7 +202,7 @@ def job_probe(name: str, use_deadline: bool) -> None:
     make, options = JOBS[name]
     data = make()
     recipe = imaging.Recipe(variants=tuple(imaging.VariantSpec(n, e) for n, e in VARIANTS), **options)
-    from app import DEADLINE_MARGIN_SECONDS
+    from process_app import DEADLINE_MARGIN_SECONDS
     from imaging import animation, decode, pipeline
 
     # As ProcessFunction gives it: the function's time less the margin for writing the outcome.

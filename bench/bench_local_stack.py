@@ -24,10 +24,12 @@ from pathlib import Path
 import requests
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: repo_paths
+import repo_paths  # noqa: E402
+
+ROOT = repo_paths.ROOT
+from devstack.cfn.template import parse_overrides  # noqa: E402
 from devstack.stack import Console, LocalStack  # noqa: E402
-from devstack.template import parse_overrides  # noqa: E402
 from testkit.images import photo_like_jpeg  # noqa: E402
 
 

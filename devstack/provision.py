@@ -2,9 +2,9 @@
 triggers (a queue standing in for each function's event queue, and the bucket notifications that feed
 it), and the queues of the on-failure destinations."""
 
-from .lambdas import Trigger
-from .storage import StorageServer
-from .template import LOCAL_STACK_NAME, Function, Stack
+from .cfn.template import LOCAL_STACK_NAME, Function, Stack
+from .lambda_.lambdas import Trigger
+from .s3.storage import StorageServer
 
 
 def invoked_functions(stack: Stack) -> dict[str, Function]:
@@ -21,7 +21,7 @@ def trigger_queue_name(function: Function, index: int = 0) -> str:
 def provision(storage: StorageServer, stack: Stack) -> list[Trigger]:
     """Buckets (with their CORS rules), the S3 triggers' queues and notifications, on-failure queues.
 
-    The CORS rules are the stack's as read_stack(site_origin=...) resolved them: locally the page comes
+    The CORS rules are the stack's as read_stack(site_origins=...) resolved them: locally the page comes
     from the local stack, so its origin stands in for the deployed site's."""
     s3, sqs = storage.client("s3"), storage.client("sqs")
     for bucket in stack.buckets.values():

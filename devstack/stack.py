@@ -1,10 +1,10 @@
 """python -m devstack: template.yaml's application on one machine, without AWS or Docker.
 
 - storage: moto's S3 and SQS in server mode (a child process on 127.0.0.1), with the template's buckets,
-  their CORS rules and the S3 triggers' notifications, refusing what S3 refuses (devstack/storage.py);
+  their CORS rules and the S3 triggers' notifications, refusing what S3 refuses (devstack/s3/storage.py);
 - the functions: the template's handlers, each execution environment a process of its own with the
   function's environment and credentials and AWS_ENDPOINT_URL pointing at the storage server, so boto3
-  talks to it exactly as to S3 (devstack/lambdas.py);
+  talks to it exactly as to S3 (devstack/lambda_/lambdas.py);
 - the API: an HTTP server on --host/--port turning requests into HTTP API payload v2.0 events;
 - the triggers: S3 events reach a queue on the storage server, and are handed to the function as Lambda's
   asynchronous invocation would (retries, then the on-failure destination).
@@ -23,21 +23,22 @@ import time
 import traceback
 from urllib.parse import unquote_plus
 
-from .gateway import Gateway, Router
-from .identity import function_credentials, known_credentials
-from .lambdas import AsyncInvoker, FunctionError, FunctionPool, Trigger, lambda_environment
-from .oidc import DEFAULT_TOKEN_SECONDS, LocalSignIn
-from .provision import invoked_functions, provision
-from .storage import SOCKET_TIMEOUT, StorageError, StorageServer
-from .template import (
+from .apigw.gateway import Gateway, Router
+from .cfn.template import (
     ROOT,
     Function,
     Stack,
     TemplateError,
     local_content_security_policy,
+    local_site_origins,
     parse_overrides,
     read_stack,
 )
+from .cognito.oidc import DEFAULT_TOKEN_SECONDS, LocalSignIn
+from .iam.identity import function_credentials, known_credentials
+from .lambda_.lambdas import AsyncInvoker, FunctionError, FunctionPool, Trigger, lambda_environment
+from .provision import invoked_functions, provision
+from .s3.storage import SOCKET_TIMEOUT, StorageError, StorageServer
 
 WEB_DIR = ROOT / "web"
 READY_LINE = "Image processing running at {url} (storage {storage})"
@@ -225,6 +226,7 @@ class LocalStack:
         self.token_lifetime = token_lifetime
         self.console = console or Console()
         self.url = self.storage_url = ""
+        self.site_origins: tuple[str, ...] = ()
         self.stack: Stack | None = None
         self.stopping = threading.Event()
         self._gateway: Gateway | None = None
@@ -262,7 +264,8 @@ class LocalStack:
         self.url = f"http://{shown_host}:{self.port}"
         try:
             # Locally the page comes from this stack: its origin stands in for the deployed site's (bucket CORS).
-            self.stack = read_stack(self.overrides, site_origin=self.url)
+            self.site_origins = local_site_origins(self.url)
+            self.stack = read_stack(self.overrides, site_origins=self.site_origins)
         except (TemplateError, ValueError) as error:
             raise StackError(f"template.yaml: {error}", exit_code=2) from None
         functions = invoked_functions(self.stack)
@@ -275,7 +278,7 @@ class LocalStack:
             )
             self.storage_url, self.storage_port = self._storage.endpoint, self._storage.port
             self._triggers = provision(self._storage, self.stack)
-            self.sign_in = LocalSignIn.start(self.stack, shown_host, self.url, self.token_lifetime)
+            self.sign_in = LocalSignIn.start(self.stack, shown_host, self.site_origins, self.token_lifetime)
             self._start_functions(functions)
         except (StorageError, TemplateError, FunctionError) as error:
             raise StackError(str(error)) from None

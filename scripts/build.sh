@@ -4,4 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/tools.sh
 PATH="$(python313_path):$PATH" sam build --parallel --cached
-.venv/bin/python scripts/check_build_arch.py .aws-sam/build/ProcessFunction
+"${VENV:-.venv}"/bin/python scripts/check_build_arch.py .aws-sam/build/ProcessFunction

@@ -33,9 +33,11 @@ import traceback
 import warnings
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-for path in (ROOT / "src" / "process", ROOT / "src" / "shared", ROOT):
-    sys.path.insert(0, str(path))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: repo_paths
+import repo_paths  # noqa: E402
+
+repo_paths.use("process")
+ROOT = repo_paths.ROOT
 
 from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
 
@@ -119,8 +121,8 @@ def _api_functions():
     """The template's API functions over in-process moto, with its buckets: yields (stack, handlers)."""
     from moto import mock_aws
 
-    from devstack.functions import load_handler
-    from devstack.template import read_stack
+    from devstack.cfn.template import read_stack
+    from devstack.lambda_.functions import load_handler
 
     stack = read_stack()
     names = ("UploadFunction", "PresignFunction")
@@ -221,7 +223,7 @@ def fuzz_api(examples: int, run_seed: int, save_dir: Path | None) -> Run:
 
 
 def _invoke(handler, function, event: dict) -> dict:
-    from devstack.functions import LambdaContext
+    from devstack.lambda_.functions import LambdaContext
 
     return handler(copy.deepcopy(event), LambdaContext(function, "fuzz"))
 

@@ -7,13 +7,15 @@ import json
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: repo_paths
+import repo_paths  # noqa: E402
+
+ROOT = repo_paths.ROOT
 
 from parliament import analyze_policy_string  # noqa: E402
 
+from devstack.cfn.template import read_stack  # noqa: E402
 from devstack.iam.roles import MANAGED_POLICIES, StackPolicies, render_template  # noqa: E402
-from devstack.template import read_stack  # noqa: E402
 
 # (policy, parliament issue) -> why the finding stands.
 EXPLAINED = {

@@ -7,7 +7,7 @@ import importlib.util
 import os
 from pathlib import Path
 
-from devstack.intrinsics import Intrinsics
+from devstack.cfn.intrinsics import Intrinsics
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE_PATH = ROOT / "template.yaml"

@@ -6,7 +6,7 @@ import { authorizationHeaders } from "./auth.js";
 const REQUEST_MARGIN_MS = 20_000;
 
 export class ApiError extends Error {
-  constructor(code, serverMessage = "", { status = 0, limit = null, pixels = null } = {}) {
+  constructor(code, serverMessage = "", { status = 0, limit = null, pixels = null, origin = null } = {}) {
     super(serverMessage || code);
     this.name = "ApiError";
     this.code = code;
@@ -14,6 +14,7 @@ export class ApiError extends Error {
     this.status = status;
     this.limit = limit;
     this.pixels = pixels;
+    this.origin = origin; // the page's origin, when storage refused it
   }
 }
 
@@ -74,7 +75,7 @@ export function send({ method, url, body, headers = {}, onProgress, signal }) {
       text: xhr.responseText,
       header: (name) => xhr.getResponseHeader(name),
     }));
-    xhr.addEventListener("error", () => reject(new ApiError("network")));
+    xhr.addEventListener("error", () => reject(new ApiError(navigator.onLine === false ? "offline" : "network")));
     xhr.addEventListener("abort", () => reject(new ApiError(signal?.aborted ? "cancelled" : "network")));
     xhr.addEventListener("timeout", () => reject(new ApiError("timeout")));
     xhr.send(body);
@@ -91,6 +92,7 @@ async function request(url, init = {}, timeoutMs = REQUEST_MARGIN_MS, signal = n
     });
   } catch (error) {
     if (signal?.aborted) throw new ApiError("cancelled");
+    if (navigator.onLine === false) throw new ApiError("offline");
     throw new ApiError(error?.name === "TimeoutError" ? "timeout" : "network");
   }
 }
@@ -150,9 +152,29 @@ export async function uploadToStorage(ticket, file, fallbackType, onProgress, si
     form.append("Content-Type", fallbackType);
   }
   form.append("file", file);
-  const response = await send({ method: "POST", url: ticket.upload.url, body: form, onProgress, signal });
+  let response;
+  try {
+    response = await send({ method: "POST", url: ticket.upload.url, body: form, onProgress, signal });
+  } catch (error) {
+    throw await whyNoAnswer(error);
+  }
   if (response.status >= 200 && response.status < 300) return;
   throw storageError(response);
+}
+
+/**
+ * Storage gave no answer: the browser is offline, or (the site itself answers) storage refused this
+ * page's origin, as a CORS rule that does not name it does; otherwise the error stays "network".
+ */
+export async function whyNoAnswer(error) {
+  if (!(error instanceof ApiError) || error.code !== "network") return error;
+  if (navigator.onLine === false) return new ApiError("offline");
+  try {
+    await fetch("/api/health", { cache: "no-store", signal: AbortSignal.timeout(REQUEST_MARGIN_MS) });
+  } catch {
+    return error;
+  }
+  return new ApiError("storage_refused", "", { origin: window.location.origin });
 }
 
 /** S3 answers errors in XML: <Error><Code>EntityTooLarge</Code><Message>…</Message></Error>. */
@@ -227,7 +249,7 @@ export async function fetchVariant(url) {
   try {
     response = await fetch(url, { signal: AbortSignal.timeout(REQUEST_MARGIN_MS) }); // no API credentials to S3
   } catch (error) {
-    throw new ApiError(error?.name === "TimeoutError" ? "timeout" : "network");
+    throw await whyNoAnswer(new ApiError(error?.name === "TimeoutError" ? "timeout" : "network"));
   }
   if (!response.ok) throw new ApiError(response.status === 403 ? "links_expired" : "storage_error", "", { status: response.status });
   return response;

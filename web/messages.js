@@ -79,6 +79,15 @@ export function describeError(error) {
       };
     case "network":
       return { title: "Could not reach the server.", detail: "Check your connection, then try again.", retry: true };
+    case "offline":
+      return { title: "You are offline.", detail: "Reconnect to the internet, then try again.", retry: true };
+    case "storage_refused":
+      return {
+        title: "The storage service refused this page's address.",
+        detail: `Large files and downloads go straight to storage, which takes requests only from this site's own addresses${
+          error.origin ? `, and ${error.origin} is not one of them` : ""}. Open the page at the address the service gave you.`,
+        retry: true,
+      };
     case "timeout":
       return { title: "The server took too long to answer.", detail: "Try again in a moment.", retry: true };
     case "internal_error":

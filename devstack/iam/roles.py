@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..intrinsics import Intrinsics
+from ..cfn.intrinsics import Intrinsics
 from .policy import Statement, statements
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,7 +60,7 @@ class RenderError(ValueError):
 
 @dataclass(frozen=True)
 class Pseudo:
-    """The stack's pseudo parameters; the defaults are the local stack's (devstack/template.py)."""
+    """The stack's pseudo parameters; the defaults are the local stack's (devstack/cfn/template.py)."""
 
     account: str = "123456789012"
     region: str = "us-east-1"
@@ -148,7 +148,7 @@ class StackPolicies(Intrinsics):
     def _exists(self, resource: Mapping) -> bool:
         return "Condition" not in resource or self.condition(resource["Condition"])
 
-    # -------------------------------------------------------------- intrinsic functions (devstack/intrinsics.py)
+    # -------------------------------------------------------------- intrinsic functions (devstack/cfn/intrinsics.py)
     def ref(self, name: str):
         pseudo = {
             "AWS::AccountId": self.pseudo.account, "AWS::Region": self.pseudo.region,

@@ -9,6 +9,7 @@ outcome replaces exactly that claim (a write conditional on the claim's ETag). S
   deleted, and is never processed; once the image is finished or deleted, that object is removed;
 - a repeated or racing delivery of the same original finds its own claim and ends in the same bytes."""
 
+import time
 from dataclasses import dataclass
 from urllib.parse import unquote_plus
 
@@ -26,7 +27,11 @@ from imageservice.owners import OWNER_METADATA
 
 VARIANT_CACHE_CONTROL = "private, max-age=31536000, immutable"
 _MISSING = ("NoSuchKey", "404")
-_CONDITION_FAILED = ("PreconditionFailed", "412", "ConditionalRequestConflict", "409")
+_CONDITION_FAILED = ("PreconditionFailed", "412")
+# 409: another write to the same key was in progress. Not an answer about the condition: AWS says to retry.
+_CONFLICT = ("ConditionalRequestConflict", "409")
+CONFLICT_ATTEMPTS = 4  # then the error is raised, and Lambda's own retries take over
+CONFLICT_BACKOFF_SECONDS = 0.05
 
 logger = Logger(child=True)
 
@@ -177,14 +182,26 @@ def _claim(s3, config: Config, image_id: str, source_etag: str) -> StoredManifes
 
 
 def _put_manifest(s3, config: Config, manifest: Manifest, **condition: str) -> str:
-    response = s3.put_object(
-        Bucket=config.processed_images_bucket,
-        Key=manifest_key(manifest.id),
-        Body=manifest.to_json(),
-        ContentType="application/json",
-        **condition,
-    )
-    return response["ETag"]
+    """A conditional manifest write; a 409 is retried with the same condition, as AWS advises. Retrying with
+    the same If-Match is re-reading the ETag: if the other write changed it, the retry gets the 412 that says so,
+    and only a 412 (or 404) lets the caller conclude it lost."""
+    attempt = 1
+    while True:
+        try:
+            response = s3.put_object(
+                Bucket=config.processed_images_bucket,
+                Key=manifest_key(manifest.id),
+                Body=manifest.to_json(),
+                ContentType="application/json",
+                **condition,
+            )
+            return response["ETag"]
+        except ClientError as error:
+            if _code(error) not in _CONFLICT or attempt == CONFLICT_ATTEMPTS:
+                raise
+        logger.info("a conflicting write to the manifest was in progress; retrying", extra={"attempt": attempt})
+        time.sleep(CONFLICT_BACKOFF_SECONDS * 2 ** (attempt - 1))
+        attempt += 1
 
 
 def _remove_variants(s3, config: Config, manifest: Manifest) -> None:

@@ -1,5 +1,5 @@
 """The Content-Type each web/ file is served with: set on the objects by the publisher when deployed, and
-used by the local stack when it serves web/ itself (devstack/gateway.py loads this file), so the two agree."""
+used by the local stack when it serves web/ itself (devstack/apigw/gateway.py loads this file), so the two agree."""
 
 import mimetypes
 from pathlib import Path

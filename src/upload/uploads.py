@@ -7,6 +7,7 @@ from imageservice.filename import file_stem, to_metadata
 from imageservice.keys import new_image_id, upload_key
 from imageservice.options import ImageOptions
 from imageservice.owners import OWNER_METADATA, record_owner
+from imageservice.sizes import format_bytes
 from imageservice.sniff import ACCEPTED_CONTENT_TYPES, IMAGE_CONTENT_TYPES, sniff_image_type
 from multipart import (
     MultipartError,
@@ -51,7 +52,7 @@ def extract_image(body: bytes, content_type: str, max_bytes: int) -> tuple[bytes
 
 def _too_large(size: int, max_bytes: int) -> PayloadTooLarge:
     return PayloadTooLarge(
-        f"This upload is {size} bytes; POST /api/images takes at most {max_bytes}. "
+        f"This upload is {format_bytes(size)}; POST /api/images takes at most {format_bytes(max_bytes)}. "
         "Use POST /api/uploads for larger images."
     )
 

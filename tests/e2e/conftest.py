@@ -16,8 +16,8 @@ from urllib.parse import quote_plus
 import pytest
 import requests
 
+from devstack.cfn.template import read_stack
 from devstack.stack import READY_PATTERN, Console, LocalStack
-from devstack.template import read_stack
 from testkit.images import noisy_jpeg as _noisy_jpeg
 from testkit.images import small_photo as _photo
 

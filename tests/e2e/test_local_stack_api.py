@@ -4,6 +4,7 @@ import base64
 import http.client as http_client
 import io
 import json
+import re
 import time
 import uuid
 from urllib.parse import urlsplit
@@ -105,7 +106,18 @@ def test_post_over_the_direct_upload_limit(http, base_url, noisy_jpeg, direct_up
     answer = post_raw(http, base_url, data)
     assert answer.status_code == 413
     assert error_code(answer) == "payload_too_large"
-    assert "/api/uploads" in answer.json()["error"]["message"]
+    message = answer.json()["error"]["message"]
+    assert "/api/uploads" in message and re.search(r"takes at most [\d.]+ [KMG]iB\.", message)
+    assert not re.search(r"\d{5,}", message), message
+
+
+def test_post_over_the_lambda_event_limit_speaks_mib(http, base_url):
+    """5.5 MiB base64-encoded is over Lambda's 6 MiB: the gateway refuses it before the function, in the same units."""
+    answer = post_raw(http, base_url, b"\xff\xd8\xff" + bytes(5 * 1048576 + 524285))
+    assert answer.status_code == 413 and error_code(answer) == "payload_too_large"
+    message = answer.json()["error"]["message"]
+    assert "5.5 MiB body" in message and "at most 6 MiB" in message and "/api/uploads" in message
+    assert not re.search(r"\d{5,}", message), message
 
 
 def test_post_over_api_gateway_limit(http, base_url):

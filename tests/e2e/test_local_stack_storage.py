@@ -20,8 +20,8 @@ import requests
 from botocore.config import Config as BotoConfig
 from PIL import Image
 
+from devstack.cfn.template import local_resource_name
 from devstack.provision import trigger_queue_name
-from devstack.template import local_resource_name
 
 pytestmark = pytest.mark.e2e
 
@@ -92,16 +92,20 @@ def _preflight(local_stack, bucket: str, origin: str, method: str = "POST", requ
     return requests.options(f"{local_stack.storage_url}/{bucket}", timeout=10, headers=headers)
 
 
-def test_cors_preflight_from_the_page_is_allowed(local_stack, stored_bucket):
-    answer = _preflight(local_stack, stored_bucket, local_stack.url)
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_cors_preflight_from_the_page_is_allowed(local_stack, stored_bucket, host):
+    """The page's two names, as a deployed site has its distribution's and its custom domain's."""
+    origin = f"http://{host}:{local_stack.port}"
+    answer = _preflight(local_stack, stored_bucket, origin)
     assert answer.status_code == 200
-    assert answer.headers["Access-Control-Allow-Origin"] == local_stack.url
+    assert answer.headers["Access-Control-Allow-Origin"] == origin
     assert "POST" in answer.headers["Access-Control-Allow-Methods"]
 
 
 @pytest.mark.parametrize(
     "origin",
-    ["http://evil.example", "http://127.0.0.1:1", "https://127.0.0.1:{port}", "http://127.0.0.1:{port}.evil.example"],
+    ["http://evil.example", "http://127.0.0.1:1", "https://127.0.0.1:{port}", "http://127.0.0.1:{port}.evil.example",
+     "http://localhost:1", "https://localhost:{port}"],
 )
 def test_cors_preflight_from_another_origin_is_refused(local_stack, stored_bucket, origin):
     answer = _preflight(local_stack, stored_bucket, origin.format(port=local_stack.port))

@@ -62,13 +62,14 @@ def open_page(browser, base_url):
     contexts = []
 
     def open_(viewport=DESKTOP, color_scheme="light", fake_clock=False, before_load=None, options_loaded=True,
-              touch=False):
+              touch=False, site=None):
+        site = site or base_url  # the page's own origin: base_url, or another name of the same stack
         context = browser.new_context(viewport=viewport, color_scheme=color_scheme, reduced_motion="reduce",
                                       has_touch=touch, is_mobile=touch, accept_downloads=True)
         # local-network-access: a document Playwright fulfils (to add the CSP header) has no address,
         # so Chromium counts it as public and would ask before it reaches the loopback storage server.
         # Served by the stack itself, or in a deployment (S3 is public), nothing asks.
-        context.grant_permissions(["clipboard-read", "clipboard-write", "local-network-access"], origin=base_url)
+        context.grant_permissions(["clipboard-read", "clipboard-write", "local-network-access"], origin=site)
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(30_000)
@@ -76,12 +77,12 @@ def open_page(browser, base_url):
         watch.attach(page)
         page.add_init_script(WATCH_SCRIPT)
         page.add_init_script(path=AXE_SCRIPT)
-        add_csp(page, base_url, watch)
+        add_csp(page, site, watch)
         if fake_clock:
             page.clock.install()  # before the page's timers start, so they run on it too
         if before_load is not None:
             before_load(page)
-        page.goto(base_url + "/")
+        page.goto(site + "/")
         page.wait_for_function("() => document.documentElement.classList.contains('js-ready')")
         if options_loaded:
             page.wait_for_function("() => document.documentElement.dataset.options === 'ready'")
@@ -263,6 +264,48 @@ def test_file_over_the_direct_limit_goes_straight_to_storage(open_page, base_url
     wait_images_loaded(page)
     image = check_results(page, card, base_url)
     assert image["original"]["bytes"] == len(big)
+    watch.assert_clean(page)
+
+
+def test_a_large_upload_from_localhost(open_page, base_url, local_stack, noisy_jpeg, direct_upload_max_bytes):
+    """http://localhost:PORT is the same local site: storage admits both names, as S3 admits a deployed
+    site's distribution and custom domain."""
+    site = f"http://localhost:{local_stack.port}"
+    page, watch = open_page(site=site)
+    big = noisy_jpeg(direct_upload_max_bytes + 50_000, seed=31)
+    page.set_input_files("#file-input", files=[{"name": "big.jpg", "mimeType": "image/jpeg", "buffer": big}])
+    page.click("#upload-button")
+    wait_finished(page, 1, timeout=60_000)
+    card = page.locator(".card")
+    expect(card).to_have_attribute("data-state", "done")
+    expect(card.locator(".file-route")).to_have_attribute("data-route", "storage")
+    assert any(method == "POST" and url.startswith(local_stack.storage_url) for method, url in watch.requests)
+    watch.assert_clean(page)
+
+
+def test_storage_refusing_the_page_is_not_called_offline(open_page, local_stack, noisy_jpeg, direct_upload_max_bytes):
+    """No answer from storage while the site answers is a refusal (a CORS rule without this origin); no answer
+    with the browser offline is being offline. The page says which."""
+    page, watch = open_page()
+    page.route(f"{local_stack.storage_url}/**", lambda route: route.abort("accessdenied"))
+    big = noisy_jpeg(direct_upload_max_bytes + 50_000, seed=32)
+    page.set_input_files("#file-input", files=[{"name": "big.jpg", "mimeType": "image/jpeg", "buffer": big}])
+    page.click("#upload-button")
+    wait_finished(page, 1, timeout=60_000)
+    card = page.locator(".card")
+    expect(card.locator(".error-title")).to_have_text("The storage service refused this page's address.")
+    expect(card.locator(".error-detail")).to_contain_text("Open the page at the address the service gave you.")
+    page.unroute(f"{local_stack.storage_url}/**")
+
+    page.context.set_offline(True)
+    page.set_input_files("#file-input", files=[{"name": "small.jpg", "mimeType": "image/jpeg",
+                                                "buffer": landscape_jpeg(seed=33)}])
+    page.click("#upload-button")
+    offline = page.locator(".card").filter(has_text="small.jpg")
+    expect(offline.locator(".error-title")).to_have_text("You are offline.", timeout=30_000)
+    page.context.set_offline(False)
+    watch.failed_requests.clear()
+    watch.console_errors.clear()
     watch.assert_clean(page)
 
 

@@ -13,8 +13,8 @@ from imageservice.keys import upload_key
 from lambda_responses import response_json
 from moto import mock_aws
 
-from devstack.functions import LambdaContext, load_handler
 from devstack.iam import acting_as, acting_function, install_iam
+from devstack.lambda_.functions import LambdaContext, load_handler
 from testkit.images import gradient_photo
 
 

@@ -154,9 +154,11 @@ class S3Faults:
         # A handler for "before-send.s3" runs before moto's catch-all "before-send" one.
         client.meta.events.register_first("before-send.s3", self._before_send)
 
-    def fail(self, operation: str, respond, times: int | None = None, key_contains: str = "") -> None:
-        """Answer `operation` with `respond` for the next `times` matching attempts (None: until cleared)."""
-        self.plans[operation] = [respond, times, key_contains]
+    def fail(self, operation: str, respond, times: int | None = None, key_contains: str = "",
+             header: str = "") -> None:
+        """Answer `operation` with `respond` for the next `times` matching attempts (None: until cleared);
+        with `header`, only requests that carry it (e.g. If-Match) match."""
+        self.plans[operation] = [respond, times, key_contains, header]
 
     def clear(self) -> None:
         self.plans.clear()
@@ -168,10 +170,10 @@ class S3Faults:
     def _before_send(self, request, **kwargs):
         operation = kwargs["event_name"].rsplit(".", 1)[-1]
         plan = self.plans.get(operation)
-        if plan is None or plan[2] not in request.url:
+        if plan is None or plan[2] not in request.url or (plan[3] and plan[3] not in request.headers):
             return None
         self.attempts[operation] = self.attempts.get(operation, 0) + 1
-        respond, times, _ = plan
+        respond, times, _, _ = plan
         if times is not None:
             if times <= 0:
                 return None
@@ -200,8 +202,8 @@ def test_the_same_event_twice_ends_in_one_correct_result(invoke, s3, config, ori
 
 def test_two_racing_deliveries_end_in_one_correct_result(s3, config, stack, original, s3_event):
     """Two execution environments handle the same event at once; both render before either writes."""
-    from devstack.functions import LambdaContext, load_handler
     from devstack.iam import acting_as
+    from devstack.lambda_.functions import LambdaContext, load_handler
 
     image_id, data, metadata = original()
     function = stack.functions["ProcessFunction"]
@@ -344,6 +346,89 @@ def test_a_bad_image_still_ends_failed_once(invoke, s3, config, original, s3_eve
     manifest = assert_consistent(s3, config, image_id)
     assert manifest.status == FAILED and manifest.error.code == "corrupt_image"
     assert list(processed_objects(s3, config, image_id)) == [manifest_key(image_id)]
+
+
+# ------------------------------------------------------- conditional writes: 409 is a retry, 412 a loss
+
+CONFLICT = s3_error(409, "ConditionalRequestConflict",
+                    "A conflicting conditional operation is currently in progress against this resource.")
+
+
+@pytest.fixture
+def no_conflict_backoff(monkeypatch):
+    import processing
+    monkeypatch.setattr(processing, "CONFLICT_BACKOFF_SECONDS", 0)
+    return processing
+
+
+@pytest.mark.parametrize("other_write", ["lands before the retry", "lands after the 409"])
+def test_a_409_on_the_outcome_is_retried_and_never_removes_the_variants(
+        invoke, s3, config, original, s3_event, faults, no_conflict_backoff, other_write):
+    """Two deliveries of one original write their outcome at once: S3 answers one of them 409. That one
+    must retry, not read the still-pending claim as a DELETE and remove the variants the other names."""
+    image_id, data, metadata = original()
+    outcome = expected_objects(config, image_id, data, metadata)[manifest_key(image_id)]
+    claim = {}
+
+    def other_delivery_writes_its_outcome():
+        try:
+            s3.put_object(Bucket=config.processed_images_bucket, Key=manifest_key(image_id), Body=outcome,
+                          ContentType="application/json", IfMatch=claim["etag"])
+        except ClientError as error:  # the other delivery lost: it reads the outcome and stops
+            assert error.response["Error"]["Code"] == "PreconditionFailed"
+
+    def conflict(request):
+        claim["etag"] = s3.head_object(Bucket=config.processed_images_bucket, Key=manifest_key(image_id))["ETag"]
+        if other_write == "lands before the retry":
+            other_delivery_writes_its_outcome()
+        return CONFLICT(request)
+
+    faults.fail("PutObject", conflict, times=1, key_contains="manifest.json", header="If-Match")
+    invoke("ProcessFunction", s3_event(image_id))
+    if other_write == "lands after the 409":
+        other_delivery_writes_its_outcome()
+    assert faults.attempts["PutObject"] == 2  # the 409, then the retry
+    assert_done_exactly(s3, config, image_id, data, metadata)
+
+
+def test_a_lasting_409_raises_for_lambda_to_retry_and_keeps_the_variants(
+        invoke, s3, config, original, s3_event, faults, no_conflict_backoff):
+    image_id, data, metadata = original()
+    faults.fail("PutObject", CONFLICT, key_contains="manifest.json", header="If-Match")
+    with pytest.raises(ClientError) as raised:
+        invoke("ProcessFunction", s3_event(image_id))
+    assert raised.value.response["Error"]["Code"] == "ConditionalRequestConflict"
+    assert faults.attempts["PutObject"] == no_conflict_backoff.CONFLICT_ATTEMPTS
+    assert assert_consistent(s3, config, image_id) is None  # still pending, and nothing removed:
+    assert len(processed_objects(s3, config, image_id)) == len(expected_objects(config, image_id, data, metadata))
+    faults.clear()
+    invoke("ProcessFunction", s3_event(image_id))  # Lambda's retry
+    assert_done_exactly(s3, config, image_id, data, metadata)
+
+
+def test_a_409_on_the_claim_is_retried(invoke, s3, config, original, s3_event, faults, no_conflict_backoff):
+    image_id, data, metadata = original()
+    faults.fail("PutObject", CONFLICT, times=1, key_contains="manifest.json", header="If-None-Match")
+    invoke("ProcessFunction", s3_event(image_id))
+    assert faults.attempts["PutObject"] == 2
+    assert_done_exactly(s3, config, image_id, data, metadata)
+
+
+def test_a_412_on_the_outcome_is_a_delete_that_came_first_and_removes_the_variants(
+        invoke, s3, config, original, s3_event, faults):
+    image_id, _, _ = original()
+
+    def deleted_meanwhile(request):
+        s3.put_object(Bucket=config.processed_images_bucket, Key=manifest_key(image_id),
+                      Body=Manifest.deleted(image_id).to_json(), ContentType="application/json")
+        return s3_error(412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold")(
+            request)
+
+    faults.fail("PutObject", deleted_meanwhile, times=1, key_contains="manifest.json", header="If-Match")
+    invoke("ProcessFunction", s3_event(image_id))
+    assert list(processed_objects(s3, config, image_id)) == [manifest_key(image_id)]
+    raw = s3.get_object(Bucket=config.processed_images_bucket, Key=manifest_key(image_id))["Body"].read()
+    assert Manifest.from_json(raw).status == "deleted"
 
 
 # --------------------------------------------------------------- after Lambda's retries: the destination

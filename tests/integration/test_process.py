@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from imageservice.keys import manifest_key, new_image_id, upload_key, variant_key
 from PIL import Image
 
-from devstack.functions import LambdaContext, load_handler
+from devstack.lambda_.functions import LambdaContext, load_handler
 from testkit.fuzz_strategies import gif_with_offset_frames
 
 SAMPLE_ID = "3f0c9a56-8d1e-4c1b-9a59-2f4d6c7b8e90"

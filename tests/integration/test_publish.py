@@ -17,8 +17,8 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from devstack.functions import LambdaContext, load_handler
 from devstack.iam import acting_as, acting_function, install_iam
+from devstack.lambda_.functions import LambdaContext, load_handler
 
 RESPONSE_URL = "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/answer?X-Amz-Signature=x"
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/image-processing/0f1e2d3c-4b5a-4697-8877-665544332211"
@@ -128,7 +128,7 @@ class Publisher:
     def __init__(self, function, answers: CloudFormationAnswers, distribution_id: str):
         self.function = function
         self.handler = load_handler(function)
-        self.app = sys.modules[f"{function.logical_id}.app"]
+        self.app = sys.modules[self.handler.__module__]  # the handler module as loaded for this function
         self.answers = answers
         self.distribution_id = distribution_id
 

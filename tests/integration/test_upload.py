@@ -77,7 +77,15 @@ def test_over_the_direct_limit_is_413_pointing_to_uploads(invoke, load_event, ht
     error = response_json(response)["error"]
     assert response["statusCode"] == 413
     assert error["code"] == "payload_too_large"
-    assert "1000" in error["message"] and "/api/uploads" in error["message"]
+    assert "1003 bytes" in error["message"] and "1000 bytes" in error["message"] and "/api/uploads" in error["message"]
+
+
+def test_the_413_message_speaks_mib(invoke, load_event, http_event, function_env, s3):
+    function_env({"DIRECT_UPLOAD_MAX_BYTES": str(1024 * 1024)})
+    response = post_image(invoke, load_event, http_event, body=b"\xff\xd8\xff" + b"\0" * (1536 * 1024))
+    assert response_json(response)["error"]["message"].startswith(
+        "This upload is 1.5 MiB; POST /api/images takes at most 1 MiB."
+    )
 
 
 def test_multipart_over_the_direct_limit_is_413(invoke, load_event, http_event, function_env, s3):
@@ -238,7 +246,7 @@ def test_a_missing_wrong_or_overlong_boundary_is_a_bad_request(invoke, load_even
 
 
 # The worst bodies the old parser (the stdlib email package) met: seconds of CPU each, past UploadFunction's
-# timeout. The bound is generous (a loaded CI machine); the measured cost is in README's hostile-input table.
+# timeout. The bound is generous (a loaded CI machine); the measured cost is in docs/hardening.md's table.
 WORST_MULTIPART_SECONDS = 1.0
 
 

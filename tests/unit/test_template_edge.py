@@ -2,12 +2,11 @@
 the security headers, the publisher, and the site origin the stored-images bucket admits."""
 
 import re
-import sys
 from pathlib import Path
 
 import pytest
 
-from devstack.template import TemplateError, read_stack, security_headers
+from devstack.cfn.template import TemplateError, read_stack, security_headers
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
@@ -186,7 +185,7 @@ def test_the_processed_images_bucket_lets_the_site_read_variants_for_its_zip(res
     assert rule["AllowedOrigins"] == [
         "https://*.cloudfront.net",
         {"Fn::If": ["HasCustomDomain", {"Fn::Sub": "https://${DomainName}"}, {"Ref": "AWS::NoValue"}]}]
-    (local,) = read_stack({}, site_origin="http://127.0.0.1:3000").buckets["ProcessedImagesBucket"].cors_rules
+    (local,) = read_stack({}, site_origins=("http://127.0.0.1:3000",)).buckets["ProcessedImagesBucket"].cors_rules
     assert local["AllowedOrigins"] == ["http://127.0.0.1:3000"]
 
 
@@ -260,13 +259,10 @@ def test_the_transformed_template_has_no_dependency_cycle(monkeypatch):
     refers to its functions: a !Ref from a function's role to the stored-images bucket would close a cycle
     that only shows after the SAM transform."""
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    sys.path.insert(0, str(ROOT / "scripts"))
-    try:
-        import translate_template
-        from samtranslator.translator.transform import transform
-        from samtranslator.yaml_helper import yaml_parse
-    finally:
-        sys.path.remove(str(ROOT / "scripts"))
+    from samtranslator.translator.transform import transform
+    from samtranslator.yaml_helper import yaml_parse
+
+    from scripts import translate_template
     template = yaml_parse((ROOT / "template.yaml").read_text())
     transformed = transform(translate_template.as_packaged(template), {}, translate_template.OfflinePolicyLoader())
     resources = transformed["Resources"]

@@ -8,7 +8,7 @@ import requests
 from publisher import local_files
 from web_content_types import CONTENT_TYPES
 
-from devstack.gateway import Gateway
+from devstack.apigw.gateway import Gateway
 
 WEB_SUFFIXES = {path.suffix.lower() for path in (Path(__file__).resolve().parents[2] / "web").rglob("*.*")}
 # Every suffix either side knows, those web/ holds today, an unknown one and an upper-case spelling.

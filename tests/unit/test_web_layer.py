@@ -23,7 +23,7 @@ def source_template() -> dict:
 
 @pytest.fixture(scope="module")
 def publish_app():
-    spec = importlib.util.spec_from_file_location("publish_app_under_test", ROOT / "src" / "publish" / "app.py")
+    spec = importlib.util.spec_from_file_location("publish_app_under_test", ROOT / "src" / "publish" / "publish_app.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

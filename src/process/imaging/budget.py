@@ -20,8 +20,8 @@ from .errors import ImageTooComplex, ProcessingTimeout
 
 Size = tuple[int, int]
 
-# A Lambda arm64 core is taken as this much slower than the core the costs were measured on (the README's
-# performance section: 1.2-1.5x); a job is admitted only when it fits with this margin.
+# A Lambda arm64 core is taken as this much slower than the core the costs were measured on (docs/performance.md,
+# memory and time at the limits: 1.2-1.5x); a job is admitted only when it fits with this margin.
 SLOWER_CORE = 1.5
 
 # Decoding, per decoded pixel, to the working mode (for an animation frame: compositing and RGBA too).

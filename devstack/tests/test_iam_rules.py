@@ -153,15 +153,9 @@ def test_secure_transport_is_tls_or_this_machine(endpoint, secure):
 def test_parliament_finds_nothing_unexplained_and_would_have_flagged_sams_write_policy(tmp_path):
     """scripts/lint_policies.py, which `make lint` runs: clean today; the S3WritePolicy it replaced let a
     function rewrite its bucket's lifecycle, which parliament calls a privilege escalation."""
-    import sys
-    from pathlib import Path
+    from repo_paths import ROOT as root
+    from scripts import lint_policies
 
-    root = Path(__file__).resolve().parents[2]
-    sys.path.insert(0, str(root / "scripts"))
-    try:
-        import lint_policies
-    finally:
-        sys.path.remove(str(root / "scripts"))
     current = lint_policies.findings(root / "template.yaml")
     assert set(current) == set(lint_policies.EXPLAINED)
     text = (root / "template.yaml").read_text()

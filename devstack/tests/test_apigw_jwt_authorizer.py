@@ -1,20 +1,20 @@
-"""devstack/jwt_authorizer.py against the local issuer: what API Gateway's JWT authorizer accepts and refuses."""
+"""devstack/apigw/jwt_authorizer.py against the local issuer: what API Gateway's JWT authorizer accepts and refuses."""
 
 import time
 
 import pytest
 from joserfc.jwk import RSAKey
 
-from devstack.jwt_authorizer import Authorizer, JwtAuthorizer, RouteAuth, Unauthorized, route_authorizers
-from devstack.oidc import LocalIssuer, subject_of
-from devstack.template import http_api_bodies, read_stack
+from devstack.apigw.jwt_authorizer import Authorizer, JwtAuthorizer, RouteAuth, Unauthorized, route_authorizers
+from devstack.cfn.template import http_api_bodies, read_stack
+from devstack.cognito.oidc import LocalIssuer, subject_of
 
 ROUTE = ("GET", "/api/images")
 
 
 @pytest.fixture(scope="module", params=["cognito", "oidc"])
 def issuer(request):
-    issuer = LocalIssuer("127.0.0.1", request.param, "site-client", "http://127.0.0.1:3000").start()
+    issuer = LocalIssuer("127.0.0.1", request.param, "site-client", ("http://127.0.0.1:3000",)).start()
     yield issuer
     issuer.stop()
 

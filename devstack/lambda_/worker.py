@@ -1,6 +1,6 @@
 """One execution environment of a function: a process of its own, as Lambda gives each sandbox.
 
-Started by devstack/lambdas.py as `python -m devstack.worker REQUEST_FD RESPONSE_FD` with exactly the
+Started by devstack/lambda_/lambdas.py as `python -m devstack.lambda_.worker REQUEST_FD RESPONSE_FD` with exactly the
 function's environment (the template's variables, the function's own credentials, Lambda's variables).
 It reads the Function record and its IAM setup, installs IAM (devstack/iam: every AWS call the handler
 makes is allowed or refused by the function's role policies in the SAM-transformed template), loads the
@@ -26,8 +26,8 @@ import time
 import traceback
 from multiprocessing.connection import Connection
 
+from ..cfn.template import Function
 from .functions import LambdaContext, load_handler
-from .template import Function
 
 MIB = 1024 * 1024
 
@@ -57,7 +57,7 @@ def install_identity(function: Function, iam: dict | None) -> None:
     import boto3
 
     if iam is not None:
-        from .iam import install_iam
+        from ..iam import install_iam
 
         install_iam(boto3, function.logical_id, iam["rendered_template"], iam["physical_ids"],
                     parameters=iam["parameters"])

@@ -1,15 +1,15 @@
 """The storage server: moto's S3 and SQS in server mode, in a child process of the stack.
 
-The parent (`StorageServer`) starts `python -m devstack.storage`, reads the port it bound from its
+The parent (`StorageServer`) starts `python -m devstack.s3.storage`, reads the port it bound from its
 first line of output, and stops it with SIGTERM. The child also exits when its stdin closes, so it
 never outlives the stack, not even one killed with SIGKILL.
 
 moto enforces none of S3's access rules; a WSGI layer in front of it (`S3Rules`) does, before moto sees
 the request:
-- every request must be signed by a known key (SigV4 headers or a pre-signed URL, devstack/sigv4.py) or
-  be a pre-signed POST whose policy holds (devstack/post_policy.py); anything else is 403, as from a
+- every request must be signed by a known key (SigV4 headers or a pre-signed URL, devstack/s3/sigv4.py) or
+  be a pre-signed POST whose policy holds (devstack/s3/post_policy.py); anything else is 403, as from a
   bucket that blocks public access. Only CORS preflights go unsigned, as in S3;
-- CORS follows the bucket's rules with S3's exact origin matching (devstack/cors.py), on every answer,
+- CORS follows the bucket's rules with S3's exact origin matching (devstack/s3/cors.py), on every answer,
   POST uploads and errors included;
 - a Content-Length that is not one plain number is 400, and idle connections are closed;
 - moto publishes an object's event notification before it stores the object's metadata, so a fast
@@ -34,11 +34,11 @@ from xml.sax.saxutils import escape
 import boto3
 from botocore.config import Config as BotoConfig
 
+from ..cfn.template import LOCAL_REGION
+from ..iam.identity import STACK_CREDENTIALS, Credentials
 from . import cors
-from .identity import STACK_CREDENTIALS, Credentials
 from .post_policy import verify_post
 from .sigv4 import AuthError, Request, access_denied, is_signed, verify
-from .template import LOCAL_REGION
 
 READY_PREFIX = "storage listening on port "
 STORAGE_HOST = "127.0.0.1"
@@ -81,12 +81,12 @@ class StorageServer:
             arguments.append("--skip-signature-checks")
         # Its own session: a Ctrl-C in the terminal reaches the stack, which then stops this cleanly.
         process = subprocess.Popen(
-            [sys.executable, "-m", "devstack.storage", *arguments],
+            [sys.executable, "-m", "devstack.s3.storage", *arguments],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,
             start_new_session=True,
-            cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+            cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
         )
         ready: list[str] = []
         reader = threading.Thread(target=lambda: ready.append(process.stdout.readline().decode()), daemon=True)

@@ -19,9 +19,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from ..cfn.template import LOCAL_ACCOUNT, ROOT, Function
+from ..lambda_.lambdas import FunctionError, FunctionPool
 from .jwt_authorizer import UNAUTHORIZED_BODY, JwtAuthorizer, Unauthorized, unauthorized_headers
-from .lambdas import FunctionError, FunctionPool
-from .template import LOCAL_ACCOUNT, ROOT, Function
 
 API_PAYLOAD_LIMIT = 10 * 1024 * 1024  # API Gateway's request payload quota
 LAMBDA_PAYLOAD_LIMIT = 6 * 1024 * 1024  # synchronous invocation payload (the whole event)
@@ -31,6 +31,12 @@ API_ID = "local"
 HOP_BY_HOP = {"connection", "keep-alive", "expect", "transfer-encoding", "te", "upgrade", "proxy-connection"}
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _TEXT_TYPE = re.compile(r"^(text/.*|application/(json|xml|javascript|[\w.+-]+\+(json|xml)))$")
+
+
+def _mib(count: int) -> str:
+    """Sizes in the binary units the API's limits are stated in: 7645428 -> "7.3 MiB"."""
+    return f"{count / 1048576:.1f}".removesuffix(".0") + " MiB"
+
 
 # The deployed site's files carry the Content-Type the publisher gives them: the local stack serves web/
 # with the same table, the one file the publisher ships it in.
@@ -247,8 +253,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
                     "error": {
                         "code": "payload_too_large",
                         "message": (
-                            f"The request makes a {event_size}-byte Lambda event (the body travels base64-encoded); "
-                            f"Lambda takes at most {LAMBDA_PAYLOAD_LIMIT}. Use POST /api/uploads for large images."
+                            f"This request's {_mib(len(body))} body reaches Lambda base64-encoded, as a "
+                            f"{_mib(event_size)} event; Lambda takes at most {_mib(LAMBDA_PAYLOAD_LIMIT)}. "
+                            "Use POST /api/uploads for large images (GET /api/options states the limits)."
                         ),
                     }
                 },
@@ -399,8 +406,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 "error": {
                     "code": "payload_too_large",
                     "message": (
-                        f"API Gateway takes request bodies of at most {API_PAYLOAD_LIMIT} bytes; "
-                        "use POST /api/uploads for large images."
+                        f"API Gateway takes request bodies of at most {_mib(API_PAYLOAD_LIMIT)}; "
+                        "use POST /api/uploads for large images (GET /api/options states the limits)."
                     ),
                 }
             },

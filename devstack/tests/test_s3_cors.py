@@ -1,8 +1,8 @@
-"""Bucket CORS as the local storage server applies it (devstack/cors.py): whole-origin matching, as S3."""
+"""Bucket CORS as the local storage server applies it (devstack/s3/cors.py): whole-origin matching, as S3."""
 
 import pytest
 
-from devstack.cors import preflight_headers, response_headers
+from devstack.s3.cors import preflight_headers, response_headers
 
 PAGE = "http://127.0.0.1:3311"
 RULES = [{"AllowedOrigins": [PAGE], "AllowedMethods": ["POST"], "AllowedHeaders": ["*"], "MaxAgeSeconds": 600}]

@@ -5,11 +5,11 @@ import sys
 import time
 from collections.abc import Callable
 
-from .template import Function
+from ..cfn.template import Function
 
 
 def load_handler(function: Function, instance: int = 0) -> Callable[[dict, object], object]:
-    """The handler callable of `function`; every function's `app` module gets a name of its own.
+    """The handler callable of `function`; each instance's module gets a name of its own.
 
     `instance` > 0 loads a further copy of the handler module, with module-level state of its own, as a
     further execution environment of the function would have (the local stack runs one per concurrent call)."""

@@ -1,4 +1,4 @@
-"""Lambda's execution environments as the local stack gives them (devstack/lambdas.py): a process of its own
+"""Lambda's execution environments as the local stack gives them (devstack/lambda_/lambdas.py): a process of its own
 per environment, with its own environment, stopped at its timeout, memory capped, concurrency capped."""
 
 import os
@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from devstack.identity import function_credentials
-from devstack.lambdas import FunctionError, FunctionPool, lambda_environment
-from devstack.template import Function
+from devstack.cfn.template import Function
+from devstack.iam.identity import function_credentials
+from devstack.lambda_.lambdas import FunctionError, FunctionPool, lambda_environment
 
 HANDLER = '''
 import json, os, pathlib, time
@@ -156,8 +156,8 @@ def handler(event, context):
 
 @pytest.fixture(scope="module")
 def storage(stack):
-    from devstack.identity import known_credentials
-    from devstack.storage import StorageServer
+    from devstack.iam.identity import known_credentials
+    from devstack.s3.storage import StorageServer
 
     server = StorageServer.start(known_credentials(stack.functions))
     s3 = server.client("s3")

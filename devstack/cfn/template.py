@@ -11,7 +11,7 @@ import yaml
 
 from .intrinsics import NO_VALUE, Intrinsics
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = ROOT / "template.yaml"
 
 LOCAL_ACCOUNT = "123456789012"
@@ -117,13 +117,13 @@ SITE_URL_OUTPUT = "SiteUrl"
 
 
 def read_stack(
-    overrides: dict[str, str] | None = None, template: dict | None = None, site_origin: str | None = None
+    overrides: dict[str, str] | None = None, template: dict | None = None, site_origins: tuple[str, ...] = ()
 ) -> Stack:
     """The stack as it would be deployed with these parameter overrides, resolved for the local stack.
 
-    `site_origin` is where the local stack serves the page (http://HOST:PORT): it stands in for the deployed
-    site's origin (the SiteUrl output: the CloudFront or custom domain) wherever the template allows that
-    origin, i.e. in the stored-images bucket's CORS rules. Resources whose Condition is false are left out."""
+    `site_origins` are the names the local stack serves the page on (http://127.0.0.1:PORT and
+    http://localhost:PORT): they stand in for the deployed site's origin (the SiteUrl output: the CloudFront or
+    custom domain) wherever the template allows that origin, i.e. in the buckets' CORS rules. Resources whose Condition is false are left out."""
     template = template or load_template()
     parameters = resolve_parameters(template, overrides or {})
     stack = Stack(template=template, parameters=parameters)
@@ -136,8 +136,8 @@ def read_stack(
             props = resource.get("Properties", {})
             name = resolve(props["BucketName"]) if "BucketName" in props else _generated_bucket_name(logical_id)
             rules = tuple(resolve(props.get("CorsConfiguration", {}).get("CorsRules", [])))
-            if site_origin and deployed_site:
-                rules = tuple(_with_site_origin(rule, deployed_site, site_origin) for rule in rules)
+            if site_origins and deployed_site:
+                rules = tuple(_with_site_origins(rule, deployed_site, site_origins) for rule in rules)
             stack.buckets[logical_id] = Bucket(logical_id, name, rules)
         if resource["Type"] == "AWS::SQS::Queue" and _exists(resource, resolver):
             stack.queues[logical_id] = local_resource_name(logical_id)
@@ -178,12 +178,27 @@ def _site_origin(template: dict, resolver: "_Resolver") -> str | None:
 ANY_CLOUDFRONT_ORIGIN = "https://*.cloudfront.net"
 
 
-def _with_site_origin(rule: dict, deployed_site: str, site_origin: str) -> dict:
+def _with_site_origins(rule: dict, deployed_site: str, site_origins: tuple[str, ...]) -> dict:
     origins = rule.get("AllowedOrigins", [])
     stands_for_site = (deployed_site, ANY_CLOUDFRONT_ORIGIN)
     if not any(origin in stands_for_site for origin in origins):
         return rule
-    return {**rule, "AllowedOrigins": [site_origin if origin in stands_for_site else origin for origin in origins]}
+    local = [site_origins if origin in stands_for_site else (origin,) for origin in origins]
+    return {**rule, "AllowedOrigins": list(dict.fromkeys(name for names in local for name in names))}
+
+
+LOOPBACK_NAMES = ("127.0.0.1", "localhost")
+
+
+def local_site_origins(url: str) -> tuple[str, ...]:
+    """The origins a page served at `url` has: a loopback stack answers as 127.0.0.1 and as localhost, two names
+    of one site, as a deployed site answers on its CloudFront and its custom domain."""
+    scheme, _, rest = url.partition("://")
+    host, _, port = rest.rstrip("/").rpartition(":")
+    if host not in LOOPBACK_NAMES:
+        return (url.rstrip("/"),)
+    return tuple(f"{scheme}://{name}:{port}" for name in LOOPBACK_NAMES)
+
 
 
 # ------------------------------------------------------------------------ security headers

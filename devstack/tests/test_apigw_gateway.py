@@ -1,4 +1,4 @@
-"""The local API's front door behaves as API Gateway's (devstack/gateway.py): its own 404, 400 for broken
+"""The local API's front door behaves as API Gateway's (devstack/apigw/gateway.py): its own 404, 400 for broken
 framing, and no connection held open for ever."""
 
 import socket
@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from devstack.gateway import Gateway, Router
-from devstack.template import Function, HttpRoute
+from devstack.apigw.gateway import Gateway, Router
+from devstack.cfn.template import Function, HttpRoute
 
 SOCKET_TIMEOUT = 1.0
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 
-from .template import LOCAL_ACCOUNT, LOCAL_REGION, ROOT, AsyncInvokeConfig, Function
+from ..cfn.template import LOCAL_ACCOUNT, LOCAL_REGION, ROOT, AsyncInvokeConfig, Function
 
 INIT_TIMEOUT = 60.0  # seconds an environment may take to load its handler (Lambda: 10 s; this machine is shared)
 MAX_INSTANCES = 64  # execution environments per function, where the template reserves no concurrency
@@ -71,7 +71,7 @@ def lambda_environment(function: Function, local: dict[str, str], quiet: bool) -
             "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
             "AWS_EC2_METADATA_DISABLED": "true",
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "PYTHONPATH": str(ROOT),  # devstack.worker itself; the handler's directories come first in sys.path
+            "PYTHONPATH": str(ROOT),  # devstack.lambda_.worker itself; the handler's directories come first in sys.path
             "PYTHONUNBUFFERED": "1",
             "MALLOC_ARENA_MAX": "2",  # fewer allocator arenas: less address space under the memory cap
         }
@@ -80,14 +80,14 @@ def lambda_environment(function: Function, local: dict[str, str], quiet: bool) -
 
 
 class _Environment:
-    """One execution environment: a worker process (devstack/worker.py) and the pipes to it."""
+    """One execution environment: a worker process (devstack/lambda_/worker.py) and the pipes to it."""
 
     def __init__(self, function: Function, environment: dict[str, str], iam: dict | None):
         self.function = function
         request_read, request_write = os.pipe()
         response_read, response_write = os.pipe()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "devstack.worker", str(request_read), str(response_write)],
+            [sys.executable, "-m", "devstack.lambda_.worker", str(request_read), str(response_write)],
             env=environment,
             cwd=function.code_dir,
             pass_fds=(request_read, response_write),

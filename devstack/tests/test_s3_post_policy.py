@@ -1,4 +1,4 @@
-"""Pre-signed POST policies as the local storage server checks them (devstack/post_policy.py), over policies
+"""Pre-signed POST policies as the local storage server checks them (devstack/s3/post_policy.py), over policies
 botocore itself signs the way the upload handler asks for them."""
 
 import base64
@@ -10,9 +10,9 @@ import boto3
 import pytest
 from botocore.config import Config as BotoConfig
 
-from devstack.identity import function_credentials, known_credentials
-from devstack.post_policy import verify_post
-from devstack.sigv4 import AuthError
+from devstack.iam.identity import function_credentials, known_credentials
+from devstack.s3.post_policy import verify_post
+from devstack.s3.sigv4 import AuthError
 
 SIGNED_AT = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 UPLOAD = function_credentials("UploadFunction")

@@ -26,8 +26,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 
-from .jwt_authorizer import JwtAuthorizer, route_authorizers
-from .template import Stack, http_api_bodies
+from ..apigw.jwt_authorizer import JwtAuthorizer, route_authorizers
+from ..cfn.template import Stack, http_api_bodies
 
 DEV_USERS = ("alice@example.com", "bob@example.com")
 SCOPES = ("openid", "email", "profile")
@@ -52,11 +52,11 @@ class Grant:
 class LocalIssuer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, host: str, mode: str, client_id: str, site_origin: str,
+    def __init__(self, host: str, mode: str, client_id: str, site_origins: tuple[str, ...],
                  token_seconds: int = DEFAULT_TOKEN_SECONDS):
         super().__init__((host, 0), _IssuerHandler)
         self.mode, self.client_id, self.token_seconds = mode, client_id, token_seconds
-        self.site_urls = {f"{site_origin.rstrip('/')}/"}
+        self.site_urls = {f"{origin.rstrip('/')}/" for origin in site_origins}
         self.key = RSAKey.generate_key(2048, parameters={"kid": f"local-{secrets.token_hex(4)}", "use": "sig",
                                                           "alg": "RS256"})
         self.issuer = f"http://{host}:{self.server_address[1]}"
@@ -294,7 +294,7 @@ class LocalSignIn:
         self.issuer, self.authorizer = issuer, authorizer
 
     @classmethod
-    def start(cls, stack: Stack, host: str, site_origin: str,
+    def start(cls, stack: Stack, host: str, site_origins: tuple[str, ...],
               token_seconds: int = DEFAULT_TOKEN_SECONDS) -> "LocalSignIn | None":
         """None with AuthMode none (no route of the template's API has an authorizer)."""
         routes = {}
@@ -305,7 +305,7 @@ class LocalSignIn:
         audiences = {audience for route in routes.values() for audience in route.authorizer.audiences if audience}
         client_id = min(audiences) if audiences else "local-site"  # oidc mode with OidcAudience left empty
         mode = stack.parameters.get("AuthMode", "oidc")
-        issuer = LocalIssuer(host, mode, client_id, site_origin, token_seconds).start()
+        issuer = LocalIssuer(host, mode, client_id, site_origins, token_seconds).start()
         # The local issuer stands in for the template's (Cognito's, or OidcIssuer), audience unchanged.
         local_routes = {
             key: type(route)(type(route.authorizer)(route.authorizer.name, issuer.issuer, (client_id,),

@@ -1,5 +1,5 @@
 """CloudFormation's intrinsic functions, evaluated for one stack: the one evaluator behind the local
-stack's reading of template.yaml (devstack/template.py) and IAM's reading of the rendered template
+stack's reading of template.yaml (devstack/cfn/template.py) and IAM's reading of the rendered template
 (devstack/iam/roles.py). What a `Ref` or `Fn::GetAtt` gives depends on the reader; the rest does not."""
 
 import re

@@ -14,7 +14,7 @@ logger = Logger()
 metrics = Metrics()
 
 # Taken off the function's remaining time to give processing its deadline: what must still run after it.
-# The longest step that cannot be interrupted (decoding a 50 MP PNG: 1.5 s measured, by the README's
+# The longest step that cannot be interrupted (decoding a 50 MP PNG: 1.5 s measured, by docs/performance.md's
 # memory table) on a slower core, then writing the variants and the manifest.
 DEADLINE_MARGIN_SECONDS = 5.0
 

@@ -1,14 +1,15 @@
 """What the local stack reads of the edge: the security headers, its own CSP, the CORS site origin, and the
-conditions behind them (devstack/template.py)."""
+conditions behind them (devstack/cfn/template.py)."""
 
 import copy
 
 import pytest
 
-from devstack.template import (
+from devstack.cfn.template import (
     TemplateError,
     load_template,
     local_content_security_policy,
+    local_site_origins,
     read_stack,
     security_headers,
 )
@@ -79,14 +80,25 @@ def test_the_local_policy_takes_an_origin_only(origin):
         local_content_security_policy(DEPLOYED_CSP, origin)
 
 
-def test_the_local_stack_origin_replaces_the_deployed_site_origin_in_cors():
-    stack = read_stack(site_origin="http://127.0.0.1:3001")
+def test_the_local_stack_origins_replace_the_deployed_site_origin_in_cors():
+    """127.0.0.1 and localhost are two names of the local site, as the distribution and the custom domain are."""
+    stack = read_stack(site_origins=local_site_origins("http://127.0.0.1:3001"))
     (rule,) = stack.buckets["StoredImagesBucket"].cors_rules
-    assert rule["AllowedOrigins"] == ["http://127.0.0.1:3001"]
+    assert rule["AllowedOrigins"] == ["http://127.0.0.1:3001", "http://localhost:3001"]
     assert rule["AllowedMethods"] == ["POST"]
     (read,) = stack.buckets["ProcessedImagesBucket"].cors_rules  # the page reads variants for its ZIP
-    assert read["AllowedOrigins"] == ["http://127.0.0.1:3001"] and read["AllowedMethods"] == ["GET"]
+    assert read["AllowedOrigins"] == ["http://127.0.0.1:3001", "http://localhost:3001"]
+    assert read["AllowedMethods"] == ["GET"]
     assert not stack.buckets["WebsiteBucket"].cors_rules
+
+
+@pytest.mark.parametrize("url, origins", [
+    ("http://127.0.0.1:3000", ("http://127.0.0.1:3000", "http://localhost:3000")),
+    ("http://localhost:3000/", ("http://127.0.0.1:3000", "http://localhost:3000")),
+    ("http://192.168.1.5:3000", ("http://192.168.1.5:3000",)),
+])
+def test_a_loopback_stack_is_its_own_site_under_both_names(url, origins):
+    assert local_site_origins(url) == origins
 
 
 def test_without_a_site_origin_the_cors_origin_is_the_deployed_one():

@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from .identity import Credentials
+from ..iam.identity import Credentials
 from .sigv4 import (
     ALGORITHM,
     SIGNATURE_MISMATCH,

@@ -1,4 +1,4 @@
-"""SigV4 as the local storage server checks it (devstack/sigv4.py): requests signed by botocore itself pass;
+"""SigV4 as the local storage server checks it (devstack/s3/sigv4.py): requests signed by botocore itself pass;
 changed, expired, unknown or unsigned ones get S3's status and code."""
 
 from datetime import UTC, datetime, timedelta
@@ -12,8 +12,8 @@ from botocore.awsrequest import AWSRequest
 from botocore.config import Config as BotoConfig
 from botocore.credentials import Credentials as BotoCredentials
 
-from devstack.identity import STACK_CREDENTIALS, Credentials, function_credentials, known_credentials
-from devstack.sigv4 import AuthError, Request, verify
+from devstack.iam.identity import STACK_CREDENTIALS, Credentials, function_credentials, known_credentials
+from devstack.s3.sigv4 import AuthError, Request, verify
 
 SIGNED_AT = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 FUNCTION = function_credentials("PresignFunction")

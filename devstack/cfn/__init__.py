@@ -1,0 +1,1 @@
+"""CloudFormation on one machine: the template read, its intrinsics evaluated, its resources provisioned."""

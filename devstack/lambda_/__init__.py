@@ -1,0 +1,1 @@
+"""Lambda on one machine: loading handlers, execution environments as processes, asynchronous invocation."""
