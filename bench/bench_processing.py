@@ -3,6 +3,7 @@
     .venv/bin/python bench/bench_processing.py                      # generated 12 MP photo-like JPEGs
     .venv/bin/python bench/bench_processing.py --photos DIR         # any folder of real photos
     .venv/bin/python bench/bench_processing.py --encoders           # encoder settings: time against bytes
+    .venv/bin/python bench/bench_processing.py --photos DIR --edge  # WebP/AVIF at 320-1280 px vs sharp, 640 px render
     .venv/bin/python bench/bench_processing.py --memory             # peak RSS and time at the 50 MP limit
     .venv/bin/python bench/bench_processing.py --kinds jpeg,heic --cores 1,2 --plot docs/processing.png
     .venv/bin/python bench/bench_processing.py --after-decode [--compare-imaging DIR]
@@ -678,6 +679,118 @@ def encoders(photos: list[Path], rounds: int) -> None:
         print(f"{fmt:6} {label:18} " + " ".join(f"{c:>28}" for c in cells))
 
 
+# --------------------------------------------------------------------------- encoders for the edge
+
+EDGE_WIDTHS = (320, 640, 960, 1280)
+
+
+def edge_encoders(photos: list[Path], rounds: int, quality: int, render_width: int = 640) -> None:
+    """WebP methods 0-6 and AVIF speeds 6-10 against sharp's defaults, on each photo resized to each width.
+
+    The input of every encoder is the photo's slow-reference resize (full decode, Lanczos) to the width, as RGB;
+    each encode is timed alone, one thread (libavif max_threads=1, sharp concurrency 1), interleaved per photo and
+    round. SSIM: luma of the decoded output against that input. Then the whole render as the edge runs it: ours'
+    build_variants from the photo's bytes to one variant render_width wide, with the imaging core's own settings.
+    """
+    import imaging
+    import numpy as np
+    from imaging import encode as encoding
+    from PIL import Image
+    from skimage.metrics import structural_similarity
+
+    settings = [
+        *(("webp", f"method {m}", {"quality": quality, "method": m}) for m in range(7)),
+        *(
+            ("avif", f"speed {s}", {"quality": quality, "speed": s, "subsampling": "4:2:0", "max_threads": 1})
+            for s in (6, 7, 8, 9, 10)
+        ),
+    ]
+    sharp = None
+    if (ROOT / "bench" / "node_modules" / "sharp").is_dir():
+        sharp = start_worker("sharp", None)
+        settings += [("webp", "sharp default", None), ("avif", "sharp default", None)]
+    else:
+        print("skipping sharp: not installed; npm ci --prefix bench")
+    scratch = Path(tempfile.mkdtemp(prefix="bench-edge-"))
+    inputs: dict[tuple[Path, int], tuple[Path, object]] = {}
+    for photo in photos:
+        reference = Reference(photo)
+        for width in EDGE_WIDTHS:
+            size = (width, max(1, round(reference.full.height * width / reference.full.width)))
+            im = reference.full.resize(size, Image.Resampling.LANCZOS)
+            png = scratch / f"{photo.stem}-{width}.png"
+            im.save(png, compress_level=1)
+            inputs[(photo, width)] = (png, im)
+
+    def luma(im) -> np.ndarray:
+        return np.asarray(im.convert("L"), dtype=np.float64)
+
+    table: dict[tuple[str, str, int], dict[str, list[float]]] = {}
+    try:
+        for round_ in range(rounds):
+            for photo in photos:
+                turn = (round_ + photos.index(photo)) % len(settings)
+                for fmt, label, options in settings[turn:] + settings[:turn]:
+                    for width in EDGE_WIDTHS:
+                        png, im = inputs[(photo, width)]
+                        row = table.setdefault((fmt, label, width), {"ms": [], "bytes": [], "ssim": []})
+                        if options is None:
+                            out = scratch / f"{photo.stem}-{width}-sharp.{fmt}"
+                            answer = sharp.ask({"encode": str(png), "format": fmt, "repeat": 1, "out": str(out)})
+                            row["ms"].append(answer["ms"][0])
+                            data = out.read_bytes()
+                        else:
+                            buffer = io.BytesIO()
+                            start = time.perf_counter()
+                            im.save(buffer, fmt.upper(), **options)
+                            row["ms"].append((time.perf_counter() - start) * 1000)
+                            data = buffer.getvalue()
+                        if round_ == 0:
+                            row["bytes"].append(len(data))
+                            decoded = luma(Image.open(io.BytesIO(data)).convert("RGB"))
+                            row["ssim"].append(structural_similarity(decoded, luma(im), data_range=255))
+    finally:
+        if sharp is not None:
+            sharp.close()
+        shutil_rmtree(scratch)
+    print(
+        f"\nencoders at quality {quality} (sharp: its defaults) on {len(photos)} photos resized to each width, "
+        f"{rounds} rounds, one thread: median ms / median kB / worst luma SSIM against the unencoded input"
+    )
+    print(f"{'format':6} {'setting':14} " + " ".join(f"{f'{width} px':>24}" for width in EDGE_WIDTHS))
+    for fmt, label, _ in settings:
+        cells = []
+        for width in EDGE_WIDTHS:
+            row = table[(fmt, label, width)]
+            ms, kb = statistics.median(row["ms"]), statistics.median(row["bytes"]) / 1000
+            cells.append(f"{ms:6.1f} {kb:7.1f} {min(row['ssim']):.4f}")
+        print(f"{fmt:6} {label:14} " + " ".join(f"{c:>24}" for c in cells))
+    print(f"the imaging core's settings (imaging/encode.py): WebP method {encoding.WEBP_METHOD}, AVIF speed "
+          f"{encoding.AVIF_SPEED}")
+
+    # The render as the edge does it: bytes of the original in, one variant render_width wide out.
+    print(f"\nrender at {render_width} px (build_variants, one thread), ms per photo, median of {rounds} rounds")
+    print(f"{'photo':24} {'MP':>5} " + " ".join(f"{fmt:>6}" for fmt in ("jpeg", "webp", "avif")))
+    worst = {}
+    for photo in photos:
+        data = photo.read_bytes()
+        with Image.open(photo) as im:
+            shown = imaging.orient.oriented(im.size, imaging.orient.orientation(im))
+        edge = render_width if shown[0] >= shown[1] else round(render_width * shown[1] / shown[0])
+        cells = []
+        for fmt in ("jpeg", "webp", "avif"):
+            recipe = imaging.Recipe(variants=(imaging.VariantSpec("edge", edge),), output_format=fmt, quality=quality)
+            times = []
+            for _ in range(rounds):
+                start = time.perf_counter()
+                imaging.build_variants(data, recipe)
+                times.append((time.perf_counter() - start) * 1000)
+            worst[fmt] = max(worst.get(fmt, 0), statistics.median(times))
+            cells.append(f"{statistics.median(times):6.0f}")
+        print(f"{photo.name[:24]:24} {megapixels(photo):5.1f} " + " ".join(cells))
+    print("slowest photo: " + ", ".join(f"{fmt} {ms:.0f} ms" for fmt, ms in worst.items()))
+
+
 # --------------------------------------------------------------------------- time after the decode step
 
 
@@ -820,6 +933,9 @@ def main() -> None:
     parser.add_argument("--plot", type=Path, metavar="FILE", help="draw ms and bytes per engine, kind, cores")
     parser.add_argument("--after-decode", action="store_true", help="CPU after the decode step, JPEG and HEIC")
     parser.add_argument("--encoders", action="store_true", help="encoder settings: time against bytes")
+    parser.add_argument(
+        "--edge", action="store_true", help="WebP and AVIF settings at 320-1280 px against sharp; the 640 px render"
+    )
     parser.add_argument("--memory", action="store_true", help="peak RSS and time at the 50 MP pixel limit")
     parser.add_argument("--repeats", type=int, default=3, help="runs per source for --memory")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -839,6 +955,9 @@ def main() -> None:
     photos = photos_in(args.photos) if args.photos else generated_photos(args.count)
     if args.encoders:
         encoders(photos, args.rounds)
+        return
+    if args.edge:
+        edge_encoders(photos, args.rounds, args.quality)
         return
     if args.after_decode:
         after_decode(photos, args.rounds, args.compare_imaging)
