@@ -24,8 +24,8 @@ import traceback
 from urllib.parse import unquote_plus
 
 from .apigw.gateway import Gateway, Router
+from .application import app
 from .cfn.template import (
-    ROOT,
     Function,
     Stack,
     TemplateError,
@@ -40,10 +40,10 @@ from .lambda_.lambdas import AsyncInvoker, FunctionError, FunctionPool, Trigger,
 from .provision import invoked_functions, provision
 from .s3.storage import SOCKET_TIMEOUT, StorageError, StorageServer
 
-WEB_DIR = ROOT / "web"
-READY_LINE = "Image processing running at {url} (storage {storage})"
-READY_PATTERN = re.compile(r"Image processing running at (http://[^ ]+:(\d+)) \(storage (http://[^ ]+:(\d+))\)")
-HEALTH_PATH = "/api/health"
+WEB_DIR = app.WEB_DIR
+READY_LINE = app.TITLE + " running at {url} (storage {storage})"
+READY_PATTERN = re.compile(re.escape(app.TITLE) + r" running at (http://[^ ]+:(\d+)) \(storage (http://[^ ]+:(\d+))\)")
+HEALTH_PATH = app.HEALTH_PATH
 PROBE_HEADER = "X-Devstack-Probe"  # the stack's own readiness check, left out of the request log
 DEFAULT_WORKERS = max(2, min(8, os.cpu_count() or 2))
 
@@ -199,7 +199,7 @@ class LocalStack:
     """The local stack, running in this process (the functions each in processes of their own):
 
         with LocalStack(port=0) as stack:
-            requests.get(f"{stack.url}/api/health")
+            requests.get(f"{stack.url}{HEALTH_PATH}")
 
     start() listens, starts the storage server, provisions the template's resources, starts the
     functions, the API and the S3 triggers, and returns once GET /api/health answers; stop() undoes it."""
@@ -320,6 +320,7 @@ class LocalStack:
 
         physical_ids = {logical_id: bucket.name for logical_id, bucket in self.stack.buckets.items()}
         physical_ids |= self.stack.queues
+        physical_ids |= self.stack.distributions
         return {"rendered_template": render_template(), "physical_ids": physical_ids, "parameters": self.overrides}
 
     def _start_functions(self, functions: dict[str, Function]) -> None:

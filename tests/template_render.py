@@ -42,6 +42,13 @@ def transformed() -> dict:
     return copy.deepcopy(_transformed())
 
 
+def _placeholder(logical_id: str, attribute: str | None = None) -> str:
+    """A stand-in value of a Ref or attribute, URL-shaped for a function URL (the template takes its host)."""
+    if attribute == "FunctionUrl":
+        return f"https://{logical_id}.lambda-url.ap-southeast-2.on.aws/"
+    return f"{logical_id}.{attribute}"
+
+
 class Resolver(Intrinsics):
     """Values of a transformed template's intrinsic functions, as CloudFormation would compute them for one stack.
 
@@ -56,7 +63,7 @@ class Resolver(Intrinsics):
         self.template = template
         self.parameters = {name: str(spec.get("Default", "")) for name, spec in template.get("Parameters", {}).items()}
         self.parameters.update(parameters or {})
-        self.physical = physical or (lambda logical_id, attribute=None: f"{logical_id}.{attribute}")
+        self.physical = physical or _placeholder
         self.pseudo = {
             "AWS::StackName": stack_name,
             "AWS::StackId": f"arn:aws:cloudformation:{region}:{account}:stack/{stack_name}/{stack_uuid}",

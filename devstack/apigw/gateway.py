@@ -19,14 +19,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from ..cfn.template import LOCAL_ACCOUNT, ROOT, Function
+from ..application import app
+from ..cfn.template import LOCAL_ACCOUNT, Function
 from ..lambda_.lambdas import FunctionError, FunctionPool
 from .jwt_authorizer import UNAUTHORIZED_BODY, JwtAuthorizer, Unauthorized, unauthorized_headers
 
 API_PAYLOAD_LIMIT = 10 * 1024 * 1024  # API Gateway's request payload quota
 LAMBDA_PAYLOAD_LIMIT = 6 * 1024 * 1024  # synchronous invocation payload (the whole event)
 DRAIN_LIMIT = 64 * 1024 * 1024  # an oversized body up to this size is read before the 413 goes out
-API_PREFIX = "/api"
+API_PREFIX = app.API_PREFIX
 API_ID = "local"
 HOP_BY_HOP = {"connection", "keep-alive", "expect", "transfer-encoding", "te", "upgrade", "proxy-connection"}
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -40,15 +41,15 @@ def _mib(count: int) -> str:
 
 # The deployed site's files carry the Content-Type the publisher gives them: the local stack serves web/
 # with the same table, the one file the publisher ships it in.
-_spec = importlib.util.spec_from_file_location("web_content_types", ROOT / "src" / "publish" / "web_content_types.py")
+_spec = importlib.util.spec_from_file_location("web_content_types", app.WEB_CONTENT_TYPES)
 web_content_types = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(web_content_types)
 
-PLACEHOLDER_PAGE = b"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Image processing</title></head>
-<body><h1>Image processing</h1><p>The local stack is running, but web/index.html does not exist yet.
-The API is at <a href="/api/health">/api/health</a>.</p></body></html>
-"""
+PLACEHOLDER_PAGE = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{app.TITLE}</title></head>
+<body><h1>{app.TITLE}</h1><p>The local stack is running, but web/index.html does not exist yet.
+The API is at <a href="{app.HEALTH_PATH}">{app.HEALTH_PATH}</a>.</p></body></html>
+""".encode()
 
 
 # ------------------------------------------------------------------------------ routes
@@ -255,7 +256,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
                         "message": (
                             f"This request's {_mib(len(body))} body reaches Lambda base64-encoded, as a "
                             f"{_mib(event_size)} event; Lambda takes at most {_mib(LAMBDA_PAYLOAD_LIMIT)}. "
-                            "Use POST /api/uploads for large images (GET /api/options states the limits)."
+                            f"{app.LARGE_UPLOADS_ADVICE[0].upper()}{app.LARGE_UPLOADS_ADVICE[1:]}."
                         ),
                     }
                 },
@@ -407,7 +408,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
                     "code": "payload_too_large",
                     "message": (
                         f"API Gateway takes request bodies of at most {_mib(API_PAYLOAD_LIMIT)}; "
-                        "use POST /api/uploads for large images (GET /api/options states the limits)."
+                        f"{app.LARGE_UPLOADS_ADVICE}."
                     ),
                 }
             },

@@ -9,14 +9,15 @@ from pathlib import Path
 
 import yaml
 
+from ..application import app
 from .intrinsics import NO_VALUE, Intrinsics
 
-ROOT = Path(__file__).resolve().parents[2]
-TEMPLATE_PATH = ROOT / "template.yaml"
+ROOT = app.ROOT
+TEMPLATE_PATH = app.TEMPLATE_PATH
 
 LOCAL_ACCOUNT = "123456789012"
 LOCAL_REGION = "us-east-1"
-LOCAL_STACK_NAME = "image-processing-local"
+LOCAL_STACK_NAME = app.STACK_NAME
 LOCAL_STACK_ID = (
     f"arn:aws:cloudformation:{LOCAL_REGION}:{LOCAL_ACCOUNT}:stack/{LOCAL_STACK_NAME}/"
     "0f1e2d3c-4b5a-4697-8877-665544332211"
@@ -106,6 +107,7 @@ class Stack:
     functions: dict[str, Function] = field(default_factory=dict)
     buckets: dict[str, Bucket] = field(default_factory=dict)
     queues: dict[str, str] = field(default_factory=dict)  # SQS queues: logical id -> local name
+    distributions: dict[str, str] = field(default_factory=dict)  # CloudFront: logical id -> local id
     # What CloudFront's response-headers policy adds to every answer (empty when the template has none).
     security_headers: dict[str, str] = field(default_factory=dict)
 
@@ -141,6 +143,8 @@ def read_stack(
             stack.buckets[logical_id] = Bucket(logical_id, name, rules)
         if resource["Type"] == "AWS::SQS::Queue" and _exists(resource, resolver):
             stack.queues[logical_id] = local_resource_name(logical_id)
+        if resource["Type"] == "AWS::CloudFront::Distribution" and _exists(resource, resolver):
+            stack.distributions[logical_id] = local_resource_name(logical_id)
     globals_ = template.get("Globals", {}).get("Function", {})
     for logical_id, resource in resources.items():
         if resource["Type"] == "AWS::Serverless::Function" and _exists(resource, resolver):

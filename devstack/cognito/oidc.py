@@ -27,6 +27,7 @@ from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 
 from ..apigw.jwt_authorizer import JwtAuthorizer, route_authorizers
+from ..application import app
 from ..cfn.template import Stack, http_api_bodies
 
 DEV_USERS = ("alice@example.com", "bob@example.com")
@@ -316,7 +317,8 @@ class LocalSignIn:
 
     def function_environment(self) -> dict[str, str]:
         hosted = self.issuer.issuer if self.issuer.mode == "cognito" else ""
-        return {"AUTH_ISSUER": self.issuer.issuer, "AUTH_CLIENT_ID": self.issuer.client_id, "AUTH_SIGN_IN_URL": hosted}
+        return {app.AUTH_ISSUER_VARIABLE: self.issuer.issuer, app.AUTH_CLIENT_ID_VARIABLE: self.issuer.client_id,
+                app.AUTH_SIGN_IN_URL_VARIABLE: hosted}
 
     def edge_headers(self, headers: dict[str, str]) -> dict[str, str]:
         """The CSP's connect-src admits the local issuer (discovery and token requests of the page)."""

@@ -10,11 +10,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..application import app
 from ..cfn.intrinsics import Intrinsics
 from .policy import Statement, statements
 
-ROOT = Path(__file__).resolve().parents[2]
-TEMPLATE_PATH = ROOT / "template.yaml"
+TEMPLATE_PATH = app.TEMPLATE_PATH
 
 # The AWS managed policies the template attaches, as AWS publishes them.
 MANAGED_POLICIES = {
@@ -65,8 +65,8 @@ class Pseudo:
     account: str = "123456789012"
     region: str = "us-east-1"
     partition: str = "aws"
-    stack_name: str = "image-processing-local"
-    stack_id: str = ("arn:aws:cloudformation:us-east-1:123456789012:stack/image-processing-local/"
+    stack_name: str = app.STACK_NAME
+    stack_id: str = (f"arn:aws:cloudformation:us-east-1:123456789012:stack/{app.STACK_NAME}/"
                      "0f1e2d3c-4b5a-4697-8877-665544332211")
     url_suffix: str = "amazonaws.com"
 

@@ -15,9 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
+from pathlib import Path
 
-from ..cfn.template import LOCAL_ACCOUNT, LOCAL_REGION, ROOT, AsyncInvokeConfig, Function
+from ..application import app
+from ..cfn.template import LOCAL_ACCOUNT, LOCAL_REGION, AsyncInvokeConfig, Function
 
+DEVSTACK_PARENT = Path(__file__).resolve().parents[2]  # where `import devstack` finds this package
 INIT_TIMEOUT = 60.0  # seconds an environment may take to load its handler (Lambda: 10 s; this machine is shared)
 MAX_INSTANCES = 64  # execution environments per function, where the template reserves no concurrency
 
@@ -71,7 +74,8 @@ def lambda_environment(function: Function, local: dict[str, str], quiet: bool) -
             "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
             "AWS_EC2_METADATA_DISABLED": "true",
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "PYTHONPATH": str(ROOT),  # devstack.lambda_.worker itself; the handler's directories come first in sys.path
+            # devstack.lambda_.worker and the application module; the handler's directories come first in sys.path
+            "PYTHONPATH": os.pathsep.join(dict.fromkeys((str(DEVSTACK_PARENT), str(app.ROOT)))),
             "PYTHONUNBUFFERED": "1",
             "MALLOC_ARENA_MAX": "2",  # fewer allocator arenas: less address space under the memory cap
         }

@@ -1,9 +1,10 @@
-"""Removing an image now: its original, its variants and its manifest, leaving a tombstone in its place."""
+"""Removing an image now: its original, its variants, its derived images and its manifest, leaving a tombstone in
+its place, and asking for its derived images to leave CloudFront's caches too."""
 
 from botocore.exceptions import ClientError
 from imageservice.config import Config
 from imageservice.errors import NotFound
-from imageservice.keys import image_prefix, is_image_id, manifest_key, upload_key
+from imageservice.keys import derived_prefix, image_prefix, invalidation_key, is_image_id, manifest_key, upload_key
 from imageservice.manifest import DELETED, Manifest
 
 
@@ -17,7 +18,11 @@ def delete_image(s3, config: Config, image_id: str) -> int:
     The tombstone (a `deleted` manifest) is written first. Processing publishes only by replacing its own
     claim on the manifest, so from here on it cannot publish: what it wrote before is in the listing below,
     and what it writes after, it removes itself. The tombstone also keeps a second use of the image's upload
-    ticket from bringing it back; it holds no image data and expires with the variants (VariantsExpireDays)."""
+    ticket from bringing it back; it holds no image data and expires with the variants (VariantsExpireDays).
+    Rendering stores a derived image before it reads the manifest again, so it too is listed here or removes its own.
+
+    Last, an invalidations/{id} object asks InvalidateFunction to drop /img/{id}/* from CloudFront's caches: always,
+    since the edge may keep a derived image for a year, longer than the bucket (its lifecycle) does."""
     if not is_image_id(image_id):
         raise NotFound("No image has this id.")
     manifest = manifest_key(image_id)
@@ -31,6 +36,9 @@ def delete_image(s3, config: Config, image_id: str) -> int:
     deleted = _delete(s3, config.stored_images_bucket, originals)
     deleted += _delete(s3, config.processed_images_bucket,
                        _keys(s3, config.processed_images_bucket, image_prefix(image_id)) - {manifest})
+    deleted += _delete(s3, config.processed_images_bucket, _keys(s3, config.processed_images_bucket,
+                                                                 derived_prefix(image_id)))
+    s3.put_object(Bucket=config.stored_images_bucket, Key=invalidation_key(image_id), Body=b"")
     return deleted + 1  # and the manifest, now a tombstone
 
 

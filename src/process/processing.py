@@ -26,7 +26,7 @@ from imageservice.options import ImageOptions
 from imageservice.owners import OWNER_METADATA
 
 VARIANT_CACHE_CONTROL = "private, max-age=31536000, immutable"
-_MISSING = ("NoSuchKey", "404")
+MISSING = ("NoSuchKey", "404")
 _CONDITION_FAILED = ("PreconditionFailed", "412")
 # 409: another write to the same key was in progress. Not an answer about the condition: AWS says to retry.
 _CONFLICT = ("ConditionalRequestConflict", "409")
@@ -56,6 +56,11 @@ def parse_upload_record(record: dict) -> StoredObject:
     return StoredObject(bucket=record["s3"]["bucket"]["name"], key=key, image_id=parse_upload_key(key))
 
 
+def options_of(metadata: dict[str, str]) -> ImageOptions:
+    """What the upload asked of processing, from its original's S3 metadata (InvalidOption if unreadable)."""
+    return ImageOptions.from_strings({k: v for k, v in without_name(metadata).items() if k != OWNER_METADATA})
+
+
 def recipe_for(config: Config, options: ImageOptions) -> imaging.Recipe:
     return imaging.Recipe(
         variants=tuple(imaging.VariantSpec(size.name, size.long_edge) for size in config.variants),
@@ -77,8 +82,7 @@ def render(
     deadline (time.monotonic() seconds) bounds the processing: work that cannot finish by then fails too.
     """
     try:
-        options = ImageOptions.from_strings({k: v for k, v in without_name(metadata).items() if k != OWNER_METADATA})
-        processed = imaging.build_variants(data, recipe_for(config, options), deadline)
+        processed = imaging.build_variants(data, recipe_for(config, options_of(metadata)), deadline)
     except (imaging.ImageRejected, InvalidOption) as rejection:
         return Manifest.failed(image_id, rejection.code, rejection.message, source_etag), ()
     distinct = distinct_variants(processed.variants)
@@ -117,7 +121,7 @@ def process_upload(s3, config: Config, stored: StoredObject, deadline: float | N
     try:
         original = s3.get_object(Bucket=stored.bucket, Key=stored.key)
     except ClientError as error:
-        if _code(error) in _MISSING:
+        if error_code(error) in MISSING:
             return None  # deleted before this event arrived
         raise
     source_etag = original["ETag"].strip('"')
@@ -146,7 +150,7 @@ def process_upload(s3, config: Config, stored: StoredObject, deadline: float | N
     try:
         _put_manifest(s3, config, manifest, IfMatch=claim.etag)
     except ClientError as error:
-        if _code(error) not in _CONDITION_FAILED + _MISSING:
+        if error_code(error) not in _CONDITION_FAILED + MISSING:
             raise
         now = read_manifest(s3, config, stored.image_id)
         if now is not None and now.manifest.finished and now.manifest.source_etag == source_etag:
@@ -161,7 +165,7 @@ def read_manifest(s3, config: Config, image_id: str) -> StoredManifest | None:
     try:
         response = s3.get_object(Bucket=config.processed_images_bucket, Key=manifest_key(image_id))
     except ClientError as error:
-        if _code(error) in _MISSING:
+        if error_code(error) in MISSING:
             return None
         raise
     return StoredManifest(Manifest.from_json(response["Body"].read()), response["ETag"])
@@ -173,7 +177,7 @@ def _claim(s3, config: Config, image_id: str, source_etag: str) -> StoredManifes
     try:
         return StoredManifest(pending, _put_manifest(s3, config, pending, IfNoneMatch="*"))
     except ClientError as error:
-        if _code(error) not in _CONDITION_FAILED:
+        if error_code(error) not in _CONDITION_FAILED:
             raise
     existing = read_manifest(s3, config, image_id)
     if existing is None:  # removed between the two requests: let Lambda's retry look again
@@ -197,7 +201,7 @@ def _put_manifest(s3, config: Config, manifest: Manifest, **condition: str) -> s
             )
             return response["ETag"]
         except ClientError as error:
-            if _code(error) not in _CONFLICT or attempt == CONFLICT_ATTEMPTS:
+            if error_code(error) not in _CONFLICT or attempt == CONFLICT_ATTEMPTS:
                 raise
         logger.info("a conflicting write to the manifest was in progress; retrying", extra={"attempt": attempt})
         time.sleep(CONFLICT_BACKOFF_SECONDS * 2 ** (attempt - 1))
@@ -219,7 +223,7 @@ def _remove_later_original(s3, stored: StoredObject, manifest: Manifest) -> None
     try:
         head = s3.head_object(Bucket=stored.bucket, Key=stored.key)
     except ClientError as error:
-        if _code(error) in _MISSING:
+        if error_code(error) in MISSING:
             return
         raise
     etag = head["ETag"].strip('"')
@@ -228,10 +232,10 @@ def _remove_later_original(s3, stored: StoredObject, manifest: Manifest) -> None
     try:
         s3.delete_object(Bucket=stored.bucket, Key=stored.key, IfMatch=head["ETag"])
     except ClientError as error:
-        if _code(error) not in _CONDITION_FAILED + _MISSING:
+        if error_code(error) not in _CONDITION_FAILED + MISSING:
             raise  # replaced again meanwhile: that object's own event decides about it
     logger.warning("removed a second original under a finished or deleted image id", extra={"status": manifest.status})
 
 
-def _code(error: ClientError) -> str:
+def error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))

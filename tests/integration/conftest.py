@@ -7,7 +7,7 @@ from urllib.parse import quote_plus
 
 import boto3
 import pytest
-from imageservice.aws import s3_client
+from imageservice.aws import cloudfront_client, s3_client
 from imageservice.config import get_config
 from imageservice.keys import upload_key
 from lambda_responses import response_json
@@ -58,12 +58,30 @@ def iam(aws_credentials, function_env, stack, iam_template):
     """In-process moto with IAM: each client made inside acts as the function `invoke` runs (see there)."""
     with mock_aws():
         s3_client.cache_clear()
+        cloudfront_client.cache_clear()
+        distribution_id = create_distribution()
+        function_env({"DISTRIBUTION_ID": distribution_id})
         physical_ids = {name: bucket.name for name, bucket in stack.buckets.items()}
         installed = install_iam(boto3, acting_function, iam_template,
-                                {**physical_ids, "ProcessFailureQueue": FAILURE_QUEUE_NAME})
+                                {**physical_ids, "ProcessFailureQueue": FAILURE_QUEUE_NAME,
+                                 "Distribution": distribution_id})
         yield installed
         installed.uninstall()
     s3_client.cache_clear()
+    cloudfront_client.cache_clear()
+
+
+def create_distribution() -> str:
+    """A distribution in moto standing for the stack's (InvalidateFunction invalidates it); its id."""
+    cloudfront = boto3.client("cloudfront", region_name="us-east-1")
+    distribution = cloudfront.create_distribution(DistributionConfig={
+        "CallerReference": "stack", "Comment": "", "Enabled": True,
+        "Origins": {"Quantity": 1, "Items": [{"Id": "WebsiteOrigin", "DomainName": "website.s3.amazonaws.com",
+                                              "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
+        "DefaultCacheBehavior": {"TargetOriginId": "WebsiteOrigin", "ViewerProtocolPolicy": "redirect-to-https",
+                                 "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6"},
+    })
+    return distribution["Distribution"]["Id"]
 
 
 @pytest.fixture

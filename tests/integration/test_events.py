@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import pytest
+from urllib.parse import unquote_plus
 from imageservice.keys import upload_key
 from lambda_responses import response_json
 
@@ -14,7 +15,12 @@ SAMPLE_ID = "3f0c9a56-8d1e-4c1b-9a59-2f4d6c7b8e90"
 
 def function_for(event: dict, stack) -> str:
     if "Records" in event:
-        return next(f.logical_id for f in stack.functions.values() if f.s3_triggers)
+        key = unquote_plus(event["Records"][0]["s3"]["object"]["key"])
+        return next(f.logical_id for f in stack.functions.values()
+                    if any(key.startswith(trigger.prefix) for trigger in f.s3_triggers))
+    if event["routeKey"] == "$default":  # a function URL's event: the one function with a URL
+        return next(logical_id for logical_id, resource in stack.template["Resources"].items()
+                    if "FunctionUrlConfig" in resource.get("Properties", {}))
     method, path = event["routeKey"].split(" ", 1)
     return next(f.logical_id for f in stack.functions.values()
                 if any((r.method, r.path) == (method, path) for r in f.routes))
@@ -39,6 +45,7 @@ EXPECTED_STATUS = {
     "presign_health.json": 200,
     "delete_image.json": 204,
     "presign_list_images.json": 200,
+    "render_get.json": 200,
 }
 
 

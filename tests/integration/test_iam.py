@@ -6,7 +6,7 @@ import copy
 
 import pytest
 from botocore.exceptions import ClientError
-from imageservice.keys import new_image_id, upload_key
+from imageservice.keys import invalidation_key, new_image_id, upload_key
 
 # Every statement of the functions' roles that the template spells out (by Sid), and what must fail without
 # it. PublishFunction's statements are tested with the publisher (test_publish.py).
@@ -19,6 +19,13 @@ AUTHORED_STATEMENTS = {
     ("DeleteFunction", "ListVariants"),
     ("DeleteFunction", "DeleteImages"),
     ("DeleteFunction", "WriteTombstones"),
+    ("DeleteFunction", "RequestInvalidations"),
+    ("RenderFunction", "ReadOriginals"),
+    ("RenderFunction", "TellMissingOriginals"),
+    ("RenderFunction", "ReadManifests"),
+    ("RenderFunction", "TellMissingManifests"),
+    ("RenderFunction", "WriteDerivedImages"),
+    ("InvalidateFunction", "InvalidateDerivedImages"),
     ("ProcessFunction", "ReadOriginals"),
     ("ProcessFunction", "TellMissingOriginals"),
     ("ProcessFunction", "WriteVariantsAndManifests"),
@@ -83,12 +90,13 @@ def exercise(invoke, load_event, http_event, photo, s3, config, process):
         outcome.record("UploadFunction", lambda: invoke("UploadFunction", event))
         outcome.record("UploadFunction", lambda: invoke("UploadFunction", load_event("upload_post_uploads.json")))
 
-        done, pending, gone = new_image_id(), new_image_id(), new_image_id()
-        for image_id in (done, pending):  # put by the test itself, which IAM does not judge
+        done, pending, gone, shown = new_image_id(), new_image_id(), new_image_id(), new_image_id()
+        for image_id in (done, pending, shown):  # put by the test itself, which IAM does not judge
             s3.put_object(Bucket=config.stored_images_bucket, Key=upload_key(image_id), Body=photo(),
                           ContentType="image/jpeg")
         outcome.record("ProcessFunction", lambda: process(done))
         outcome.record("ProcessFunction", lambda: process(gone))
+        outcome.record("ProcessFunction", lambda: process(shown))
         s3.put_object(Bucket=config.stored_images_bucket, Key=upload_key(done), Body=photo("PNG"),
                       ContentType="image/png")  # the upload ticket used again: processing removes it
         outcome.record("ProcessFunction", lambda: process(done))
@@ -101,6 +109,16 @@ def exercise(invoke, load_event, http_event, photo, s3, config, process):
                                                       "presign_get_variant.json"))
         outcome.record("PresignFunction", lambda: invoke("PresignFunction", load_event("presign_health.json")))
 
+        def render(image_id: str):
+            return invoke("RenderFunction", http_event(load_event("render_get.json"), path=f"/img/{image_id}/320.webp"))
+        outcome.record("RenderFunction", lambda: render(shown))  # stored
+        outcome.record("RenderFunction", lambda: render(done))  # its original removed: not_found, not a 403
+        outcome.record("RenderFunction", lambda: render(gone))  # no manifest: not_found, not a 403
+
+        invalidation = load_event("invalidate_put.json")
+        invalidation["Records"][0]["s3"]["object"]["key"] = invalidation_key(done)
+        outcome.record("InvalidateFunction", lambda: invoke("InvalidateFunction", invalidation))
+
         delete = http_event(load_event("delete_image.json"), path=f"/api/images/{done}", path_parameters={"id": done})
         outcome.record("DeleteFunction", lambda: invoke("DeleteFunction", delete))
         return outcome
@@ -112,8 +130,10 @@ def test_with_the_whole_policies_nothing_is_refused(exercise, iam):
     assert iam.enforcer.refused == []
     assert outcome.results == {
         "UploadFunction": [202, 201],
-        "ProcessFunction": ["ok", "ok", "ok"],
+        "ProcessFunction": ["ok", "ok", "ok", "ok"],
         "PresignFunction": [200, 202, 302, 200],
+        "RenderFunction": [200, 404, 404],
+        "InvalidateFunction": ["ok"],
         "DeleteFunction": [204],
     }
 

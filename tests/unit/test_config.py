@@ -5,7 +5,7 @@ ENVIRON = {
     "STORED_IMAGES_BUCKET": "stored", "PROCESSED_IMAGES_BUCKET": "processed",
     "DIRECT_UPLOAD_MAX_BYTES": "4194304", "LARGE_UPLOAD_MAX_BYTES": "52428800", "MAX_PIXELS": "50000000",
     "VARIANTS": "thumb=256,large=2048,medium=1024", "DEFAULT_QUALITY": "82", "URL_EXPIRES_SECONDS": "900",
-    "PROCESSING_TIMEOUT_SECONDS": "900",
+    "PROCESSING_TIMEOUT_SECONDS": "900", "IMAGE_WIDTHS": "640,160,320",
 }
 
 
@@ -14,11 +14,14 @@ def test_config_from_environment():
     assert config.stored_images_bucket == "stored"
     assert config.variants == (VariantSize("large", 2048), VariantSize("medium", 1024), VariantSize("thumb", 256))
     assert config.max_pixels == 50_000_000
+    assert config.widths == (160, 320, 640)
 
 
 @pytest.mark.parametrize("name, value", [
     ("STORED_IMAGES_BUCKET", ""), ("DEFAULT_QUALITY", "0"), ("DEFAULT_QUALITY", "eighty"),
     ("DIRECT_UPLOAD_MAX_BYTES", "7000000"), ("VARIANTS", "large"), ("VARIANTS", "a=1,a=2"), ("VARIANTS", "Big=100"),
+    ("IMAGE_WIDTHS", "640,640"), ("IMAGE_WIDTHS", "0"), ("IMAGE_WIDTHS", "64O"), ("IMAGE_WIDTHS", "١٦٠"),
+    ("IMAGE_WIDTHS", ",".join(str(w) for w in range(1, 18))), ("IMAGE_WIDTHS", "16385"), ("IMAGE_WIDTHS", ""),
 ])
 def test_bad_settings_fail_at_cold_start_with_the_name(name, value):
     with pytest.raises(ConfigError, match=name if name != "VARIANTS" else "VARIANTS"):

@@ -56,6 +56,16 @@ def test_explicit_output_format_is_used_for_any_source(output_format):
         assert decode(variant.data).format == EXPECTED[output_format][0]
 
 
+@pytest.mark.parametrize("fmt, image, expected", [
+    ("JPEG", PICTURE, "jpeg"), ("WEBP", PICTURE, "jpeg"), ("GIF", PICTURE, "jpeg"), ("PNG", PICTURE, "jpeg"),
+    ("PNG", RGBA, "png"), ("WEBP", RGBA, "png"), ("AVIF", RGBA, "png"), ("TIFF", PICTURE.convert("RGBA"), "jpeg"),
+])
+def test_fallback_is_jpeg_or_png_for_transparency_whatever_the_source(fmt, image, expected):
+    variant = build_variants(encode(image, fmt), recipe(60, output_format="fallback")).variants[0]
+    assert variant.format == expected
+    assert decode(variant.data).format == EXPECTED[expected][0]
+
+
 def test_quality_changes_lossy_output_size():
     source = encode(PICTURE, "PNG")
     for output_format in ("jpeg", "webp", "avif"):

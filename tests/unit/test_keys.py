@@ -1,10 +1,19 @@
 import pytest
 from imageservice.keys import (
+    DERIVED_FORMATS,
+    DERIVED_PREFIX,
+    INVALIDATION_PREFIX,
     UPLOAD_PREFIX,
+    derived_key,
+    derived_paths,
+    derived_prefix,
     image_prefix,
     is_image_id,
     manifest_key,
+    invalidation_key,
     new_image_id,
+    parse_derived_key,
+    parse_invalidation_key,
     parse_upload_key,
     upload_key,
     variant_key,
@@ -61,3 +70,38 @@ def test_owner_entries_round_trip_and_sort_newest_first():
     assert newest_prefix("alice") != newest_prefix("alice2") and not newest_prefix("alice").count("alice")
     for forged in ("", "../x", "0000000000000-not-an-id", f"000000000000-{older}", f"0000000000000-{older}/x"):
         assert parse_newest_entry(forged) is None
+
+
+def test_derived_key_round_trip_for_every_format():
+    image_id = new_image_id()
+    for fmt in DERIVED_FORMATS:
+        key = derived_key(image_id, 640, fmt)
+        assert key == f"img/{image_id}/640.{fmt}"
+        assert key.startswith(derived_prefix(image_id)) and key.startswith(DERIVED_PREFIX)
+        assert parse_derived_key(key) == (image_id, 640, fmt)
+    with pytest.raises(ValueError):
+        derived_key(image_id, 640, "auto")
+
+
+@pytest.mark.parametrize("key", [
+    "img/3f0c9a56-8d1e-4c1b-9a59-2f4d6c7b8e90/640.auto", "img/3f0c9a56-8d1e-4c1b-9a59-2f4d6c7b8e90/0640.webp",
+    "img/3f0c9a56-8d1e-4c1b-9a59-2f4d6c7b8e90/640.webp/x", "images/3f0c9a56-8d1e-4c1b-9a59-2f4d6c7b8e90/640.webp",
+    "/img/3f0c9a56-8d1e-4c1b-9a59-2f4d6c7b8e90/640.webp", "img/3F0C9A56-8D1E-4C1B-9A59-2F4D6C7B8E90/640.webp",
+    "img/3f0c9a56-8d1e-4c1b-9a59-2f4d6c7b8e90/640.jpg", "img/3f0c9a56-8d1e-4c1b-9a59-2f4d6c7b8e90/640.webp\n",
+])
+def test_parse_derived_key_ignores_keys_outside_the_layout(key):
+    assert parse_derived_key(key) is None
+
+
+def test_one_invalidation_path_covers_every_derived_key():
+    image_id = new_image_id()
+    assert derived_paths(image_id) == f"/img/{image_id}/*"
+    assert f"/{derived_key(image_id, 2560, 'fallback')}".startswith(derived_paths(image_id)[:-1])
+
+
+def test_invalidation_key_round_trip():
+    image_id = new_image_id()
+    assert invalidation_key(image_id).startswith(INVALIDATION_PREFIX)
+    assert parse_invalidation_key(invalidation_key(image_id)) == image_id
+    assert parse_invalidation_key(upload_key(image_id)) is None
+    assert parse_invalidation_key(f"{INVALIDATION_PREFIX}{image_id}/x") is None

@@ -55,7 +55,12 @@ def test_metadata_round_trip(options):
 def test_allow_lists_match_the_imaging_core():
     import imaging
 
-    assert tuple(OUTPUT_FORMATS) == tuple(imaging.OUTPUT_FORMATS)
+    from imageservice.keys import DERIVED_FORMATS
+
+    # fallback (JPEG, or PNG with transparency) is what GET /img/... renders for auto without AVIF or WebP; an
+    # upload names its format.
+    assert tuple(imaging.OUTPUT_FORMATS) == (*OUTPUT_FORMATS, "fallback")
+    assert set(DERIVED_FORMATS) <= set(imaging.OUTPUT_FORMATS)
     assert tuple(FILTERS) == tuple(imaging.FILTERS)
 
 

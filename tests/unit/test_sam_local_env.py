@@ -40,12 +40,12 @@ def test_every_variable_gets_the_deployed_stack_s_value(script, answer):
         "VARIANTS": "large=1600,thumb=320", "DEFAULT_QUALITY": "80", "URL_EXPIRES_SECONDS": "600",
         "LARGE_UPLOAD_MAX_BYTES": "104857600", "LOG_LEVEL": "DEBUG",
         "DIRECT_UPLOAD_MAX_BYTES": "4194304", "MAX_PIXELS": "50000000", "PROCESSING_TIMEOUT_SECONDS": "900",
-        "AUTH_MODE": "cognito",
+        "AUTH_MODE": "cognito", "IMAGE_WIDTHS": "320,640,1280",
     }, "PresignFunction": {
         "AUTH_ISSUER": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example1",
         "AUTH_CLIENT_ID": "4tq0v1example7m3q2t8a5fh1b",
         "AUTH_SIGN_IN_URL": "https://sign-in-8f14e45f-ceea-4e7a-a1b2-3c4d5e6f7a8b.auth.us-east-1.amazoncognito.com",
-    }}
+    }, "InvalidateFunction": {"DISTRIBUTION_ID": "E1A2B3C4D5E6F7"}}
 
 
 def test_every_variable_the_template_computes_is_covered(script):

@@ -88,9 +88,13 @@ def test_buckets_are_private_encrypted_tls_only_and_expire(template, bucket):
     assert props["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"]["Ref"].endswith("ExpireDays")
     policies = [r for r in resources_of_type(template, "AWS::S3::BucketPolicy").values()
                 if r["Properties"]["Bucket"] == {"Ref": bucket}]
-    (statement,) = policies[0]["Properties"]["PolicyDocument"]["Statement"]
+    statement, *grants = policies[0]["Properties"]["PolicyDocument"]["Statement"]
     assert statement["Effect"] == "Deny"
     assert statement["Condition"] == {"Bool": {"aws:SecureTransport": False}}
+    # The one grant: the distribution reads derived images (GET /img/...), and nothing else.
+    assert [(g["Principal"], g["Action"], g["Resource"]) for g in grants] == (
+        [] if bucket == "StoredImagesBucket" else
+        [({"Service": "cloudfront.amazonaws.com"}, "s3:GetObject", {"Fn::Sub": "${ProcessedImagesBucket.Arn}/img/*"})])
 
 
 def test_originals_expire_by_a_parameter_defaulting_to_30_days(template):

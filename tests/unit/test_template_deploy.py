@@ -20,6 +20,7 @@ NAME_LIMITS = {
     "AWS::CloudFront::OriginAccessControl": {("OriginAccessControlConfig", "Name"): 64},
     "AWS::CloudFront::ResponseHeadersPolicy": {("ResponseHeadersPolicyConfig", "Name"): 128,
                                                ("ResponseHeadersPolicyConfig", "Comment"): 128},
+    "AWS::CloudFront::Function": {("Name",): 64, ("FunctionConfig", "Comment"): 128},
     "AWS::CloudFront::CachePolicy": {("CachePolicyConfig", "Name"): 128, ("CachePolicyConfig", "Comment"): 128},
     "AWS::Logs::LogGroup": {("LogGroupName",): 512},
     "AWS::SQS::Queue": {("QueueName",): 80},
@@ -73,7 +74,7 @@ def test_url_lifetime_is_capped_at_what_function_role_credentials_outlive(templa
 def test_every_function_logs_to_its_own_group_kept_log_retention_days(template):
     resources = template["Resources"]
     functions = {name: r for name, r in resources.items() if r["Type"] == "AWS::Lambda::Function"}
-    assert len(functions) == 6  # SignInUrlsFunction (AuthMode cognito) included
+    assert len(functions) == 8  # SignInUrlsFunction (AuthMode cognito) included
     groups = {}
     for name, function in functions.items():
         group = function["Properties"].get("LoggingConfig", {}).get("LogGroup")

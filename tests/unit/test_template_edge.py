@@ -37,9 +37,34 @@ def origin(distribution, origin_id):
     return found
 
 
+def behaviours(distribution, auth_on: bool = False) -> list[dict]:
+    """The cache behaviours as deployed with sign-in off (AuthMode none) or on."""
+    found = []
+    for behaviour in distribution["CacheBehaviors"]:
+        if "Fn::If" in behaviour:
+            condition, when_on, when_off = behaviour["Fn::If"]
+            assert condition == "AuthOn"
+            behaviour = when_on if auth_on else when_off
+        if behaviour != {"Ref": "AWS::NoValue"}:
+            found.append(behaviour)
+    return found
+
+
+def behaviour_for(distribution, pattern: str) -> dict:
+    (found,) = [b for b in behaviours(distribution) if b["PathPattern"] == pattern]
+    return found
+
+
+def test_the_behaviours_are_images_and_the_api(distribution):
+    assert [b["PathPattern"] for b in behaviours(distribution)] == ["/img/*", "/api/*"]
+
+
+def test_signed_in_images_are_not_served_until_a_signed_cookie_guards_them(distribution):
+    assert [b["PathPattern"] for b in behaviours(distribution, auth_on=True)] == ["/api/*"]
+
+
 def test_api_paths_go_to_the_http_api_uncached_with_everything_it_needs(distribution):
-    (behaviour,) = distribution["CacheBehaviors"]
-    assert behaviour["PathPattern"] == "/api/*"
+    behaviour = behaviour_for(distribution, "/api/*")
     api = origin(distribution, behaviour["TargetOriginId"])
     assert api["DomainName"] == {"Fn::Sub": "${ImagesApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"}
     assert api["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
@@ -49,6 +74,46 @@ def test_api_paths_go_to_the_http_api_uncached_with_everything_it_needs(distribu
     assert set(behaviour["AllowedMethods"]) == {"GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"}
     assert behaviour["ViewerProtocolPolicy"] == "redirect-to-https"
     assert behaviour["ResponseHeadersPolicyId"] == {"Ref": "SecurityHeadersPolicy"}
+
+
+def test_images_come_from_the_bucket_then_the_render_function_cached_by_their_normalised_path(distribution,
+                                                                                          resources):
+    behaviour = behaviour_for(distribution, "/img/*")
+    assert set(behaviour["AllowedMethods"]) == set(behaviour["CachedMethods"]) == {"GET", "HEAD"}
+    assert behaviour["ViewerProtocolPolicy"] == "redirect-to-https"
+    (association,) = behaviour["FunctionAssociations"]
+    assert association == {"EventType": "viewer-request",
+                           "FunctionARN": {"Fn::GetAtt": ["ImageRequestFunction", "FunctionMetadata.FunctionARN"]}}
+    assert resources["ImageRequestFunction"]["Properties"]["FunctionConfig"]["Runtime"] == "cloudfront-js-2.0"
+    # The key is the path the function normalised, nothing of the request besides (no Accept, cookie or query).
+    cache = resources[behaviour["CachePolicyId"]["Ref"]]["Properties"]["CachePolicyConfig"]
+    keyed = cache["ParametersInCacheKeyAndForwardedToOrigin"]
+    assert (keyed["HeadersConfig"], keyed["CookiesConfig"], keyed["QueryStringsConfig"]) == (
+        {"HeaderBehavior": "none"}, {"CookieBehavior": "none"}, {"QueryStringBehavior": "none"})
+    assert cache["MinTTL"] == cache["DefaultTTL"] == cache["MaxTTL"] == 31536000
+    (group,) = distribution["OriginGroups"]["Items"]
+    assert behaviour["TargetOriginId"] == group["Id"]
+    assert sorted(group["FailoverCriteria"]["StatusCodes"]["Items"]) == [403, 404]
+    first, second = (origin(distribution, member["OriginId"]) for member in group["Members"]["Items"])
+    assert first["DomainName"] == {"Fn::GetAtt": ["ProcessedImagesBucket", "RegionalDomainName"]}
+    assert resources[first["OriginAccessControlId"]["Fn::GetAtt"][0]]["Properties"][
+        "OriginAccessControlConfig"]["OriginAccessControlOriginType"] == "s3"
+    assert second["DomainName"] == {"Fn::Select": [2, {"Fn::Split": ["/", {"Fn::GetAtt": ["RenderFunctionUrl",
+                                                                                            "FunctionUrl"]}]}]}
+    assert second["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
+    assert resources[second["OriginAccessControlId"]["Fn::GetAtt"][0]]["Properties"][
+        "OriginAccessControlConfig"]["OriginAccessControlOriginType"] == "lambda"
+
+
+def test_only_this_distribution_may_call_the_render_function(resources):
+    assert resources["RenderFunction"]["Properties"]["FunctionUrlConfig"] == {"AuthType": "AWS_IAM"}
+    permissions = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Lambda::Permission"]
+    assert {p["Action"] for p in permissions} == {"lambda:InvokeFunctionUrl", "lambda:InvokeFunction"}
+    for permission in permissions:
+        assert permission["FunctionName"] == {"Ref": "RenderFunction"}
+        assert permission["Principal"] == "cloudfront.amazonaws.com"
+        assert permission["SourceArn"] == {
+            "Fn::Sub": "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${Distribution}"}
 
 
 def test_everything_else_is_the_website_bucket_cached_and_compressed(distribution):

@@ -47,7 +47,9 @@ _OPTIONS = {
 
 
 def output_format(source_format: str, requested: str, has_alpha: bool) -> str:
-    """The format to write, resolving "original" from the source format."""
+    """The format to write, resolving "original" from the source format and "fallback" from transparency."""
+    if requested == "fallback":
+        return "png" if has_alpha else "jpeg"
     if requested != "original":
         return requested
     if source_format in _KEPT_AS_ORIGINAL:

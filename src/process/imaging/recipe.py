@@ -4,7 +4,9 @@ from dataclasses import dataclass
 
 from .filters import FILTERS
 
-OUTPUT_FORMATS: tuple[str, ...] = ("original", "jpeg", "png", "webp", "avif")
+# fallback: JPEG, or PNG for an image with transparency (what every browser shows; GET /img/... with
+# format auto for a browser that names neither AVIF nor WebP).
+OUTPUT_FORMATS: tuple[str, ...] = ("original", "jpeg", "png", "webp", "avif", "fallback")
 
 
 @dataclass(frozen=True)

@@ -29,3 +29,11 @@ def s3_addressing() -> dict:
     if any(os.environ.get(name) for name in ENDPOINT_OVERRIDES):
         return {"addressing_style": "path"}
     return {"addressing_style": "virtual", "us_east_1_regional_endpoint": "regional"}
+
+
+@functools.cache
+def cloudfront_client():
+    import boto3
+    from botocore.config import Config as BotoConfig
+
+    return boto3.client("cloudfront", config=BotoConfig(retries={"mode": "standard"}))

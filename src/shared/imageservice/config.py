@@ -33,6 +33,10 @@ class Config:
     url_expires_seconds: int  # lifetime of every pre-signed URL the API hands out
     processing_timeout_seconds: int  # an original older than this without a manifest reads as failed
     sign_in: "SignIn"  # who may call the API: nobody signs in (mode none), or users of one OIDC issuer
+    # GET /img/{id}/{width}.{format} renders these widths only (ascending); any other is refused (400).
+    widths: tuple[int, ...] = (160, 320, 640, 960, 1280, 1920, 2560)
+    # The distribution serving the site; set only for InvalidateFunction, the one function that talks to it.
+    distribution_id: str = ""
     threads: int = 1  # cores ProcessFunction decodes and encodes one image on (processing_threads)
 
     @classmethod
@@ -48,6 +52,8 @@ class Config:
             url_expires_seconds=_integer(environ, "URL_EXPIRES_SECONDS", 1, 7 * 24 * 3600),
             processing_timeout_seconds=_integer(environ, "PROCESSING_TIMEOUT_SECONDS", 1, 24 * 3600),
             sign_in=SignIn.from_environ(environ),
+            widths=parse_widths(_require(environ, "IMAGE_WIDTHS")),
+            distribution_id=environ.get("DISTRIBUTION_ID", "").strip(),
             threads=processing_threads(environ),
         )
 
@@ -114,6 +120,21 @@ def parse_variants(value: str) -> tuple[VariantSize, ...]:
     if len(set(names)) != len(names):
         raise ConfigError(f"VARIANTS names must be unique: {value!r}")
     return tuple(sorted(sizes, key=lambda size: -size.long_edge))
+
+
+MAX_WIDTHS = 16
+MAX_WIDTH = 16384
+
+
+def parse_widths(value: str) -> tuple[int, ...]:
+    """`160,320,640` as whole pixels, ascending; at most MAX_WIDTHS of them, each from 1 to MAX_WIDTH."""
+    items = [item.strip() for item in value.split(",")]
+    if not all(item.isascii() and item.isdigit() and 1 <= int(item) <= MAX_WIDTH for item in items):
+        raise ConfigError(f"IMAGE_WIDTHS must be whole pixels from 1 to {MAX_WIDTH}, comma separated: {value!r}")
+    widths = sorted({int(item) for item in items})
+    if len(widths) != len(items) or len(widths) > MAX_WIDTHS:
+        raise ConfigError(f"IMAGE_WIDTHS must be at most {MAX_WIDTHS} different widths: {value!r}")
+    return tuple(widths)
 
 
 def _require(environ: Mapping[str, str], name: str) -> str:

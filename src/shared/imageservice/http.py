@@ -27,9 +27,10 @@ def error_body(code: str, message: str) -> dict:
     return {"error": {"code": code, "message": message}}
 
 
-def make_resolver() -> APIGatewayHttpResolver:
-    """An HTTP API router whose errors all come out as {"error": {"code", "message"}}."""
-    resolver = APIGatewayHttpResolver()
+def make_resolver(kind: type[APIGatewayHttpResolver] | None = None) -> APIGatewayHttpResolver:
+    """An HTTP API router (or another Powertools resolver: `kind`) whose errors all come out as
+    {"error": {"code", "message"}}."""
+    resolver = (kind or APIGatewayHttpResolver)()
 
     @resolver.exception_handler(AppError)
     def app_error(error: AppError) -> Response:

@@ -43,6 +43,55 @@ def manifest_key(image_id: str) -> str:
     return f"{image_prefix(image_id)}manifest.json"
 
 
+# ---------------------------------------------------------------- derived images (GET /img/...)
+# Rendered on first request at a width of the Widths parameter, in one of DERIVED_FORMATS, and stored in the
+# processed-images bucket under the path CloudFront asks its origins for, less the leading slash: the viewer
+# request function (src/edge/image_request.js) turns /img/{id}/{width}.auto into one of these, the bucket
+# answers it once stored, and the render function behind it reads the same path. So an image has at most
+# len(Widths) x len(DERIVED_FORMATS) derived objects, all under derived_prefix(id).
+DERIVED_PREFIX = "img/"
+# fallback: JPEG, or PNG for an image with transparency (what `auto` becomes without AVIF or WebP in Accept).
+DERIVED_FORMATS = ("avif", "webp", "jpeg", "png", "fallback")
+_DERIVED_KEY = re.compile(rf"{DERIVED_PREFIX}({_IMAGE_ID.pattern})/([1-9][0-9]{{0,4}})\.({'|'.join(DERIVED_FORMATS)})")
+
+
+def derived_prefix(image_id: str) -> str:
+    return f"{DERIVED_PREFIX}{image_id}/"
+
+
+def derived_key(image_id: str, width: int, fmt: str) -> str:
+    if fmt not in DERIVED_FORMATS:
+        raise ValueError(f"not a derived format: {fmt!r}")
+    return f"{derived_prefix(image_id)}{width}.{fmt}"
+
+
+def parse_derived_key(key: str) -> tuple[str, int, str] | None:
+    """(image id, width, format) of a derived image's key, or None for anything else."""
+    match = _DERIVED_KEY.fullmatch(key)
+    return (match[1], int(match[2]), match[3]) if match else None
+
+
+def derived_paths(image_id: str) -> str:
+    """The one CloudFront invalidation path that covers every derived image of an image."""
+    return f"/{derived_prefix(image_id)}*"
+
+
+# An image DELETE removed: an empty object in the stored-images bucket, written by DeleteFunction once every
+# object of the image is gone. Its ObjectCreated event makes InvalidateFunction invalidate derived_paths(id)
+# (DeleteFunction cannot name the distribution: the distribution refers to the API, which refers to it).
+INVALIDATION_PREFIX = "invalidations/"
+
+
+def invalidation_key(image_id: str) -> str:
+    return f"{INVALIDATION_PREFIX}{image_id}"
+
+
+def parse_invalidation_key(key: str) -> str | None:
+    """The image id of an invalidation request's key, or None for a key outside the layout."""
+    image_id = key[len(INVALIDATION_PREFIX):] if key.startswith(INVALIDATION_PREFIX) else ""
+    return image_id if is_image_id(image_id) else None
+
+
 # ---------------------------------------------------------------- owners (AuthMode cognito or oidc)
 # Two empty objects in the stored-images bucket per owned image, under a hash of the owner's `sub` (so no
 # identifier of a person is in a key, and any sub makes a valid key):

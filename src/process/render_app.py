@@ -1,0 +1,36 @@
+"""RenderFunction: GET /img/{id}/{width}.{format} behind CloudFront (its function URL, the origin group's second
+member), for a derived image the processed-images bucket does not hold yet."""
+
+import time
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from imageservice.aws import s3_client
+from imageservice.config import get_config
+from imageservice.http import make_resolver
+from rendering import MAX_INLINE_BYTES, parse_derived_path, render_derived
+
+logger = Logger()
+app = make_resolver(LambdaFunctionUrlResolver)
+# As ProcessFunction: taken off the remaining time to give rendering its deadline (app.DEADLINE_MARGIN_SECONDS).
+DEADLINE_MARGIN_SECONDS = 5.0
+
+
+@app.get("/img/<image_id>/<name>")
+def render(image_id: str, name: str):
+    request = parse_derived_path(app.current_event.path, get_config())
+    deadline = time.monotonic() + app.lambda_context.get_remaining_time_in_millis() / 1000 - DEADLINE_MARGIN_SECONDS
+    rendered = render_derived(s3_client(), get_config(), request, deadline)
+    logger.info("image rendered", extra={"key": rendered.key, "bytes": len(rendered.data)})
+    if len(rendered.data) > MAX_INLINE_BYTES:  # stored, but more than a function URL may answer: S3 sends it
+        url = s3_client().generate_presigned_url("get_object", ExpiresIn=get_config().url_expires_seconds,
+                                                 Params={"Bucket": get_config().processed_images_bucket,
+                                                         "Key": rendered.key})
+        return Response(302, headers={"Location": url, "Cache-Control": "no-store"})
+    return Response(200, rendered.content_type, rendered.data, {"Cache-Control": rendered.cache_control})
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)
