@@ -525,27 +525,33 @@ def per_photo(photos, results, summary, worst_q100, cores, mp) -> None:
         if ours not in summary:
             continue
         where = f" ({c} core{'s' if c > 1 else ''})" if c else ""
-        print(f"\nper photo{where}: ms (median over rounds), worst q100 luma SSIM over the variants")
+        print(f"\nper photo{where}: wall ms and CPU ms (median over rounds), worst q100 luma SSIM over the variants")
         print(
             f"{'photo':24} {'MP':>5} {'ours':>6} {'decode':>6} {'chain':>6} {'ours/chain':>10} {'floor':>6} "
-            f"{'ours-floor':>10} {'SSIM ours':>9} {'SSIM chain':>10}"
+            f"{'ours-floor':>10} {'CPU: ours':>9} {'chain':>6} {'ours/chain':>10} {'floor':>6} "
+            f"{'SSIM ours':>9} {'SSIM chain':>10}"
         )
 
-        def ms(label: str, photo: Path) -> float | None:
+        def ms(label: str, photo: Path, key: str = "ms") -> float | None:
             runs = results.get(label, {}).get(photo)
-            return statistics.median(r["ms"] for r in runs) if runs else None
+            return statistics.median(r[key] for r in runs) if runs else None
+
+        def cells(o, d, v, f) -> list[str]:
+            return [
+                f"{o:6.0f}" if d is None else f"{o:6.0f} {d:6.0f}",
+                f"{v:6.0f} {o / v:10.2f}" if v else f"{'-':>6} {'-':>10}",
+                f"{f:6.0f}" if f is not None else f"{'-':>6}",
+            ]
 
         for photo in photos:
-            o, d, v, f = ms(ours, photo), ms(decode, photo), ms(chain, photo), ms(floor, photo)
-            cells = [
-                f"{photo.name[:24]:24} {mp[photo]:5.1f} {o:6.0f}",
-                f"{d:6.0f}" if d is not None else f"{'-':>6}",
-                f"{v:6.0f} {o / v:10.2f}" if v else f"{'-':>6} {'-':>10}",
-                f"{f:6.0f} {o - f:10.0f}" if f is not None else f"{'-':>6} {'-':>10}",
-                f"{worst_q100.get(ours, {}).get(photo, float('nan')):9.4f}",
-                f"{worst_q100[chain][photo]:10.4f}" if chain in worst_q100 else f"{'-':>10}",
-            ]
-            print(" ".join(cells))
+            wall = [ms(label, photo) for label in (ours, decode, chain, floor)]
+            cpu = [ms(label, photo, "cpu_ms") for label in (ours, decode, chain, floor)]
+            line = [f"{photo.name[:24]:24} {mp[photo]:5.1f}", *cells(*wall)]
+            line.append(f"{wall[0] - wall[3]:10.0f}" if wall[3] is not None else f"{'-':>10}")
+            line += [f"{cpu[0]:9.0f}", *cells(cpu[0], None, cpu[2], cpu[3])[1:]]
+            line.append(f"{worst_q100.get(ours, {}).get(photo, float('nan')):9.4f}")
+            line.append(f"{worst_q100[chain][photo]:10.4f}" if chain in worst_q100 else f"{'-':>10}")
+            print(" ".join(line))
 
 
 def _file_label(label: str) -> str:
