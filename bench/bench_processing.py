@@ -558,7 +558,7 @@ def _file_label(label: str) -> str:
     return label.replace("@", "_").replace("/", "_").replace(" ", "_")
 
 
-def plot(summaries: list[dict], path: Path, title: str, footer: str) -> None:
+def plot(summaries: list[dict], path: Path, title: str, footer: str, key: str = "ms") -> None:
     """Bars of ms per image and bytes per image, per engine, for each input kind and core count; the floor as a
     line over ours' bar; the machine and the command under the chart."""
     import matplotlib
@@ -568,14 +568,14 @@ def plot(summaries: list[dict], path: Path, title: str, footer: str) -> None:
 
     groups = sorted({(s["kind"], s["cores"] or 0) for s in summaries})
     engines = list(dict.fromkeys(s["engine"] for s in summaries if s["engine"] not in ("decode", "floor")))
-    decoded = {(s["kind"], s["cores"] or 0): s["ms"] for s in summaries if s["engine"] == "decode"}
-    floors = {(s["kind"], s["cores"] or 0): s["ms"] for s in summaries if s["engine"] == "floor"}
+    decoded = {(s["kind"], s["cores"] or 0): s[key] for s in summaries if s["engine"] == "decode"}
+    floors = {(s["kind"], s["cores"] or 0): s[key] for s in summaries if s["engine"] == "floor"}
     figure, (times, sizes) = plt.subplots(1, 2, figsize=(12, 4.5), layout="constrained")
     width = 0.8 / len(engines)
     for offset, engine in enumerate(engines):
         rows = {(s["kind"], s["cores"] or 0): s for s in summaries if s["engine"] == engine}
         positions = [i + (offset - (len(engines) - 1) / 2) * width for i in range(len(groups))]
-        ms = [rows[g]["ms"] if g in rows else 0 for g in groups]
+        ms = [rows[g][key] if g in rows else 0 for g in groups]
         nbytes = [rows[g]["bytes"] / 1000 if g in rows else 0 for g in groups]
         label = "ours before (--compare-imaging)" if "@" in engine else engine
         colour = f"C{offset}"
@@ -594,7 +594,8 @@ def plot(summaries: list[dict], path: Path, title: str, footer: str) -> None:
     names = [
         f"{kind.upper()}\n{cores} core{'s' if cores > 1 else ''}" if cores else kind.upper() for kind, cores in groups
     ]
-    for axis, label in ((times, "ms per image (median)"), (sizes, "kB per image (3 variants)")):
+    time_label = "CPU ms per image (median)" if key == "cpu_ms" else "ms per image (median)"
+    for axis, label in ((times, time_label), (sizes, "kB per image (3 variants)")):
         axis.set_xticks(range(len(groups)), names)
         axis.set_ylabel(label)
         axis.grid(axis="y", alpha=0.3)
@@ -944,6 +945,9 @@ def main() -> None:
     )
     parser.add_argument("--format", default="jpeg", choices=["jpeg", "webp", "avif"], help="variant format")
     parser.add_argument("--plot", type=Path, metavar="FILE", help="draw ms and bytes per engine, kind, cores")
+    parser.add_argument(
+        "--plot-cpu", action="store_true", help="chart CPU ms instead of wall ms (on a machine busy with other work)"
+    )
     parser.add_argument("--after-decode", action="store_true", help="CPU after the decode step, JPEG and HEIC")
     parser.add_argument("--encoders", action="store_true", help="encoder settings: time against bytes")
     parser.add_argument(
@@ -989,7 +993,7 @@ def main() -> None:
         title = f"{photos_text}, {variants}, cores {cores}, {args.rounds} rounds"
         command = "python " + " ".join(["bench/bench_processing.py", *sys.argv[1:]])
         footer = f"{machine()}; load average {load_before} before, {load_text()} after\n{command}"
-        plot(summaries, args.plot, title, footer)
+        plot(summaries, args.plot, title, footer, "cpu_ms" if args.plot_cpu else "ms")
 
 
 if __name__ == "__main__":
