@@ -775,8 +775,10 @@ def edge_encoders(photos: list[Path], rounds: int, quality: int, render_width: i
             kb = statistics.median(row["bytes"]) / 1000
             cells.append(f"{cpu:6.1f} ({ms:6.1f}) {kb:6.1f} {min(row['ssim']):.4f}")
         print(f"{fmt:6} {label:14} " + " ".join(f"{c:>31}" for c in cells))
-    print(f"the imaging core's settings (imaging/encode.py): WebP method {encoding.WEBP_METHOD}, AVIF speed "
-          f"{encoding.AVIF_SPEED}")
+    print(
+        f"the imaging core's settings (imaging/encode.py): WebP method {encoding.WEBP_METHOD}, AVIF speed "
+        f"{encoding.AVIF_FAST_SPEED} up to {encoding.AVIF_FAST_PIXELS:,} pixels, {encoding.AVIF_SPEED} above"
+    )
 
     # The render as the edge does it: bytes of the original in, one variant render_width wide out.
     print(
