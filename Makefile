@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 3000
 PARAMS ?=
 
-.PHONY: install dev test check lint build clean build-WebLayer
+.PHONY: install dev test check corpus lint build clean build-WebLayer
 
 $(VENV)/.installed: requirements-dev.txt src/shared/requirements.txt src/process/requirements.txt src/publish/requirements.txt src/upload/requirements.txt src/signin/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ test: install
 # no local stack over HTTP and no browser.
 check: install
 	$(PY) -m pytest tests/unit tests/integration devstack/tests
+
+# The pipeline over the real test images in Pillow's and pillow-heif's sdists (pip downloads them, pinned and
+# hashed); minutes, so not part of `make test`. docs/hostile-input.md has the counts.
+corpus: install
+	$(PY) scripts/real_corpus.py
 
 # Static gates: SAM and CloudFormation lint (before and after the SAM transform), the security
 # scan, and an arm64 build whose Pillow must be aarch64.

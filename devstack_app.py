@@ -3,6 +3,7 @@
 devstack/application.py imports this module, the one place it does: another SAM application would bring a
 devstack_app.py of its own. Everything else the local stack runs comes from template.yaml."""
 
+import importlib.util
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent  # CodeUri and ContentUri paths are relative to it
@@ -20,3 +21,15 @@ LARGE_UPLOADS_ADVICE = "use POST /api/uploads for large images (GET /api/options
 AUTH_ISSUER_VARIABLE = "AUTH_ISSUER"
 AUTH_CLIENT_ID_VARIABLE = "AUTH_CLIENT_ID"
 AUTH_SIGN_IN_URL_VARIABLE = "AUTH_SIGN_IN_URL"
+
+
+def _module(path: Path):
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# Callback URLs the deployed sign-in client admits beside the site's origins: the command-line client's
+# loopback address (imageservice login), read from the one place that sets it for Cognito (SignInUrls).
+EXTRA_CALLBACK_URLS = (_module(ROOT / "src" / "signin" / "signin_urls.py").CLI_CALLBACK_URL,)

@@ -24,6 +24,7 @@ import traceback
 from urllib.parse import unquote_plus
 
 from .apigw.gateway import Gateway, Router
+from .apigw.gateway import _answer as answer_of
 from .application import app
 from .cfn.template import (
     Function,
@@ -34,6 +35,8 @@ from .cfn.template import (
     parse_overrides,
     read_stack,
 )
+from .cloudfront import FunctionFailed as CloudFrontFunctionFailed
+from .cloudfront import LocalCloudFront, edge_functions
 from .cognito.oidc import DEFAULT_TOKEN_SECONDS, LocalSignIn
 from .iam.identity import function_credentials, known_credentials
 from .lambda_.lambdas import AsyncInvoker, FunctionError, FunctionPool, Trigger, lambda_environment
@@ -133,15 +136,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def edge_headers(stack: Stack, storage_endpoint: str) -> dict[str, str]:
+def edge_headers(stack: Stack, storage_endpoint: str, sign_in_origin: str | None = None) -> dict[str, str]:
     """The headers CloudFront's response-headers policy adds to every answer (page and /api alike), for
-    the local stack: the CSP admits the storage server where it admits https: pre-signed S3 URLs, and
-    Strict-Transport-Security is left out (browsers ignore it on plain HTTP, and it would pin localhost)."""
+    the local stack: the template's CSP with its hosts replaced by their local stand-ins (the storage server's
+    buckets, the local issuer) and nothing else changed, and no Strict-Transport-Security (browsers ignore it
+    on plain HTTP, and it would pin localhost)."""
     headers = dict(stack.security_headers)
     headers.pop("Strict-Transport-Security", None)
     if "Content-Security-Policy" in headers:
         headers["Content-Security-Policy"] = local_content_security_policy(
-            headers["Content-Security-Policy"], storage_endpoint
+            headers["Content-Security-Policy"], [bucket.name for bucket in stack.buckets.values()], storage_endpoint,
+            sign_in_origin,
         )
     return headers
 
@@ -235,6 +240,7 @@ class LocalStack:
         self._pools: dict[str, FunctionPool] = {}
         self._invoker: AsyncInvoker | None = None
         self._triggers: list[Trigger] = []
+        self.cloudfront: LocalCloudFront | None = None  # the distribution's /img/* behaviour and its API
         self.sign_in: LocalSignIn | None = None  # the local issuer, with AuthMode cognito or oidc
 
     def __enter__(self) -> "LocalStack":
@@ -268,7 +274,10 @@ class LocalStack:
             self.stack = read_stack(self.overrides, site_origins=self.site_origins)
         except (TemplateError, ValueError) as error:
             raise StackError(f"template.yaml: {error}", exit_code=2) from None
-        functions = invoked_functions(self.stack)
+        try:
+            functions = invoked_functions(self.stack) | edge_functions(self.stack)
+        except TemplateError as error:
+            raise StackError(f"template.yaml: {error}", exit_code=2) from None
         try:
             self._storage = StorageServer.start(
                 known_credentials(self.stack.functions),
@@ -279,8 +288,12 @@ class LocalStack:
             self.storage_url, self.storage_port = self._storage.endpoint, self._storage.port
             self._triggers = provision(self._storage, self.stack)
             self.sign_in = LocalSignIn.start(self.stack, shown_host, self.site_origins, self.token_lifetime)
+            self.cloudfront = LocalCloudFront(
+                self.stack, shown_host, shown_host, self._storage.client("s3"),
+                lambda function, event: self._pools[function].invoke(event), answer_of,
+                known_credentials(self.stack.functions), self.console.line)
             self._start_functions(functions)
-        except (StorageError, TemplateError, FunctionError) as error:
+        except (StorageError, TemplateError, FunctionError, CloudFrontFunctionFailed) as error:
             raise StackError(str(error)) from None
         logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)  # "connection pool is full" noise
         self._gateway.attach(
@@ -289,10 +302,10 @@ class LocalStack:
             WEB_DIR,
             self.console.request,
             self.console.error,
-            self.sign_in.edge_headers(edge_headers(self.stack, self.storage_url)) if self.sign_in
-            else edge_headers(self.stack, self.storage_url),
+            edge_headers(self.stack, self.storage_url, self.sign_in.issuer.issuer if self.sign_in else None),
         )
         self._gateway.authorizer = self.sign_in.authorizer if self.sign_in else None
+        self._gateway.edge = self.cloudfront.edge
         self._serving = threading.Thread(
             target=self._gateway.serve_forever, kwargs={"poll_interval": 0.2}, name="gateway", daemon=True
         )
@@ -332,6 +345,8 @@ class LocalStack:
                 # Any other AWS client also reaches the storage server, never a real account.
                 "AWS_ENDPOINT_URL": self.storage_url,
             }
+            if self.cloudfront and self.cloudfront.api_url:  # CloudFront's API: CreateInvalidation
+                local["AWS_ENDPOINT_URL_CLOUDFRONT"] = self.cloudfront.api_url
             if self.sign_in:
                 local |= self.sign_in.function_environment()
             self._pools[logical_id] = FunctionPool(function, lambda_environment(function, local, quiet), iam)
@@ -378,6 +393,8 @@ class LocalStack:
             self._storage.stop()
         if self.sign_in is not None:
             self.sign_in.stop()
+        if self.cloudfront is not None:
+            self.cloudfront.stop()
         return clean
 
 

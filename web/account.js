@@ -4,6 +4,7 @@
 import { ApiError, deleteImage, listImages } from "./api.js";
 import { onChange, signIn, signInEnabled, signOut, signedIn, startSignIn, userName } from "./auth.js";
 import { h } from "./dom.js";
+import { formatBytes, formatName, formatPixels } from "./format.js";
 import { describeError } from "./messages.js";
 
 const $ = (id) => document.getElementById(id);
@@ -21,10 +22,16 @@ const els = {
 
 let nextCursor = null;
 
-/** After GET /api/options: sign-in controls when the deployment has sign-in on; `onError(text)` reports. */
-export async function startAccount(signInOptions, onError) {
+/**
+ * After GET /api/options: sign-in controls when the deployment has sign-in on; `onError(text)` reports;
+ * `beforeSignIn()` runs (and is awaited) before the page leaves for the sign-in pages.
+ */
+export async function startAccount(signInOptions, onError, beforeSignIn = async () => {}) {
   onChange(render);
-  els.signIn.addEventListener("click", () => signIn().catch((error) => onError(error.message)));
+  els.signIn.addEventListener("click", async () => {
+    await beforeSignIn();
+    signIn().catch((error) => onError(error.message));
+  });
   els.signOut.addEventListener("click", () => signOut());
   els.more.addEventListener("click", () => loadImages({ more: true }));
   document.addEventListener("images-changed", () => signedIn() && loadImages());
@@ -64,25 +71,38 @@ async function loadImages({ more = false } = {}) {
   }
 }
 
+/** What a person calls an image: the name it was uploaded with, else the start of its id. */
+function imageLabel(image) {
+  const name = image.original?.name;
+  const format = image.original?.format;
+  if (!name) return `Image ${image.id.slice(0, 8)}`;
+  return format && !/\.[a-z0-9]{2,5}$/i.test(name) ? `${name}.${format === "jpeg" ? "jpg" : format}` : name;
+}
+
+/** One of your images, as a row like the upload list's finished cards: thumbnail, name, status, variants. */
 function listItem({ image, created_at: createdAt }) {
-  const short = image.id.slice(0, 8);
+  const label = imageLabel(image);
   const item = h("li", { class: "owned", "data-id": image.id, "data-status": image.status });
   const when = new Date(createdAt);
-  item.append(h("p", { class: "owned-head" },
-    h("span", { class: "owned-id" }, short),
-    h("span", { class: `owned-status status-${image.status}` }, statusText(image)),
-    h("time", { datetime: createdAt }, Number.isNaN(when.getTime()) ? "" : when.toLocaleString())));
+  const smallest = image.status === "done" ? image.variants[image.variants.length - 1] : null;
+  item.append(h("div", { class: "owned-thumb-box" }, smallest
+    ? h("img", { class: "owned-thumb", src: smallest.url, alt: `Preview of ${label}`,
+      width: smallest.width, height: smallest.height })
+    : h("span", { class: "owned-no-thumb", "aria-hidden": "true" }, formatName(image.original?.format ?? "") || "…")));
+  const main = h("div", { class: "owned-main" },
+    h("p", { class: "owned-head" },
+      h("span", { class: "owned-name", title: label }, label),
+      h("span", { class: `badge owned-status status-${image.status}` }, statusText(image)),
+      h("time", { datetime: createdAt }, Number.isNaN(when.getTime()) ? "" : when.toLocaleString())));
   if (image.status === "done") {
-    const smallest = image.variants[image.variants.length - 1];
-    if (smallest) {
-      item.append(h("img", { class: "owned-thumb", src: smallest.url, alt: `Image ${short}`,
-        width: smallest.width, height: smallest.height }));
-    }
-    item.append(h("ul", { class: "owned-variants", "aria-label": `Variants of image ${short}` },
+    main.append(h("ul", { class: "owned-variants", "aria-label": `Variants of ${label}` },
       image.variants.map((variant) => h("li", { "data-variant": variant.name },
-        h("a", { href: variant.download_url }, `${variant.name} ${variant.width} × ${variant.height} ${variant.format}`)))));
+        h("a", { href: variant.download_url },
+          `${variant.name} ${formatPixels(variant.width, variant.height)} ${formatName(variant.format)}`
+          + (Number.isFinite(variant.bytes) ? `, ${formatBytes(variant.bytes)}` : ""))))));
   }
-  const remove = h("button", { type: "button", class: "button small owned-delete", "aria-label": `Delete image ${short}` },
+  item.append(main);
+  const remove = h("button", { type: "button", class: "button small danger owned-delete", "aria-label": `Delete: ${label}` },
     "Delete");
   remove.addEventListener("click", async () => {
     remove.disabled = true;

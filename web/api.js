@@ -156,17 +156,29 @@ export async function uploadToStorage(ticket, file, fallbackType, onProgress, si
   try {
     response = await send({ method: "POST", url: ticket.upload.url, body: form, onProgress, signal });
   } catch (error) {
-    throw await whyNoAnswer(error);
+    throw await whyNoAnswer(error, ticket.upload.url);
   }
   if (response.status >= 200 && response.status < 300) return;
   throw storageError(response);
 }
 
+// Origins this page's Content-Security-Policy refused a request to: a refused request fails like a network
+// failure, and this is how the page tells the two apart.
+const refusedByPolicy = new Set();
+document.addEventListener("securitypolicyviolation", (event) => {
+  try {
+    refusedByPolicy.add(new URL(event.blockedURI).origin);
+  } catch {
+    // "inline" or "eval": not a request
+  }
+});
+
 /**
- * Storage gave no answer: the browser is offline, or (the site itself answers) storage refused this
- * page's origin, as a CORS rule that does not name it does; otherwise the error stays "network".
+ * Storage (at `url`) gave no answer: the browser is offline, or (the site itself answers) this page's own
+ * security policy refused the request, or storage refused this page's origin, as a CORS rule that does not
+ * name it does; otherwise the error stays "network". Neither refusal is the user's connection.
  */
-export async function whyNoAnswer(error) {
+export async function whyNoAnswer(error, url = "") {
   if (!(error instanceof ApiError) || error.code !== "network") return error;
   if (navigator.onLine === false) return new ApiError("offline");
   try {
@@ -174,6 +186,7 @@ export async function whyNoAnswer(error) {
   } catch {
     return error;
   }
+  if (url && refusedByPolicy.has(new URL(url, window.location.href).origin)) return new ApiError("blocked_by_policy");
   return new ApiError("storage_refused", "", { origin: window.location.origin });
 }
 
@@ -247,9 +260,12 @@ export function variantAddress(id, name, origin = window.location.origin) {
 export async function fetchVariant(url) {
   let response;
   try {
-    response = await fetch(url, { signal: AbortSignal.timeout(REQUEST_MARGIN_MS) }); // no API credentials to S3
+    // no-store: the page showed this variant with <img>, a request without CORS, and the answer is cached
+    // (immutable). S3 sends Access-Control-Allow-Origin only to requests with an Origin, so Chromium would
+    // answer this CORS request from that cached copy, which has none, and refuse it.
+    response = await fetch(url, { cache: "no-store", signal: AbortSignal.timeout(REQUEST_MARGIN_MS) }); // no API credentials to S3
   } catch (error) {
-    throw await whyNoAnswer(new ApiError(error?.name === "TimeoutError" ? "timeout" : "network"));
+    throw await whyNoAnswer(new ApiError(error?.name === "TimeoutError" ? "timeout" : "network"), url);
   }
   if (!response.ok) throw new ApiError(response.status === 403 ? "links_expired" : "storage_error", "", { status: response.status });
   return response;

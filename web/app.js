@@ -8,7 +8,7 @@
 import { startAccount } from "./account.js";
 import { createAnnouncer } from "./announce.js";
 import { ApiError, deleteImage, getImage, getOptions } from "./api.js";
-import { onChange as onSignInChange, signInEnabled, signedIn } from "./auth.js";
+import { onChange as onSignInChange, signIn, signInEnabled, signedIn } from "./auth.js";
 import { renderBatch } from "./batch.js";
 import { BUSY_STATES, Card } from "./card.js";
 import { wireChoosing } from "./choose.js";
@@ -18,6 +18,7 @@ import { describeError, errorSentence, setAcceptedTypes } from "./messages.js";
 import {
   acceptAttribute, acceptedTypesInWords, acceptsType, buildControls, chooseHint, readConfig,
 } from "./options.js";
+import { keepFiles, takeKeptFiles } from "./keep.js";
 import { loadList, saveList } from "./store.js";
 import { cancel, checkPixels, upload, waitForResult } from "./uploads.js";
 import { saveZip, zipNameFor } from "./zip.js";
@@ -70,6 +71,17 @@ let apiOptions = null;
 let restored = false;
 
 const FINISHED_STATES = new Set(["done", "failed", "cancelled", "deleted"]);
+
+/** From this many images on the list, a finished one shows as a row that opens on demand (a long page otherwise). */
+const ROWS_FROM = 3;
+
+/** The ZIP's failure shown in the notice, until its cause goes (a ZIP that works, fresh links). */
+let zipProblemShown = false;
+
+function zipProblemGone() {
+  if (zipProblemShown && $("notice").textContent.startsWith("The ZIP could not be made")) hideNotice();
+  zipProblemShown = false;
+}
 
 // ---------------------------------------------------------------- the list
 
@@ -139,8 +151,10 @@ function refuseEarly(item) {
 /** Controls, batch bar and the kept list, after any change. */
 function refresh() {
   const ready = items.filter((item) => item.state === "ready").length;
-  els.uploadButton.disabled = ready === 0 || apiOptions === null || (signInEnabled() && !signedIn());
-  els.uploadButton.textContent = ready > 1 ? `Upload ${ready} images` : "Upload";
+  // Signed out where sign-in is needed, the button says what comes first, and signing in keeps the files.
+  const needsSignIn = signInEnabled() && !signedIn();
+  els.uploadButton.disabled = apiOptions === null || (ready === 0 && !needsSignIn);
+  els.uploadButton.textContent = needsSignIn ? "Sign in to upload" : ready > 1 ? `Upload ${ready} images` : "Upload";
   els.empty.hidden = items.length > 0;
   els.clearButton.hidden = !items.some((item) => FINISHED_STATES.has(item.state));
   renderBatch(els, items);
@@ -208,6 +222,7 @@ async function start(item, { again = false } = {}) {
     item.image = answer.body;
     item.card.showResult(answer.body, answer.clock);
     setState(item, "done");
+    item.card.setCompact(items.length >= ROWS_FROM);
     const count = answer.body.variants.length;
     announce(`${item.source.name} is ready: ${count} ${count === 1 ? "variant" : "variants"}.`);
   } catch (error) {
@@ -252,8 +267,13 @@ async function finishCancel(item) {
   announce(`${item.source.name}: cancelled.`);
 }
 
-els.uploadButton.addEventListener("click", () => {
+els.uploadButton.addEventListener("click", async () => {
   if (!apiOptions) return;
+  if (signInEnabled() && !signedIn()) {
+    await keepChosenFiles();
+    signIn().catch((error) => notify(error.message, true));
+    return;
+  }
   const options = readOptions();
   const ready = items.filter((item) => item.state === "ready");
   for (const item of ready) {
@@ -263,6 +283,21 @@ els.uploadButton.addEventListener("click", () => {
   // The pressed button is now disabled: focus goes to the batch's progress, where the work shows.
   els.batch.focus();
 });
+
+/**
+ * Before the page leaves for the sign-in pages: the chosen files wait in IndexedDB (keep.js) and leave the
+ * list, so the list kept across reloads does not bring them back as "choose it again" beside them.
+ */
+async function keepChosenFiles() {
+  const chosen = items.filter((item) => item.state === "ready" && item.source instanceof Blob);
+  try {
+    await keepFiles(chosen.map((item) => item.source));
+  } catch {
+    notify("The chosen files cannot be kept while you sign in; choose them again afterwards.", true);
+    return;
+  }
+  for (const item of chosen) removeItem(item);
+}
 
 els.cancelAll.addEventListener("click", () => {
   for (const item of items.filter((entry) => BUSY_STATES.has(entry.state))) cancelItem(item);
@@ -287,6 +322,7 @@ async function refreshLinks(item, button) {
     item.image = answer.body;
     item.card.showResult(answer.body, answer.clock);
     announce(`Fresh links for ${item.source.name}.`);
+    if (!items.some((entry) => entry.state === "done" && entry.card.updateExpiry())) zipProblemGone();
   } catch (error) {
     notify(`${item.source.name}: ${errorSentence(error)}`, true);
   } finally {
@@ -339,9 +375,11 @@ async function zip(chosen, zipName, button) {
   try {
     await saveZip(chosen.map((item) => ({ image: item.image, fileName: item.source.name })), zipName);
     announce(`${zipName} is ready.`);
+    zipProblemGone();
   } catch (error) {
     if (!(error instanceof ApiError)) console.warn("unexpected failure", error);
     notify(`The ZIP could not be made: ${errorSentence(error)}`, true);
+    zipProblemShown = true;
   } finally {
     button.disabled = false;
   }
@@ -426,7 +464,10 @@ async function loadOptions() {
   if (!restored) restoreList();
   refresh();
   // Sign-in (when the deployment has it) finishes on its own; the controls follow its changes.
-  startAccount(options.sign_in, (message) => notify(message, true)).finally(refresh);
+  startAccount(options.sign_in, (message) => notify(message, true), keepChosenFiles).finally(async () => {
+    refresh();
+    addFiles(await takeKeptFiles(), "Kept across signing in:"); // back from the sign-in pages, signed in or not
+  });
 }
 
 els.optionsRetry.addEventListener("click", async () => {

@@ -4,6 +4,9 @@
 // waits in sessionStorage (this tab only) and is removed as soon as the code is exchanged.
 
 const PENDING_KEY = "sign-in-pending";
+// "Signed in on this browser before": no token, only the hint that after a reload the page may ask the
+// issuer for a new sign-in without a prompt (prompt=none), where the issuer says it answers that.
+const SIGNED_IN_KEY = "image-processor:signed-in";
 const REFRESH_MARGIN_MS = 60_000; // renew a minute before the access token expires
 
 let settings = null; // {issuer, client_id, scopes, authorization_endpoint, token_endpoint, end_session_endpoint}
@@ -53,18 +56,27 @@ export async function startSignIn(options) {
     settings.authorization_endpoint = discovery.authorization_endpoint;
     settings.token_endpoint = discovery.token_endpoint;
     settings.end_session_endpoint = discovery.end_session_endpoint ?? "";
+    settings.silent = (discovery.prompt_values_supported ?? []).includes("none");
   }
   const query = new URLSearchParams(window.location.search);
-  if (query.has("code") || query.has("error")) await finishSignIn(query);
+  if (query.has("code") || query.has("error")) {
+    await finishSignIn(query);
+  } else if (settings.silent && localStorage.getItem(SIGNED_IN_KEY)) {
+    await signIn({ silent: true }); // the page leaves for the issuer and comes back signed in, or not
+    return;
+  }
   changed();
 }
 
-/** Off to the issuer's sign-in page, with a fresh PKCE verifier and state. */
-export async function signIn() {
+/**
+ * Off to the issuer's sign-in page, with a fresh PKCE verifier and state; `silent` asks for no page at all
+ * (prompt=none): the issuer answers at once, with a code if its session lives, or with login_required.
+ */
+export async function signIn({ silent = false } = {}) {
   const verifier = randomText(32);
   const state = randomText(16);
   const challenge = base64Url(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))));
-  sessionStorage.setItem(PENDING_KEY, JSON.stringify({ verifier, state }));
+  sessionStorage.setItem(PENDING_KEY, JSON.stringify({ verifier, state, silent }));
   const query = new URLSearchParams({
     response_type: "code",
     client_id: settings.client_id,
@@ -74,6 +86,7 @@ export async function signIn() {
     code_challenge: challenge,
     code_challenge_method: "S256",
   });
+  if (silent) query.set("prompt", "none");
   window.location.assign(`${settings.authorization_endpoint}?${query}`);
 }
 
@@ -81,6 +94,7 @@ export async function signIn() {
 export function signOut() {
   const idToken = tokens?.id;
   forget();
+  localStorage.removeItem(SIGNED_IN_KEY);
   if (!settings.end_session_endpoint) return;
   const query = new URLSearchParams({
     client_id: settings.client_id,
@@ -101,6 +115,10 @@ async function finishSignIn(query) {
   const pending = JSON.parse(sessionStorage.getItem(PENDING_KEY) ?? "null");
   sessionStorage.removeItem(PENDING_KEY);
   window.history.replaceState(null, "", window.location.pathname); // the code works once; keep it out of sight
+  if (query.has("error") && pending?.silent) {
+    localStorage.removeItem(SIGNED_IN_KEY); // the issuer's session ended: signed out, quietly
+    return;
+  }
   if (query.has("error")) throw new SignInError(query.get("error_description") || query.get("error"));
   if (!pending || pending.state !== query.get("state")) throw new SignInError("The sign-in answer did not match this page's request; sign in again.");
   await tokenRequest({
@@ -109,6 +127,7 @@ async function finishSignIn(query) {
     redirect_uri: redirectUri(),
     code_verifier: pending.verifier,
   });
+  localStorage.setItem(SIGNED_IN_KEY, "1");
 }
 
 async function refresh() {
@@ -117,6 +136,7 @@ async function refresh() {
     changed();
   } catch {
     forget(); // the session ended at the issuer: the page shows "Sign in" again
+    localStorage.removeItem(SIGNED_IN_KEY);
   }
 }
 

@@ -60,18 +60,26 @@ export function describeOptions(options, type = "") {
   return parts.join(" · ");
 }
 
-/** A format that would suit better when a result came out larger than its original. */
-function betterFormat(original, after) {
-  if (after.format === "png" && original.format === "png") {
-    return "The original PNG was compressed harder than this service does; WebP is usually smaller.";
+/** What to try when a result came out larger than its original: advice that fits the output format. */
+export function betterFormat(original, after) {
+  const drawing = original.format === "png" || original.format === "gif";
+  switch (after.format) {
+    case "png":
+      return original.format === "png"
+        ? "The original PNG was compressed harder than this service does; WebP is usually smaller."
+        : "PNG keeps every pixel, so photos grow. For photos choose JPEG or WebP.";
+    case "jpeg":
+      return drawing
+        ? "Drawings and screenshots compress better as PNG or WebP than as JPEG."
+        : "The original was already compressed hard: try WebP, or a lower quality.";
+    case "webp":
+    case "avif":
+      return drawing
+        ? `This drawing was already small as ${formatName(original.format)}: keep its format (Same format), or try a lower quality.`
+        : `The original was already compressed hard: try a lower quality for ${formatName(after.format)}.`;
+    default:
+      return "Try a lower quality, or another format.";
   }
-  if (after.format === "png") {
-    return "PNG keeps every pixel, so photos grow. For photos choose JPEG or WebP.";
-  }
-  if (original.format === "png" || original.format === "gif") {
-    return "Drawings and screenshots compress better as PNG or WebP than as JPEG.";
-  }
-  return "Try WebP, or a lower quality.";
 }
 
 export class Card {
@@ -114,6 +122,11 @@ export class Card {
     this.retryButton = this.button("Try again", `Try again: ${name}`, "primary", () => this.actions.retry());
     this.cancelButton = this.button("Cancel", `Cancel: ${name}`, "", () => this.actions.cancel());
     this.removeButton = this.button("Remove", `Remove: ${name}`, "quiet", () => this.actions.remove());
+    // A finished card in a long list is a row; its results open here (aria-expanded says which).
+    this.detailsButton = this.button("Details", `Details: ${name}`, "", () => this.setExpanded(!this.expanded));
+    this.detailsButton.hidden = true;
+    this.sizes = h("p", { class: "file-sizes", hidden: true });
+
 
     this.thumb = h("div", { class: "thumb" });
     if (source instanceof Blob) {
@@ -137,7 +150,10 @@ export class Card {
       this.thumb.append(this.noPreview("Restored"));
     }
 
-    this.result = h("div", { class: "result", hidden: true });
+    this.result = h("div", { class: "result", id: `${this.key}-result`, hidden: true });
+    this.detailsButton.setAttribute("aria-controls", this.result.id);
+    this.compact = false;
+    this.expanded = true;
     this.element = h("li", { class: "card", id: this.key, "aria-labelledby": titleId, tabindex: "-1" },
       h("div", { class: "card-top" },
         this.thumb,
@@ -146,10 +162,11 @@ export class Card {
             h("h3", { class: "file-name", id: titleId, title: name }, name),
             this.badge),
           this.meta,
+          this.sizes,
           this.route,
           this.progressRow,
           this.errorBox),
-        h("div", { class: "card-actions" }, this.retryButton, this.cancelButton, this.removeButton)),
+        h("div", { class: "card-actions" }, this.retryButton, this.cancelButton, this.detailsButton, this.removeButton)),
       this.result);
     this.setState("ready");
   }
@@ -187,9 +204,30 @@ export class Card {
       this.errorBox.hidden = true;
       this.retryButton.hidden = true;
     }
+    if (state !== "done") this.setCompact(false);
     if (state === "deleted") this.result.hidden = true;
     this.removeButton.textContent = state === "done" || state === "deleted" ? "Remove from list" : "Remove";
     this.removeButton.setAttribute("aria-label", `${this.removeButton.textContent}: ${this.name}`);
+  }
+
+  /**
+   * A finished card as a row (thumbnail, name, sizes, actions) whose results open on demand, or as a
+   * full card. Only a done card becomes a row.
+   */
+  setCompact(compact) {
+    this.compact = compact && this.state === "done";
+    this.element.classList.toggle("is-compact", this.compact);
+    this.detailsButton.hidden = !this.compact;
+    this.setExpanded(!this.compact);
+  }
+
+  setExpanded(expanded) {
+    this.expanded = expanded;
+    this.element.classList.toggle("is-expanded", expanded);
+    this.detailsButton.setAttribute("aria-expanded", String(expanded));
+    this.detailsButton.textContent = expanded ? "Hide details" : "Details";
+    this.detailsButton.setAttribute("aria-label", `${this.detailsButton.textContent}: ${this.name}`);
+    if (this.image && this.state === "done") this.result.hidden = !expanded;
   }
 
   /** The options an upload goes with, once it starts (`data-route` says which way, for tests). */
@@ -227,6 +265,8 @@ export class Card {
     const name = this.name;
     const variants = [...(image.variants ?? [])].sort((a, b) => b.width * b.height - a.width * a.height);
     const largest = variants[0];
+    this.showSizes(image, largest);
+    this.showThumbVariant(variants.at(-1));
     const aspect = largest ? largest.width / largest.height : 1;
     const placeholder = image.placeholder ? blurhashDataUrl(image.placeholder, aspect) : null;
     // The placeholder shows only until the image loads; then a checkerboard shows through
@@ -279,8 +319,33 @@ export class Card {
       snippet,
       h("div", { class: "result-actions" }, deleteButton),
     );
-    this.result.hidden = false;
+    this.result.hidden = this.compact && !this.expanded;
     this.updateExpiry();
+  }
+
+  /** "2.4 MiB → 312 KiB (87% smaller) · 3 variants": the row's one line about the outcome. */
+  showSizes(image, largest) {
+    const before = image.original?.bytes;
+    const count = image.variants?.length ?? 0;
+    if (!largest || !Number.isFinite(before)) {
+      this.sizes.hidden = true;
+      return;
+    }
+    const change = sizeChange(before, largest.bytes);
+    const verdict = change?.smaller ? ` (${change.smaller}% smaller)` : change?.larger ? ` (+${change.larger}% larger)` : "";
+    this.sizes.textContent =
+      `${formatBytes(before)} → ${formatBytes(largest.bytes)}${verdict} · ${count} ${count === 1 ? "variant" : "variants"}`;
+    this.sizes.hidden = false;
+  }
+
+  /**
+   * The smallest variant as the thumbnail where the browser has no preview of its own: a format it
+   * cannot show (HEIC), or a card restored after a reload (the page does not keep files).
+   */
+  showThumbVariant(smallest) {
+    if (!smallest || (this.previewUrl && this.previewLoaded)) return;
+    const img = h("img", { class: "preview from-variant", src: smallest.url, alt: `Preview of ${this.name}` });
+    this.thumb.replaceChildren(img);
   }
 
   buildComparison(image, after, paint) {

@@ -77,6 +77,12 @@ export function describeError(error) {
         detail: "The page cannot read the file again by itself: choose it again to upload it.",
         retry: false,
       };
+    case "blocked_by_policy":
+      return {
+        title: "This site's own security policy blocked the request to storage.",
+        detail: "The site is set up wrongly (its Content-Security-Policy), not your connection: tell whoever runs it.",
+        retry: false,
+      };
     case "network":
       return { title: "Could not reach the server.", detail: "Check your connection, then try again.", retry: true };
     case "offline":

@@ -1,4 +1,4 @@
-"""`imageservice upload|status|delete`: the HTTP API from a shell, with exit codes a script can use.
+"""`imageservice upload|status|delete|login|logout`: the HTTP API from a shell, with exit codes a script can use.
 
 Uploads go through POST /api/images when they fit its limit and through the pre-signed POST of
 /api/uploads otherwise; both limits come from GET /api/options, so nothing here copies them.
@@ -7,14 +7,19 @@ Uploads go through POST /api/images when they fit its limit and through the pre-
 import argparse
 import json
 import mimetypes
+import os
 import sys
 import time
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from urllib.parse import urlparse
 
 import requests
 
-DEFAULT_URL = "http://127.0.0.1:3000"
+from . import settings
+from .settings import DEFAULT_URL, TOKEN_VARIABLE, URL_VARIABLE, SettingsError
+
+INTERRUPTED = 130  # what a shell reports for a command ended by Ctrl-C (128 + SIGINT)
 
 # Exit codes, most serious last: with several files the command exits with the highest one.
 OK = 0
@@ -32,8 +37,12 @@ EXIT_CODES = f"""exit codes:
   {FAILED}  an image could not be processed (corrupt, too many pixels, ...)
   {NOT_FINISHED}  --wait ran out of time with an image still pending
   {NOT_FOUND}  no image has this id
-  {UNREACHABLE}  the service could not be reached or answered with a server error
-With several files, the highest code wins."""
+  {UNREACHABLE}  the service could not be reached, is not an image service, or answered with a server error
+  {INTERRUPTED}  interrupted (Ctrl-C)
+With several files, the highest code wins.
+
+the service: --url, else ${URL_VARIABLE}, else url = "..." in {{config}}, else {DEFAULT_URL}
+signing in: imageservice login (tokens kept in {{config_dir}}), or --token / ${TOKEN_VARIABLE}"""
 
 # The accepted types by extension; the service decides by the bytes, this only fills the signed Content-Type.
 IMAGE_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".jfif": "image/jpeg", ".png": "image/png",
@@ -51,32 +60,84 @@ class CommandError(Exception):
         self.code = code
 
 
+def mib(count: int) -> str:
+    """Sizes in the binary units of the service's limits: 52428800 -> "50 MiB", 5767168 -> "5.5 MiB"."""
+    return f"{count / 1048576:.1f}".removesuffix(".0") + " MiB"
+
+
+def why_unreachable(error: requests.RequestException) -> str:
+    """A sentence for a request that got no answer, instead of urllib3's chain of exception texts."""
+    if isinstance(error, requests.exceptions.SSLError):
+        return "its TLS certificate was not accepted"
+    if isinstance(error, requests.exceptions.Timeout):
+        return "it did not answer in time"
+    if isinstance(error, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema |
+                  requests.exceptions.InvalidSchema):
+        return "that is not an http:// or https:// address"
+    text = str(error)
+    if "Name or service not known" in text or "nodename nor servname" in text or "getaddrinfo failed" in text:
+        return "no such host name"
+    if "Connection refused" in text or "actively refused" in text:
+        return "connection refused (is the service running?)"
+    return "the connection failed"
+
+
 class Client:
-    def __init__(self, url: str, timeout: float):
+    def __init__(self, url: str, timeout: float, token: str | None = None):
         self.url = url.rstrip("/")
         self.timeout = timeout
         self.session = requests.Session()
+        self.token = token
 
     def call(self, method: str, path: str, expect: tuple[int, ...], **kwargs) -> requests.Response:
-        url = path if urlparse(path).scheme else f"{self.url}{path}"
+        own = not urlparse(path).scheme  # the service's own routes, not a pre-signed storage URL
+        url = f"{self.url}{path}" if own else path
+        headers = dict(kwargs.pop("headers", None) or {})
+        if own and self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
         try:
-            response = self.session.request(method, url, timeout=kwargs.pop("timeout", self.timeout), **kwargs)
+            response = self.session.request(method, url, timeout=kwargs.pop("timeout", self.timeout),
+                                            headers=headers, **kwargs)
         except requests.RequestException as error:
-            raise CommandError(UNREACHABLE, f"could not reach {self.url}: {error}") from None
+            raise CommandError(UNREACHABLE, f"could not reach {self.url}: {why_unreachable(error)}") from None
         if response.status_code not in expect:
-            raise api_error(response)
+            raise api_error(response, self.url if own else None)
         return response
 
     def options(self) -> dict:
-        return self.call("GET", "/api/options", (200,)).json()
+        """GET /api/options, which every image service answers, signed in or not: it also tells this service
+        from any other web server."""
+        response = self.call("GET", "/api/options", (200,))
+        try:
+            options = response.json()
+        except ValueError:
+            options = None
+        if not isinstance(options, dict) or not isinstance(options.get("limits"), dict):
+            raise not_a_service(self.url)
+        return options
 
 
-def api_error(response: requests.Response) -> CommandError:
-    """The API's {"error": {code, message}} (or S3's XML, or a status) as an exit code and a sentence."""
+def not_a_service(url: str) -> CommandError:
+    return CommandError(UNREACHABLE, f"not an image service at {url} (set --url, ${URL_VARIABLE} or the config file)")
+
+
+def api_error(response: requests.Response, service: str | None = None) -> CommandError:
+    """The API's {"error": {code, message}} (or S3's XML, or a status) as an exit code and a sentence.
+    `service`: the answer came from the service's own URL, where every 4xx of ours carries a code."""
     try:
-        error = response.json().get("error", {})
+        body = response.json()
     except ValueError:
-        error = {}
+        body = None
+    error = body.get("error") if isinstance(body, dict) else None
+    error = error if isinstance(error, dict) else {}
+    if service and response.status_code == 401:
+        return CommandError(REFUSED, "unauthorized: this service needs you signed in: run imageservice login "
+                                     f"(or pass --token / ${TOKEN_VARIABLE})")
+    # Every route of ours answers a 4xx with a code; API Gateway's own answers ({"message": ...}: throttled,
+    # too large) come from the service too, but its 404 means a route it does not have: not this service.
+    gateway_answer = isinstance(body, dict) and "message" in body and response.status_code != 404
+    if service and 400 <= response.status_code < 500 and not error.get("code") and not gateway_answer:
+        return not_a_service(service)
     code = error.get("code") or f"http_{response.status_code}"
     message = error.get("message") or response.text[:200].strip() or response.reason
     if response.status_code == 404:
@@ -101,9 +162,9 @@ class Progress:
         percent = self.sent * 100 // max(len(self.data), 1)
         if self.enabled and percent != self.shown:  # redrawn once per percent, not per chunk
             self.shown = percent
-            mib = f"{self.sent / 1048576:.1f}/{len(self.data) / 1048576:.1f} MiB"
+            sizes = f"{self.sent / 1048576:.1f}/{len(self.data) / 1048576:.1f} MiB"
             end = "\n" if percent == 100 else ""
-            print(f"\r{self.label} [{'#' * (percent * 30 // 100):<30}] {percent:3d}% {mib}", end=end,
+            print(f"\r{self.label} [{'#' * (percent * 30 // 100):<30}] {percent:3d}% {sizes}", end=end,
                   file=sys.stderr, flush=True)
         return chunk
 
@@ -147,8 +208,8 @@ def upload(client: Client, limits: dict, path: Path, args) -> str:
         request["content_type"] = content_type
     ticket = client.call("POST", "/api/uploads", (201,), json=request).json()
     if len(data) > ticket["max_bytes"]:
-        raise CommandError(REFUSED, f"payload_too_large: {path.name} is {len(data)} bytes; "
-                                    f"the largest upload is {ticket['max_bytes']}.")
+        raise CommandError(REFUSED, f"payload_too_large: {path.name} is {mib(len(data))}; "
+                                    f"the largest upload is {mib(ticket['max_bytes'])}.")
     fields = dict(ticket["upload"]["fields"])
     fields.setdefault("Content-Type", content_type or "image/jpeg")
     body, form_type = multipart(fields, path.name, data, fields["Content-Type"])
@@ -157,8 +218,14 @@ def upload(client: Client, limits: dict, path: Path, args) -> str:
     return ticket["id"]
 
 
+class StillPending(CommandError):
+    def __init__(self, image_id: str):
+        super().__init__(NOT_FINISHED, f"{image_id} is still pending; ask again with: imageservice status {image_id}")
+        self.body = {"id": image_id, "status": "pending"}
+
+
 def wait_for(client: Client, image_id: str, deadline: float) -> dict:
-    """GET /api/images/{id}?wait=… until done (returns the body), failed, or the deadline."""
+    """GET /api/images/{id}?wait=… until done (returns the body), failed, or the deadline (StillPending)."""
     while True:
         left = int(deadline - time.monotonic())
         response = client.call("GET", f"/api/images/{image_id}", (200, 202, 422),
@@ -170,8 +237,9 @@ def wait_for(client: Client, image_id: str, deadline: float) -> dict:
             error = body.get("error", {})
             raise CommandError(FAILED, f"{image_id} failed: {error.get('code')}: {error.get('message')}")
         if left <= 0:
-            raise CommandError(NOT_FINISHED,
-                               f"{image_id} is still pending; ask again with: imageservice status {image_id}")
+            pending = StillPending(image_id)
+            pending.body = body
+            raise pending
 
 
 def download(client: Client, image: dict, directory: Path, fallback_stem: str) -> list[Path]:
@@ -187,17 +255,44 @@ def download(client: Client, image: dict, directory: Path, fallback_stem: str) -
     return saved
 
 
-def command_upload(client: Client, args) -> int:
-    limits = client.options()["limits"]
-    worst = OK
-    for name in args.files:
+def files_to_upload(names: list[str], recursive: bool) -> tuple[list[Path], list[CommandError]]:
+    """The files named, with -r each folder's images (by extension, sorted, hidden ones skipped)."""
+    files, problems = [], []
+    for name in names:
         path = Path(name)
+        if not path.is_dir():
+            files.append(path)
+        elif not recursive:
+            problems.append(CommandError(USAGE, f"{path} is a folder; use -r to upload the images in it"))
+        else:
+            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_TYPES
+                           and not any(part.startswith(".") for part in p.relative_to(path).parts))
+            if not found:
+                problems.append(CommandError(USAGE, f"{path} holds no images ({', '.join(sorted(IMAGE_TYPES))})"))
+            files.extend(found)
+    return files, problems
+
+
+def command_upload(client: Client, args) -> int:
+    files, problems = files_to_upload(args.files, args.recursive)
+    worst = OK
+    for problem in problems:
+        print(f"imageservice: {problem}", file=sys.stderr)
+        worst = max(worst, problem.code)
+    if not files:
+        return worst
+    limits = client.options()["limits"]
+    for path in files:
         try:
             image_id = upload(client, limits, path, args)
             if not (args.wait or args.download):
                 print(f"{image_id}\tpending\t{path}")
                 continue
-            image = wait_for(client, image_id, time.monotonic() + args.timeout)
+            try:
+                image = wait_for(client, image_id, time.monotonic() + args.timeout)
+            except StillPending:
+                print(f"{image_id}\tpending\t{path}")  # scripts still learn the id from stdout
+                raise
             print(f"{image_id}\tdone\t{path}")
             if args.download:
                 for saved in download(client, image, Path(args.download), path.stem):
@@ -210,7 +305,11 @@ def command_upload(client: Client, args) -> int:
 
 def command_status(client: Client, args) -> int:
     if args.wait:
-        image = wait_for(client, args.id, time.monotonic() + args.timeout)
+        try:
+            image = wait_for(client, args.id, time.monotonic() + args.timeout)
+        except StillPending as pending:
+            print(json.dumps(pending.body, indent=2))
+            raise
     else:
         response = client.call("GET", f"/api/images/{args.id}", (200, 202, 422))
         image = response.json()
@@ -224,23 +323,35 @@ def command_delete(client: Client, args) -> int:
     return OK
 
 
+def client_version() -> str:
+    try:
+        return version("imageservice-cli")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
 def parser() -> argparse.ArgumentParser:
     def common(parser: argparse.ArgumentParser, default) -> argparse.ArgumentParser:
         # Before or after the command; a subcommand's SUPPRESS default leaves the top level's value alone.
-        parser.add_argument("--url", default=default(DEFAULT_URL),
-                            help=f"the service (default {DEFAULT_URL}, what make dev runs)")
+        parser.add_argument("--url", default=default(None),
+                            help=f"the service (default: ${URL_VARIABLE}, the config file, or {DEFAULT_URL})")
         parser.add_argument("--timeout", type=float, default=default(120),
                             help="seconds to wait for an answer or an outcome (120)")
+        parser.add_argument("--token", default=default(None),
+                            help=f"an access token to send (default: ${TOKEN_VARIABLE}, or what login saved)")
         return parser
 
+    epilog = EXIT_CODES.format(config=settings.config_file(), config_dir=settings.config_dir())
     top = common(argparse.ArgumentParser(prog="imageservice", description=__doc__.splitlines()[0],
-                                         epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter),
+                                         epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter),
                  lambda value: value)
+    top.add_argument("--version", action="version", version=f"%(prog)s {client_version()}")
     shared = common(argparse.ArgumentParser(add_help=False), lambda value: argparse.SUPPRESS)
     commands = top.add_subparsers(dest="command", required=True)
     up = commands.add_parser("upload", help="upload images; prints: id, status, file", parents=[shared],
-                             epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+                             epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
     up.add_argument("files", nargs="+", metavar="FILE")
+    up.add_argument("-r", "--recursive", action="store_true", help="upload the images in folders and their subfolders")
     up.add_argument("--format", default="original", help="jpeg, png, webp, avif or original (default)")
     up.add_argument("--quality", type=int, help="1-100 for JPEG, WebP and AVIF (default: the service's)")
     up.add_argument("--filters", help="comma list applied in order, e.g. grayscale,sharpen")
@@ -254,16 +365,55 @@ def parser() -> argparse.ArgumentParser:
     status.add_argument("--wait", action="store_true", help="wait for the outcome (up to --timeout)")
     delete = commands.add_parser("delete", parents=[shared], help="delete an image and all its variants")
     delete.add_argument("id")
+    login_ = commands.add_parser("login", parents=[shared],
+                                 help="sign in through your browser and keep the tokens for this service")
+    login_.add_argument("--no-browser", action="store_true", help="print the sign-in address instead of opening it")
+    commands.add_parser("logout", parents=[shared], help="forget the tokens kept for this service")
     return top
 
 
+def command_login(client: Client, args) -> int:
+    from .login import login  # the sign-in flow's modules only when signing in
+
+    path = login(client, args.no_browser)
+    print(f"signed in to {client.url}; tokens kept in {path}")
+    return OK
+
+
+def command_logout(client: Client, args) -> int:
+    had = settings.saved_tokens(client.url) is not None
+    settings.save_tokens(client.url, None)
+    print(f"signed out of {client.url}" if had else f"no tokens were kept for {client.url}")
+    return OK
+
+
+def access_token(args, url: str) -> str | None:
+    """--token, else $IMAGESERVICE_TOKEN, else the access token login saved (renewed when it has expired)."""
+    if args.token or os.environ.get(TOKEN_VARIABLE):
+        return args.token or os.environ[TOKEN_VARIABLE]
+    if args.command in ("login", "logout"):
+        return None
+    from .login import current_access_token
+
+    return current_access_token(url)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
-    # --timeout bounds the wait for outcomes; a single request gets 30 s at least.
-    client = Client(args.url, max(args.timeout, 30))
-    run = {"upload": command_upload, "status": command_status, "delete": command_delete}[args.command]
     try:
+        args = parser().parse_args(argv)
+        url = settings.service_url(args.url)
+        # --timeout bounds the wait for outcomes; a single request gets 30 s at least.
+        client = Client(url, max(args.timeout, 30))
+        run = {"upload": command_upload, "status": command_status, "delete": command_delete,
+               "login": command_login, "logout": command_logout}[args.command]
+        client.token = access_token(args, url)
         return run(client, args)
     except CommandError as error:
         print(f"imageservice: {error}", file=sys.stderr)
         return error.code
+    except SettingsError as error:
+        print(f"imageservice: {error}", file=sys.stderr)
+        return USAGE
+    except KeyboardInterrupt:
+        print("\nimageservice: interrupted", file=sys.stderr)
+        return INTERRUPTED

@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ..application import app
 from ..cfn.template import LOCAL_ACCOUNT, Function
+from ..cloudfront.edge import Edge
 from ..lambda_.lambdas import FunctionError, FunctionPool
 from .jwt_authorizer import UNAUTHORIZED_BODY, JwtAuthorizer, Unauthorized, unauthorized_headers
 
@@ -125,6 +126,7 @@ class Gateway(ThreadingHTTPServer):
         self.log_error = lambda text: None
         self.edge_headers: dict[str, str] = {}
         self.authorizer: JwtAuthorizer | None = None  # API Gateway's JWT authorizer (AuthMode cognito, oidc)
+        self.edge: Edge | None = None  # CloudFront's behaviours with an origin group (/img/*), before web/
 
     @property
     def port(self) -> int:
@@ -197,6 +199,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
             matched = self.server.router.match(self.command, raw_path) if self.server.router else None
             if matched:
                 self._api(*matched, raw_path, target.query)
+            elif (behaviour := self.server.edge.behaviour_for(raw_path) if self.server.edge else None):
+                self._discard_body()
+                answer = self.server.edge.serve(behaviour, self.command, raw_path, target.query,
+                                                dict(self._lower_headers()), self.client_address[0])
+                self._send(answer.status, answer.headers, answer.body)
             elif raw_path == API_PREFIX or raw_path.startswith(API_PREFIX + "/"):
                 self._discard_body()
                 self._json(404, {"message": "Not Found"})  # API Gateway's own answer: no route, no function

@@ -4,6 +4,7 @@ Only the intrinsic functions the template uses are resolved; an unknown one is a
 template change the local stack cannot follow fails loudly instead of running something else."""
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -250,32 +251,46 @@ def _true(value) -> bool:
     return value is True or str(value).lower() == "true"
 
 
-# The directives that must admit the local storage server: variants load from pre-signed GET URLs as
-# images, and large files go up with a pre-signed POST (a request). Deployed, both are https: URLs.
-STORAGE_DIRECTIVES = ("img-src", "connect-src")
+# A bucket's regional host as the deployed CSP names it (https://<bucket>.s3.<region>.amazonaws.com[.cn]).
+_REGIONAL_BUCKET_HOST = re.compile(r"https://(?P<bucket>[a-z0-9][a-z0-9.-]*)\.s3\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/?")
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 
 
-def local_content_security_policy(policy: str, storage_origin: str) -> str:
-    """The deployed Content-Security-Policy with the local storage origin (http://HOST:PORT) added to
-    img-src and connect-src, which admit the https: pre-signed S3 URLs when deployed; nothing else is
-    widened. A directive the policy leaves to default-src is spelled out from default-src first."""
-    if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?", storage_origin):
-        raise ValueError(f"not an origin (scheme://host[:port]): {storage_origin!r}")
-    directives: list[tuple[str, list[str]]] = []
+def local_content_security_policy(
+    policy: str, bucket_names: Iterable[str], storage_origin: str, sign_in_origin: str | None = None
+) -> str:
+    """The deployed Content-Security-Policy with only its hosts replaced by their local stand-ins: the same
+    directives in the same order, the same keywords and schemes, nothing added (so a page that works locally
+    cannot rely on more than the deployed policy admits).
+
+    - A bucket's regional host becomes that bucket on the storage server, which addresses buckets by path:
+      `http://HOST:PORT/<bucket>` (the bucket itself: a pre-signed POST) and `.../<bucket>/` (its objects).
+      Both buckets share the server's origin, so the origin alone would admit one bucket where the deployed
+      policy admits only the other.
+    - With sign-in on (`sign_in_origin`, the local issuer), any other https host of connect-src is the
+      sign-in service (Cognito's domain, the OIDC issuer or its token endpoint), which the issuer stands in for.
+    Any other host is left as it is."""
+    for origin in filter(None, (storage_origin, sign_in_origin)):
+        if not _ORIGIN.fullmatch(origin):
+            raise ValueError(f"not an origin (scheme://host[:port]): {origin!r}")
+    buckets = set(bucket_names)
+    local = []
     for part in policy.split(";"):
         tokens = part.split()
-        if tokens:
-            directives.append((tokens[0].lower(), tokens[1:]))
-    default_sources = next((sources for name, sources in directives if name == "default-src"), None)
-    for directive in STORAGE_DIRECTIVES:
-        if directive not in [name for name, _ in directives] and default_sources is not None:
-            directives.append((directive, list(default_sources)))
-    widened = []
-    for name, sources in directives:
-        if name in STORAGE_DIRECTIVES and storage_origin not in sources:
-            sources = [source for source in sources if source != "'none'"] + [storage_origin]
-        widened.append(" ".join([name, *sources]))
-    return "; ".join(widened)
+        if not tokens:
+            continue
+        name, sources = tokens[0], []
+        for source in tokens[1:]:
+            bucket = _REGIONAL_BUCKET_HOST.fullmatch(source)
+            if bucket and bucket["bucket"] in buckets:
+                replacement = [f"{storage_origin}/{bucket['bucket']}", f"{storage_origin}/{bucket['bucket']}/"]
+            elif sign_in_origin and name.lower() == "connect-src" and source.startswith("https://"):
+                replacement = [sign_in_origin]
+            else:
+                replacement = [source]
+            sources += [item for item in replacement if item not in sources]
+        local.append(" ".join([name, *sources]))
+    return "; ".join(local)
 
 
 def resolve_parameters(template: dict, overrides: dict[str, str]) -> dict[str, str]:

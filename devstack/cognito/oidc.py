@@ -20,6 +20,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -33,6 +34,7 @@ from ..cfn.template import Stack, http_api_bodies
 DEV_USERS = ("alice@example.com", "bob@example.com")
 SCOPES = ("openid", "email", "profile")
 CODE_SECONDS = 300
+SESSION_COOKIE = "local_issuer_session"
 DEFAULT_TOKEN_SECONDS = 3600
 USER_NAMESPACE = uuid.UUID("5b0f9f3e-55a8-4b51-9bb7-7d1b7c9b0a11")  # subs are stable per e-mail address
 # form-action covers the redirect after the form too, so it names the site the code goes back to.
@@ -58,11 +60,15 @@ class LocalIssuer(ThreadingHTTPServer):
         super().__init__((host, 0), _IssuerHandler)
         self.mode, self.client_id, self.token_seconds = mode, client_id, token_seconds
         self.site_urls = {f"{origin.rstrip('/')}/" for origin in site_origins}
+        self.callback_urls = self.site_urls | set(app.EXTRA_CALLBACK_URLS)
         self.key = RSAKey.generate_key(2048, parameters={"kid": f"local-{secrets.token_hex(4)}", "use": "sig",
                                                           "alg": "RS256"})
         self.issuer = f"http://{host}:{self.server_address[1]}"
         self._grants: dict[str, Grant] = {}
         self._refresh: dict[str, tuple[str, str]] = {}  # refresh token -> (email, scope)
+        # The issuer's own sign-in sessions (a cookie on its origin), as Cognito's hosted pages and other
+        # providers keep them: an authorize request with a live session returns at once, without a prompt.
+        self._sessions: dict[str, str] = {}  # session cookie -> email
         self._lock = threading.Lock()
 
     @property
@@ -83,7 +89,23 @@ class LocalIssuer(ThreadingHTTPServer):
             "id_token_signing_alg_values_supported": ["RS256"],
             "scopes_supported": list(SCOPES),
             "token_endpoint_auth_methods_supported": ["none"],
+            "prompt_values_supported": ["none", "login"],
         }
+
+    # ------------------------------------------------------------------ sessions
+    def start_session(self, email: str) -> str:
+        session = secrets.token_urlsafe(24)
+        with self._lock:
+            self._sessions[session] = email
+        return session
+
+    def session_user(self, session: str | None) -> str | None:
+        with self._lock:
+            return self._sessions.get(session or "")
+
+    def end_session(self, session: str | None) -> None:
+        with self._lock:
+            self._sessions.pop(session or "", None)
 
     # ------------------------------------------------------------------ tokens
     def mint(self, email: str, scope: str = " ".join(SCOPES), **changes) -> str:
@@ -120,7 +142,7 @@ class LocalIssuer(ThreadingHTTPServer):
         """What is wrong with an authorize request, or None; an error is shown, never redirected to."""
         if query.get("client_id") != self.client_id:
             return "Unknown client_id."
-        if query.get("redirect_uri") not in self.site_urls:
+        if query.get("redirect_uri") not in self.callback_urls:
             return "redirect_uri is not one of this client's callback URLs."
         if query.get("response_type") != "code":
             return "Only response_type=code is supported."
@@ -194,13 +216,24 @@ class _IssuerHandler(BaseHTTPRequestHandler):
             self._json(200, self.server.jwks)
         elif target.path == "/oauth2/authorize":
             problem = self.server.check_authorize(query)
-            self._page(400 if problem else 200, _error_page(problem) if problem else _sign_in_page(query))
+            user = self.server.session_user(self._session())
+            if problem:
+                self._page(400, _error_page(problem))
+            elif user and query.get("prompt") != "login":  # signed in here already: straight back, no prompt
+                code = self.server.grant(query, user)
+                self._redirect(f"{query['redirect_uri']}?{urlencode({'code': code, 'state': query.get('state', '')})}")
+            elif query.get("prompt") == "none":  # OpenID Connect: no page may be shown, so say why not
+                answer = {"error": "login_required", "state": query.get("state", "")}
+                self._redirect(f"{query['redirect_uri']}?{urlencode(answer)}")
+            else:
+                self._page(200, _sign_in_page(query))
         elif target.path == "/logout":
             back = query.get("logout_uri") or query.get("post_logout_redirect_uri")
             if query.get("client_id") != self.server.client_id or back not in self.server.site_urls:
                 self._page(400, _error_page("logout_uri is not one of this client's sign-out URLs."))
             else:
-                self._redirect(back)
+                self.server.end_session(self._session())
+                self._redirect(back, [("Set-Cookie", f"{SESSION_COOKIE}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax")])
         else:
             self._json(404, {"error": "not_found"})
 
@@ -219,7 +252,9 @@ class _IssuerHandler(BaseHTTPRequestHandler):
                 self._page(400, _error_page(problem or "Choose a user or type an e-mail address."))
                 return
             code = self.server.grant(form, email)
-            self._redirect(f"{form['redirect_uri']}?{urlencode({'code': code, 'state': form.get('state', '')})}")
+            cookie = f"{SESSION_COOKIE}={self.server.start_session(email)}; Path=/; HttpOnly; SameSite=Lax"
+            self._redirect(f"{form['redirect_uri']}?{urlencode({'code': code, 'state': form.get('state', '')})}",
+                           [("Set-Cookie", cookie)])
         elif target.path == "/oauth2/token":
             try:
                 self._json(200, self.server.exchange(form))
@@ -251,8 +286,12 @@ class _IssuerHandler(BaseHTTPRequestHandler):
                             ("Content-Security-Policy", PAGE_CSP.format(site=sites)),
                             ("Cache-Control", "no-store")], text.encode())
 
-    def _redirect(self, location: str) -> None:
-        self._send(302, [("Location", location), ("Cache-Control", "no-store")], b"")
+    def _redirect(self, location: str, headers: list[tuple[str, str]] = ()) -> None:
+        self._send(302, [("Location", location), ("Cache-Control", "no-store"), *headers], b"")
+
+    def _session(self) -> str | None:
+        cookies = SimpleCookie(self.headers.get("Cookie") or "")
+        return cookies[SESSION_COOKIE].value if SESSION_COOKIE in cookies else None
 
     def _send(self, status: int, headers: list[tuple[str, str]], data: bytes) -> None:
         self.send_response(status)
@@ -289,7 +328,7 @@ def _error_page(problem: str) -> str:
 # ---------------------------------------------------------------------------- wiring into the local stack
 class LocalSignIn:
     """What AuthMode cognito or oidc changes in the local stack: the issuer, the functions' AUTH_* variables,
-    the API's JWT authorizer, and the CSP's connect-src."""
+    the API's JWT authorizer (the edge's CSP names the issuer: devstack.stack.edge_headers)."""
 
     def __init__(self, issuer: LocalIssuer, authorizer: JwtAuthorizer):
         self.issuer, self.authorizer = issuer, authorizer
@@ -319,15 +358,6 @@ class LocalSignIn:
         hosted = self.issuer.issuer if self.issuer.mode == "cognito" else ""
         return {app.AUTH_ISSUER_VARIABLE: self.issuer.issuer, app.AUTH_CLIENT_ID_VARIABLE: self.issuer.client_id,
                 app.AUTH_SIGN_IN_URL_VARIABLE: hosted}
-
-    def edge_headers(self, headers: dict[str, str]) -> dict[str, str]:
-        """The CSP's connect-src admits the local issuer (discovery and token requests of the page)."""
-        policy = headers.get("Content-Security-Policy")
-        if not policy:
-            return headers
-        directives = [part.strip() for part in policy.split(";") if part.strip()]
-        widened = [f"{d} {self.issuer.issuer}" if d.split()[0].lower() == "connect-src" else d for d in directives]
-        return {**headers, "Content-Security-Policy": "; ".join(widened)}
 
     def stop(self) -> None:
         self.issuer.stop()

@@ -13,11 +13,13 @@ from devstack.cfn.template import (
     read_stack,
     security_headers,
 )
+from devstack.stack import edge_headers
 
 DEPLOYED_CSP = ("default-src 'self'; img-src 'self' blob: data: https:; connect-src 'self' https:; "
                 "style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; "
                 "frame-ancestors 'none'; form-action 'self'")
 STORAGE = "http://127.0.0.1:4566"
+ISSUER = "http://127.0.0.1:4599"
 
 
 def test_security_headers_are_the_response_headers_policy_spelled_as_http(template):
@@ -27,7 +29,8 @@ def test_security_headers_are_the_response_headers_policy_spelled_as_http(templa
         "Content-Security-Policy": (
             "default-src 'self'; "
             f"img-src 'self' blob: data: https://{processed}.s3.us-east-1.amazonaws.com; "
-            f"connect-src 'self' https://{stored}.s3.us-east-1.amazonaws.com; "
+            f"connect-src 'self' https://{stored}.s3.us-east-1.amazonaws.com "
+            f"https://{processed}.s3.us-east-1.amazonaws.com; "
             "style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
             "form-action 'self'"),
         "Strict-Transport-Security": "max-age=63072000; includeSubDomains; preload",
@@ -59,25 +62,68 @@ def test_security_headers_need_exactly_one_policy(template):
         security_headers(changed)
 
 
-def test_the_local_policy_admits_the_storage_server_for_images_and_requests_only():
-    local = local_content_security_policy(DEPLOYED_CSP, STORAGE)
-    assert local == (f"default-src 'self'; img-src 'self' blob: data: https: {STORAGE}; "
-                     f"connect-src 'self' https: {STORAGE}; style-src 'self'; script-src 'self'; object-src 'none'; "
-                     "base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
-    assert local_content_security_policy(local, STORAGE) == local  # idempotent
+def directives(policy: str) -> list[tuple[str, list[str]]]:
+    return [(part.split()[0], part.split()[1:]) for part in policy.split(";") if part.strip()]
 
 
-def test_the_local_policy_spells_out_directives_left_to_default_src():
-    assert local_content_security_policy("default-src 'self'; script-src 'self'", STORAGE) == (
-        f"default-src 'self'; script-src 'self'; img-src 'self' {STORAGE}; connect-src 'self' {STORAGE}")
-    assert local_content_security_policy("img-src 'none'", STORAGE) == f"img-src {STORAGE}"
-    assert local_content_security_policy("script-src 'self'", STORAGE) == "script-src 'self'"  # nothing to widen
+SIGN_IN = {
+    "none": ({}, None),
+    "cognito": ({"AuthMode": "cognito"}, "https://sign-in-"),
+    "oidc": ({"AuthMode": "oidc", "OidcIssuer": "https://id.example.com:8443/realms/images", "OidcAudience": "site"},
+             "https://id.example.com:8443"),
+}
+
+
+@pytest.mark.parametrize("mode", list(SIGN_IN))
+def test_the_local_policy_is_the_template_s_with_only_its_hosts_substituted(template, mode):
+    """Directive by directive: the same directives in the same order, each source the template's own or the
+    local stand-in of one of its hosts (a bucket on the storage server, the local issuer), and nothing more."""
+    overrides, sign_in_host = SIGN_IN[mode]
+    stack = read_stack(overrides)
+    deployed = directives(security_headers(template, overrides)["Content-Security-Policy"])
+    local = directives(edge_headers(stack, STORAGE, ISSUER if sign_in_host else None)["Content-Security-Policy"])
+    stand_ins = {}
+    for logical_id in ("ProcessedImagesBucket", "StoredImagesBucket"):
+        bucket = stack.bucket_name(logical_id)
+        stand_ins[f"https://{bucket}.s3.us-east-1.amazonaws.com"] = [f"{STORAGE}/{bucket}", f"{STORAGE}/{bucket}/"]
+    assert [name for name, _ in local] == [name for name, _ in deployed]
+    for (name, deployed_sources), (_, local_sources) in zip(deployed, local, strict=True):
+        expected = []
+        for source in deployed_sources:
+            if source in stand_ins:
+                expected += stand_ins[source]
+            elif sign_in_host and name == "connect-src" and source.startswith(sign_in_host):
+                expected.append(ISSUER)
+            else:
+                assert "://" not in source, f"{name}: {source} has no local stand-in"
+                expected.append(source)
+        assert local_sources == expected, name
+    if sign_in_host:
+        assert ISSUER in dict(local)["connect-src"]
+
+
+def test_a_bucket_the_template_does_not_admit_is_not_admitted_locally():
+    """The local storage server holds both buckets under one origin: a directive naming one bucket admits only
+    that bucket's paths, so the page cannot fetch() variants locally unless connect-src names their bucket."""
+    deployed = ("img-src 'self' https://processed.s3.eu-west-1.amazonaws.com; "
+                "connect-src 'self' https://stored.s3.eu-west-1.amazonaws.com")
+    assert local_content_security_policy(deployed, ["processed", "stored"], STORAGE) == (
+        f"img-src 'self' {STORAGE}/processed {STORAGE}/processed/; connect-src 'self' {STORAGE}/stored {STORAGE}/stored/")
+
+
+def test_nothing_but_hosts_changes():
+    assert local_content_security_policy(DEPLOYED_CSP, ["processed"], STORAGE) == DEPLOYED_CSP
+    assert local_content_security_policy("script-src 'self'", ["processed"], STORAGE, ISSUER) == "script-src 'self'"
+    other = "connect-src https://processed.s3.us-east-1.amazonaws.com https://elsewhere.example"
+    assert local_content_security_policy(other, [], STORAGE) == other  # not a bucket of the stack: unchanged
 
 
 @pytest.mark.parametrize("origin", ["127.0.0.1:4566", "http://127.0.0.1:4566/", "http://x/y", "javascript:x"])
 def test_the_local_policy_takes_an_origin_only(origin):
     with pytest.raises(ValueError):
-        local_content_security_policy(DEPLOYED_CSP, origin)
+        local_content_security_policy(DEPLOYED_CSP, [], origin)
+    with pytest.raises(ValueError):
+        local_content_security_policy(DEPLOYED_CSP, [], STORAGE, origin)
 
 
 def test_the_local_stack_origins_replace_the_deployed_site_origin_in_cors():

@@ -26,6 +26,11 @@ from imageservice.options import ImageOptions
 from imageservice.owners import OWNER_METADATA
 
 VARIANT_CACHE_CONTROL = "private, max-age=31536000, immutable"
+# The share of the function's memory the child that decodes and encodes one image may add to what it inherits
+# (imaging.isolation); the rest is the handler's: the runtime and boto3 (about 150 MB), the original's bytes
+# and the variants it writes, and the outcome it records when the child reached its limit.
+CHILD_MEMORY_SHARE = 0.75
+_MIB = 1024 * 1024
 MISSING = ("NoSuchKey", "404")
 _CONDITION_FAILED = ("PreconditionFailed", "412")
 # 409: another write to the same key was in progress. Not an answer about the condition: AWS says to retry.
@@ -72,6 +77,14 @@ def recipe_for(config: Config, options: ImageOptions) -> imaging.Recipe:
     )
 
 
+def limits_for(config: Config, deadline: float | None) -> imaging.Limits:
+    """What the child processing one image may use: its share of the memory, and no more CPU time than its
+    threads can spend before the deadline."""
+    memory = None if config.memory_mb is None else int(config.memory_mb * CHILD_MEMORY_SHARE) * _MIB
+    cpu = None if deadline is None else max(deadline - time.monotonic(), 0.0) * config.threads
+    return imaging.Limits(memory_bytes=memory, cpu_seconds=cpu)
+
+
 def render(
     image_id: str, data: bytes, metadata: dict[str, str], config: Config, source_etag: str | None = None,
     deadline: float | None = None,
@@ -79,10 +92,14 @@ def render(
     """The manifest and the variants to store for one original; bad images give a `failed` manifest, not an
     error. A variant that repeats a larger one is not stored: the larger one's entry lists its name.
 
-    deadline (time.monotonic() seconds) bounds the processing: work that cannot finish by then fails too.
+    deadline (time.monotonic() seconds) bounds the processing: work that cannot finish by then fails too. The
+    image is decoded and encoded in a forked child under limits_for's limits (imaging.isolation): a job that
+    reaches one fails here, in this invocation, and this process is as it was for the next one.
     """
     try:
-        processed = imaging.build_variants(data, recipe_for(config, options_of(metadata)), deadline)
+        recipe = recipe_for(config, options_of(metadata))
+        processed = imaging.run_isolated(imaging.build_variants, data, recipe, deadline,
+                                         limits=limits_for(config, deadline), deadline=deadline)
     except (imaging.ImageRejected, InvalidOption) as rejection:
         return Manifest.failed(image_id, rejection.code, rejection.message, source_etag), ()
     distinct = distinct_variants(processed.variants)

@@ -1,14 +1,22 @@
 """The command-line client (cli/) as a person runs it: installed with pip, then as a subprocess against the
 local stack (DirectUploadMaxBytes=200000, so larger files take the pre-signed POST)."""
 
+import fcntl
 import json
 import os
 import shutil
+import signal
+import socket
+import stat
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 from PIL import Image, ImageChops
 
 pytestmark = [pytest.mark.e2e]
@@ -27,13 +35,23 @@ def installed(tmp_path_factory) -> Path:
     return target
 
 
+def cli_command(installed: Path, tmp_path: Path, url: str | None, args, env: dict | None = None):
+    """The installed console script's command line and environment: settings in a folder of the test's own,
+    and nothing of the machine's IMAGESERVICE_* variables."""
+    environment = {name: value for name, value in os.environ.items() if not name.startswith("IMAGESERVICE_")}
+    environment.update({"PYTHONPATH": str(installed), "IMAGESERVICE_CONFIG_DIR": str(tmp_path / "config"),
+                        **(env or {})})
+    command = [sys.executable, str(installed / "bin" / "imageservice"), *(["--url", url] if url else []), *args]
+    return command, environment
+
+
 @pytest.fixture
 def imageservice(installed, base_url, tmp_path):
-    """imageservice(*args, url=base_url) -> CompletedProcess, run through the installed console script."""
-    def run(*args: str, url: str = base_url, timeout: float = 120) -> subprocess.CompletedProcess:
-        env = {**os.environ, "PYTHONPATH": str(installed)}
-        command = [sys.executable, str(installed / "bin" / "imageservice"), "--url", url, *args]
-        return subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=timeout)
+    """imageservice(*args, url=base_url, env=None) -> CompletedProcess, run through the installed console script;
+    url=None leaves --url out."""
+    def run(*args: str, url: str | None = base_url, timeout: float = 120, env: dict | None = None):
+        command, environment = cli_command(installed, tmp_path, url, args, env)
+        return subprocess.run(command, capture_output=True, text=True, env=environment, cwd=tmp_path, timeout=timeout)
     return run
 
 
@@ -104,6 +122,7 @@ def test_still_pending_exits_4(imageservice, tmp_path, base_url):
     pending = imageservice("upload", "large.jpg", "--wait", "--timeout", "0")
     assert pending.returncode == 4 and "is still pending; ask again with: imageservice status" in pending.stderr
     image_id = pending.stderr.split("status ")[-1].strip()
+    assert pending.stdout == f"{image_id}\tpending\tlarge.jpg\n"  # a script still gets the id on stdout
     assert imageservice("status", image_id, "--wait").returncode == 0
 
 
@@ -125,3 +144,122 @@ def test_the_readme_curl_examples_run_as_written(base_url, tmp_path, photo):
     assert lines[2:] == ["200 image/webp", "204"]
     with Image.open(tmp_path / "photo-thumb.webp") as thumb:
         assert thumb.format == "WEBP"
+
+
+def test_the_service_url_from_the_environment_or_the_config_file_and_the_version(imageservice, tmp_path, base_url):
+    assert imageservice("--version", url=None).stdout.strip() == "imageservice 1.0.0"
+    fresh = "0b4d6c1e-2f3a-4b5c-8d7e-9f0a1b2c3d4e"  # unknown to the stack: 5 means the stack was asked
+    nowhere = imageservice("status", fresh, url=None)  # the default, http://127.0.0.1:3000, is not this stack
+    assert nowhere.returncode == 6 and nowhere.stderr.startswith("imageservice: ")
+    assert imageservice("status", fresh, url=None, env={"IMAGESERVICE_URL": base_url}).returncode == 5
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.toml").write_text(f'url = "{base_url}"\n')
+    assert imageservice("status", fresh, url=None).returncode == 5
+    assert imageservice("status", fresh, url="http://127.0.0.1:9").returncode == 6  # --url wins
+    (tmp_path / "config" / "config.toml").write_text("url = \n")
+    broken = imageservice("status", fresh, url=None)
+    assert broken.returncode == 2 and "config.toml" in broken.stderr
+
+
+def test_a_url_that_is_not_this_service(imageservice, tmp_path, local_stack):
+    """Another web server (storage here: S3's XML) or a dead port: a sentence and 6, never urllib3's text."""
+    (tmp_path / "ok.jpg").write_bytes(b"\xff\xd8\xff" + bytes(100))
+    for command in (("status", "0b4d6c1e-2f3a-4b5c-8d7e-9f0a1b2c3d4e"), ("upload", "ok.jpg")):
+        other = imageservice(*command, url=local_stack.storage_url)
+        assert other.returncode == 6, other.stderr
+        assert other.stderr == f"imageservice: not an image service at {local_stack.storage_url} " \
+                               "(set --url, $IMAGESERVICE_URL or the config file)\n"
+    dead = imageservice("status", "x", url="http://127.0.0.1:9")
+    assert dead.stderr == "imageservice: could not reach http://127.0.0.1:9: connection refused " \
+                          "(is the service running?)\n"
+    assert "Traceback" not in dead.stderr and "urllib3" not in dead.stderr
+
+
+def test_folders_with_r(imageservice, tmp_path, photo):
+    album = tmp_path / "album"
+    (album / "2024").mkdir(parents=True)
+    (album / "a.jpg").write_bytes(photo(320, 240, seed=11))
+    (album / "2024" / "b.JPG").write_bytes(photo(240, 320, seed=12))
+    (album / "notes.txt").write_text("not an image")
+    (album / ".hidden.jpg").write_bytes(photo(64, 64, seed=13))
+    refused = imageservice("upload", "album")
+    assert refused.returncode == 2 and "album is a folder; use -r" in refused.stderr and refused.stdout == ""
+    uploaded = imageservice("upload", "-r", "album", "--wait")
+    assert uploaded.returncode == 0, uploaded.stderr
+    assert [line.split("\t")[1:] for line in uploaded.stdout.splitlines()] == [
+        ["done", str(Path("album") / "2024" / "b.JPG")], ["done", str(Path("album") / "a.jpg")]]
+
+
+def test_ctrl_c_exits_130_without_a_traceback(installed, tmp_path):
+    """Interrupted while waiting for an answer (from a server that takes the connection and never answers)."""
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        command, environment = cli_command(installed, tmp_path, url, ("status", "0b4d6c1e-2f3a-4b5c-8d7e-9f0a1b2c3d4e"))
+        process = subprocess.Popen(command, env=environment, cwd=tmp_path, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+        time.sleep(2)  # started, and waiting for the answer
+        assert process.poll() is None
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130, stderr
+    assert stderr.strip().endswith("imageservice: interrupted") and "Traceback" not in stderr
+
+
+def test_sizes_in_messages_are_in_mib(imageservice, tmp_path):
+    """LargeUploadMaxBytes of the test stack is the default, 50 MiB: a bigger file is refused, in MiB, before
+    anything is sent to storage."""
+    (tmp_path / "huge.jpg").write_bytes(b"\xff\xd8\xff" + bytes(int(50.5 * 1048576) - 3))
+    refused = imageservice("upload", "huge.jpg")
+    assert refused.returncode == 1
+    assert refused.stderr == "imageservice: huge.jpg: payload_too_large: huge.jpg is 50.5 MiB; " \
+                             "the largest upload is 50 MiB.\n"
+
+
+@pytest.mark.parametrize("mode", ["cognito", "oidc"])
+def test_login_then_upload_in_each_sign_in_mode(installed, tmp_path, start_stack, photo, mode):
+    """`imageservice login`: the code flow with PKCE, the browser's part played here (the issuer's form, then
+    its redirect to the CLI's loopback address); the tokens land 0600 in the config folder and the next
+    commands send them. --token and IMAGESERVICE_TOKEN pass a token of one's own."""
+    stack = start_stack("--parameter-overrides", f"AuthMode={mode}", "--retry-delay", "0.2")
+    (tmp_path / "photo.jpg").write_bytes(photo(320, 240, seed=14))
+
+    def run(*args, env=None):
+        command, environment = cli_command(installed, tmp_path, stack.url, args, env)
+        return subprocess.run(command, capture_output=True, text=True, env=environment, cwd=tmp_path, timeout=120)
+
+    refused = run("upload", "photo.jpg")
+    assert refused.returncode == 1 and "run imageservice login" in refused.stderr
+    # One login at a time on this machine: the loopback port is fixed (Cognito matches callbacks exactly).
+    with open(Path(tempfile.gettempdir()) / "imageservice-cli-login.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        command, environment = cli_command(installed, tmp_path, stack.url, ("login", "--no-browser"))
+        login = subprocess.Popen(command, env=environment, cwd=tmp_path, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+        login.stderr.readline()  # "Sign in at this address …"
+        address = login.stderr.readline().strip()
+        query = {name: values[0] for name, values in parse_qs(urlsplit(address).query).items()}
+        assert query["redirect_uri"] == "http://localhost:8976/callback" and query["code_challenge_method"] == "S256"
+        back = requests.post(address.split("?")[0], data={**query, "email": "carol@example.com"},
+                             allow_redirects=False, timeout=10)
+        assert back.status_code == 302 and back.headers["Location"].startswith("http://localhost:8976/callback?")
+        assert requests.get(back.headers["Location"], timeout=10).status_code == 200  # the browser's last step
+        stdout, stderr = login.communicate(timeout=60)
+    assert login.returncode == 0, stderr
+    tokens = tmp_path / "config" / "tokens.json"
+    assert stdout == f"signed in to {stack.url}; tokens kept in {tokens}\n"
+    assert stat.S_IMODE(tokens.stat().st_mode) == 0o600
+    assert json.loads(tokens.read_text())[stack.url]["access_token"]
+
+    uploaded = run("upload", "photo.jpg", "--wait")
+    assert uploaded.returncode == 0, uploaded.stderr
+    image_id = uploaded.stdout.split("\t")[0]
+    assert json.loads(run("status", image_id).stdout)["status"] == "done"
+
+    assert run("logout").stdout == f"signed out of {stack.url}\n"
+    assert run("status", image_id).returncode == 1  # no token any more: 401
+    issuer = requests.get(f"{stack.url}/api/options", timeout=10).json()["sign_in"]["issuer"]
+    minted = requests.post(f"{issuer}/dev/mint", data={"email": "carol@example.com"}, timeout=10).json()
+    assert run("status", image_id, "--token", minted["access_token"]).returncode == 0
+    assert run("status", image_id, env={"IMAGESERVICE_TOKEN": minted["access_token"]}).returncode == 0
+    stranger = requests.post(f"{issuer}/dev/mint", data={"email": "dave@example.com"}, timeout=10).json()
+    assert run("status", image_id, env={"IMAGESERVICE_TOKEN": stranger["access_token"]}).returncode == 5

@@ -1,5 +1,6 @@
 """Hostile and unlucky requests over real HTTP against the local stack: a browser's multipart boundary,
-bodies cut short, odd parameters and JSON, a DELETE during processing, an upload ticket used twice."""
+bodies cut short, odd parameters and JSON, a DELETE during processing, an upload ticket used twice, files
+that make decoders do work their headers do not declare."""
 
 import socket
 import time
@@ -8,6 +9,8 @@ from urllib.parse import urlsplit
 import pytest
 from imageservice.keys import manifest_key
 from imageservice.manifest import Manifest
+
+from testkit import hostile
 
 pytestmark = pytest.mark.e2e
 
@@ -145,3 +148,27 @@ def test_an_upload_ticket_cannot_bring_a_deleted_image_back(http, base_url, loca
     assert wait_for_processing(local_stack, ticket["id"], count=2) == "deleted"
     assert http.get(f"{base_url}/api/images/{ticket['id']}", timeout=30).status_code == 404
     assert f"uploads/{ticket['id']}" not in stored_keys(local_stack, stack_resources)
+
+
+@pytest.mark.parametrize("build, content_type, code", [
+    (hostile.heif_grid, "image/heic", "corrupt_image"),
+    (hostile.progressive_jpeg, "image/jpeg", "image_too_complex"),
+    (hostile.tiff_big_tile, "image/tiff", "image_too_large"),
+    (hostile.heif_overlay, "image/heic", "image_too_large"),
+], ids=["heif-grid-961-tiles", "jpeg-52000-scans", "tiff-24000-tile", "heif-overlay-canvas"])
+def test_a_file_that_makes_decoders_work_unseen_is_refused_fast(http, base_url, wait_done, build, content_type,
+                                                                 code):
+    """The four files of issue 19 (testkit/hostile.py): each ended in Lambda timeouts and retries, or
+    peaks near the function's memory, before the container checks and the processing child. Uploaded
+    straight to storage, as files over the direct-upload limit are."""
+    data = build()
+    started = time.monotonic()
+    ticket = http.post(f"{base_url}/api/uploads", json={"content_type": content_type}, timeout=30)
+    assert ticket.status_code == 201, ticket.text
+    upload = ticket.json()["upload"]
+    stored = http.post(upload["url"], data=upload["fields"], files={"file": ("file", data, content_type)},
+                       timeout=60)
+    assert stored.status_code == 204, stored.text
+    image = wait_done(ticket.json()["id"])
+    assert image["status"] == "failed" and image["error"]["code"] == code, image
+    assert time.monotonic() - started < 15  # before: minutes of timeouts and retries, `pending` meanwhile

@@ -24,7 +24,6 @@ from page_helpers import (
     WATCH_SCRIPT,
     HeldRequests,
     PageWatch,
-    add_csp,
     assert_accessible,
     card_states,
     drop_files,
@@ -39,7 +38,9 @@ from page_helpers import (
     truncated_jpeg,
     wait_finished,
     wait_images_loaded,
+    watch_csp,
 )
+from PIL import Image
 from playwright.sync_api import expect, sync_playwright
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
@@ -56,17 +57,20 @@ def browser():
 @pytest.fixture
 def open_page(browser, base_url):
     """open_page(viewport=DESKTOP, color_scheme="light", fake_clock=False, before_load=None,
-    options_loaded=True) -> (page, watch), the page loaded under the CSP. `before_load(page)` runs
-    before the page is opened (to route its requests); with `options_loaded`, the page's
-    GET /api/options has answered and its controls are built."""
+    options_loaded=True, http_cache=False) -> (page, watch), the page loaded under the stack's CSP.
+    `before_load(page)` runs before the page is opened (to route its requests); with `options_loaded`, the
+    page's GET /api/options has answered and its controls are built. Without `http_cache`, request interception
+    is on from the start (a pass-through route for the page), as the tests that route requests later were
+    written for; Playwright turns the HTTP cache off for a page with routes, so a test of what the cache does
+    asks for `http_cache` and routes nothing."""
     contexts = []
 
     def open_(viewport=DESKTOP, color_scheme="light", fake_clock=False, before_load=None, options_loaded=True,
-              touch=False, site=None):
+              touch=False, site=None, http_cache=False):
         site = site or base_url  # the page's own origin: base_url, or another name of the same stack
         context = browser.new_context(viewport=viewport, color_scheme=color_scheme, reduced_motion="reduce",
                                       has_touch=touch, is_mobile=touch, accept_downloads=True)
-        # local-network-access: a document Playwright fulfils (to add the CSP header) has no address,
+        # local-network-access: a document Playwright fulfils (a test routing the page) has no address,
         # so Chromium counts it as public and would ask before it reaches the loopback storage server.
         # Served by the stack itself, or in a deployment (S3 is public), nothing asks.
         context.grant_permissions(["clipboard-read", "clipboard-write", "local-network-access"], origin=site)
@@ -77,7 +81,9 @@ def open_page(browser, base_url):
         watch.attach(page)
         page.add_init_script(WATCH_SCRIPT)
         page.add_init_script(path=AXE_SCRIPT)
-        add_csp(page, site, watch)
+        watch_csp(page, site, watch)
+        if not http_cache:
+            page.route(lambda url: url.rstrip("/") == site.rstrip("/"), lambda route: route.continue_())
         if fake_clock:
             page.clock.install()  # before the page's timers start, so they run on it too
         if before_load is not None:
@@ -698,7 +704,9 @@ def test_a_reload_keeps_the_list_resumes_processing_and_warns_while_sending(open
         "This file was not uploaded before the page was closed or reloaded.")
     expect(cards.nth(2).get_by_role("button", name="Try again: sunset.jpg")).to_be_hidden()
     expect(page.locator("#notice")).to_have_text("Restored 3 images from before the reload.")
-    # Restored, the images can still be deleted from the page.
+    # Restored, three images are rows; one opens on Details, and can still be deleted from the page.
+    expect(cards.nth(0)).to_have_class(re.compile(r"\bis-compact\b"))
+    cards.nth(0).get_by_role("button", name="Details: lake.jpg").click()
     cards.nth(0).get_by_role("button", name="Delete from server: lake.jpg and its variants").click()
     page.get_by_role("button", name="Delete", exact=True).click()
     expect(cards.nth(0)).to_have_attribute("data-state", "deleted")
@@ -864,8 +872,13 @@ def zip_names_and_bytes(download) -> dict[str, bytes]:
         return {name: archive.read(name) for name in archive.namelist()}
 
 
-def test_zip_of_an_image_and_of_the_batch_and_the_summary(open_page, base_url):
-    page, watch = open_page()
+def test_zip_of_an_image_and_of_the_batch_and_the_summary(open_page, base_url, local_stack):
+    """As a person does it: the results are on screen (their <img>s loaded, and cached, without CORS) before
+    ZIP is pressed, under the CSP the stack serves, which is the template's with only its hosts local."""
+    from devstack.stack import edge_headers
+
+    page, watch = open_page(http_cache=True)
+    assert watch.csp == edge_headers(local_stack.stack, local_stack.storage_url)["Content-Security-Policy"]
     page.set_input_files("#file-input", files=[
         {"name": "lake at dusk.jpg", "mimeType": "image/jpeg", "buffer": landscape_jpeg(seed=27)},
         {"name": "shapes.png", "mimeType": "image/png", "buffer": portrait_png()}])
@@ -873,6 +886,7 @@ def test_zip_of_an_image_and_of_the_batch_and_the_summary(open_page, base_url):
     wait_finished(page, 2)
     cards = page.locator(".card")
     images = [api_image(base_url, card_image_id(page, cards.nth(index))) for index in range(2)]
+    wait_images_loaded(page, count=sum(len(image["variants"]) for image in images))
 
     with page.expect_download() as download:
         cards.nth(0).get_by_role("button", name="Download all as ZIP: every variant of lake at dusk.jpg").click()
@@ -885,9 +899,12 @@ def test_zip_of_an_image_and_of_the_batch_and_the_summary(open_page, base_url):
     with page.expect_download() as download:
         page.get_by_role("button", name="Download all as ZIP", exact=True).click()
     assert download.value.suggested_filename == "images.zip"
-    names = set(zip_names_and_bytes(download.value))
-    assert names == {f"lake at dusk/lake at dusk-{v['name']}.jpg" for v in images[0]["variants"]} | {
-        f"shapes/shapes-{v['name']}.png" for v in images[1]["variants"]}
+    files = zip_names_and_bytes(download.value)
+    expected = {f"lake at dusk/lake at dusk-{v['name']}.jpg": v for v in images[0]["variants"]} | {
+        f"shapes/shapes-{v['name']}.png": v for v in images[1]["variants"]}
+    assert set(files) == set(expected)
+    for name, variant in expected.items():
+        assert len(files[name]) == variant["bytes"], name
 
     before = sum(image["original"]["bytes"] for image in images)
     after = sum(max(v["bytes"] for v in image["variants"]) for image in images)
@@ -901,4 +918,153 @@ def test_zip_of_an_image_and_of_the_batch_and_the_summary(open_page, base_url):
     verdict = f"saved ({-change}%)" if change < 0 else f"more (+{change}%)" if change > 0 else "the same size"
     expect(summary.locator(".summary-saved")).to_contain_text(verdict)
     assert_accessible(page)
+    watch.assert_clean(page)
+
+
+@pytest.fixture
+def processed_bucket_admitting_another_site(local_stack, stack_resources):
+    """The processed-images bucket with a CORS rule for another origin only (as after a custom domain was added
+    and the stack not updated): its answers to this page carry no Access-Control-Allow-Origin. A route cannot
+    stand in for it: Playwright adds the header to the answers it fulfils."""
+    s3 = local_stack.client("s3")
+    bucket = stack_resources.bucket_name("ProcessedImagesBucket")
+    rules = s3.get_bucket_cors(Bucket=bucket)["CORSRules"]
+    other = [{**rule, "AllowedOrigins": ["https://images.example.com"]} for rule in rules]
+    s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": other})
+    yield
+    s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": rules})
+
+
+def with_csp_lacking_the_variants_in_connect_src(base_url: str, bucket: str):
+    """The page's HTML with the policy the template had before: the processed-images bucket in img-src only."""
+    def serve(route):
+        response = route.fetch()
+        directives = []
+        for directive in response.headers["content-security-policy"].split("; "):
+            if directive.startswith("connect-src"):
+                directive = " ".join(s for s in directive.split() if f"/{bucket}" not in s)
+            directives.append(directive)
+        route.fulfill(response=response, headers={**response.headers, "content-security-policy": "; ".join(directives)})
+
+    return lambda page: page.route(lambda url: url.rstrip("/") == base_url.rstrip("/"), serve)
+
+
+@pytest.mark.parametrize("refusal", ["cors", "csp"])
+def test_a_refused_zip_says_the_site_is_set_up_wrongly_not_check_your_connection(request, open_page, base_url,
+                                                                                  stack_resources, refusal):
+    if refusal == "cors":
+        request.getfixturevalue("processed_bucket_admitting_another_site")
+        before_load, expected = None, "The storage service refused this page's address."
+    else:
+        bucket = stack_resources.bucket_name("ProcessedImagesBucket")
+        before_load = with_csp_lacking_the_variants_in_connect_src(base_url, bucket)
+        expected = "This site's own security policy blocked the request to storage."
+    page, watch = open_page(before_load=before_load)
+    page.set_input_files("#file-input", files=[
+        {"name": "lake.jpg", "mimeType": "image/jpeg", "buffer": landscape_jpeg(640, 427, seed=28, exif=False)}])
+    page.click("#upload-button")
+    wait_finished(page, 1)
+    wait_images_loaded(page, count=1)
+    page.get_by_role("button", name="Download all as ZIP: every variant of lake.jpg").click()
+    notice = page.locator("#notice")
+    expect(notice).to_contain_text(f"The ZIP could not be made: {expected}")
+    expect(notice).not_to_contain_text("Check your connection")
+
+
+def test_the_zip_error_goes_when_its_cause_does_and_advice_fits_the_output(open_page, local_stack):
+    page, watch = open_page()
+    page.set_input_files("#file-input", files=[
+        {"name": "lake.jpg", "mimeType": "image/jpeg", "buffer": landscape_jpeg(width=800, height=533, seed=28)}])
+    page.click("#upload-button")
+    wait_finished(page, 1)
+    storage = f"{local_stack.storage_url}/**"
+    page.route(storage, lambda route: route.abort("accessdenied"))
+    zip_button = page.get_by_role("button", name="Download all as ZIP: every variant of lake.jpg")
+    zip_button.click()
+    expect(page.locator("#notice")).to_contain_text("The ZIP could not be made")
+    page.unroute(storage)
+    with page.expect_download():
+        zip_button.click()
+    expect(page.locator("#notice")).to_be_hidden()  # it worked: the error's cause is gone, and so is the error
+
+    advice = page.evaluate("""async () => {
+        const { betterFormat } = await import('/card.js');
+        return [[{format: 'png'}, {format: 'webp'}], [{format: 'jpeg'}, {format: 'webp'}],
+                [{format: 'png'}, {format: 'jpeg'}], [{format: 'jpeg'}, {format: 'png'}],
+                [{format: 'gif'}, {format: 'avif'}]].map(([original, after]) => betterFormat(original, after));
+    }""")
+    assert advice == [
+        "This drawing was already small as PNG: keep its format (Same format), or try a lower quality.",
+        "The original was already compressed hard: try a lower quality for WebP.",
+        "Drawings and screenshots compress better as PNG or WebP than as JPEG.",
+        "PNG keeps every pixel, so photos grow. For photos choose JPEG or WebP.",
+        "This drawing was already small as GIF: keep its format (Same format), or try a lower quality.",
+    ]
+    watch.failed_requests.clear()
+    watch.console_errors.clear()
+    watch.assert_clean(page)
+
+
+def heic_photo(seed: int) -> bytes:
+    """A phone-style HEIC, which Chromium cannot show: its card has no preview of its own."""
+    import pillow_heif
+
+    buffer = io.BytesIO()
+    picture = Image.open(io.BytesIO(landscape_jpeg(width=800, height=600, seed=seed))).convert("RGB")
+    pillow_heif.from_pillow(picture).save(buffer, quality=70)
+    return buffer.getvalue()
+
+
+THUMBS_LOADED = """() => [...document.querySelectorAll('.card .thumb img')].every(
+    (img) => img.complete && img.naturalWidth > 0)"""
+
+
+def test_ten_finished_images_fit_in_two_screens_with_previews_for_heic_and_restored_cards(open_page):
+    """Finished cards are rows (thumbnail, name, sizes, actions) that open on demand; a HEIC, which the
+    browser cannot show, and cards restored after a reload show the thumb variant as their preview."""
+    screen = {"width": 1280, "height": 800}
+    page, watch = open_page(viewport=screen)
+    files = [{"name": f"photo-{n}.jpg", "mimeType": "image/jpeg",
+              "buffer": landscape_jpeg(width=640, height=480, seed=40 + n)} for n in range(9)]
+    files.append({"name": "phone.heic", "mimeType": "image/heic", "buffer": heic_photo(seed=49)})
+    page.set_input_files("#file-input", files=files)
+    expect(page.locator(".card").filter(has_text="phone.heic").locator(".no-preview")).to_be_visible()
+    page.click("#upload-button")
+    widths = page.evaluate("[document.querySelector('#batch-progress'), document.querySelector('#queue')]"
+                           ".map((element) => element.getBoundingClientRect().width)")
+    wait_finished(page, 10, timeout=180_000)
+    cards = page.locator(".card")
+    for index in range(10):
+        expect(cards.nth(index)).to_have_attribute("data-state", "done")
+        expect(cards.nth(index)).to_have_class(re.compile(r"\bis-compact\b"))
+        expect(cards.nth(index).locator(".result")).to_be_hidden()
+    page.wait_for_function(THUMBS_LOADED)
+    heic = cards.filter(has_text="phone.heic")
+    expect(heic.locator(".thumb img.from-variant")).to_have_attribute("alt", "Preview of phone.heic")
+    expect(heic.locator(".file-sizes")).to_contain_text("→")
+    height = page.evaluate("document.documentElement.scrollHeight")
+    assert height <= 2 * screen["height"], height
+    assert widths[0] >= widths[1] - 40, widths  # the batch's bar, while it showed, was as wide as the list
+
+    # Details opens a row, and closes it again.
+    details = heic.get_by_role("button", name="Details: phone.heic")
+    expect(details).to_have_attribute("aria-expanded", "false")
+    details.click()
+    expect(heic.locator(".result")).to_be_visible()
+    expect(heic.get_by_role("button", name="Hide details: phone.heic")).to_have_attribute("aria-expanded", "true")
+    expect(heic.locator(".compare-figure .hint")).to_contain_text("no before view")
+    assert_accessible(page, dark_too=False)
+    heic.get_by_role("button", name="Hide details: phone.heic").click()
+    expect(heic.locator(".result")).to_be_hidden()
+
+    page.reload()
+    page.wait_for_function("() => document.documentElement.dataset.options === 'ready'")
+    wait_finished(page, 10, timeout=60_000)
+    expect(page.locator(".card.is-compact")).to_have_count(10)
+    page.wait_for_function(THUMBS_LOADED)
+    expect(page.locator(".card .thumb img.from-variant")).to_have_count(10)  # restored: previews from variants
+    expect(page.locator(".card .no-preview")).to_have_count(0)
+    assert page.evaluate("document.documentElement.scrollHeight") <= 2 * screen["height"] + 60  # + the notice
+    assert_accessible(page, dark_too=False)
+    screenshot(page, "ten-rows.png")
     watch.assert_clean(page)

@@ -12,7 +12,7 @@ import pytest
 import requests
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
-from page_helpers import WATCH_SCRIPT, PageWatch, add_csp, drop_files, landscape_jpeg, launch_browser
+from page_helpers import WATCH_SCRIPT, PageWatch, drop_files, landscape_jpeg, launch_browser, watch_csp
 from playwright.sync_api import expect, sync_playwright
 
 pytestmark = [pytest.mark.e2e]
@@ -136,10 +136,17 @@ def test_the_page_signs_in_uploads_lists_only_your_images_and_signs_out(signed_i
         watch = PageWatch()
         watch.attach(page)
         page.add_init_script(WATCH_SCRIPT)
-        add_csp(page, url, watch)
+        watch_csp(page, url, watch)
         page.goto(url + "/")
         page.wait_for_function("() => document.documentElement.dataset.signIn === 'signed-out'")
         expect(page.locator("#your-images")).to_be_hidden()
+        expect(page.locator("#upload-button")).to_have_text("Sign in to upload")
+
+        # Files chosen before signing in are kept across the trip to the issuer and back.
+        drop_files(page, "#dropzone", [("lake.jpg", "image/jpeg", landscape_jpeg(1280, 853, seed=9, exif=False))])
+        expect(page.locator(".card")).to_have_count(1)
+        expect(page.locator("#upload-button")).to_be_enabled()
+        expect(page.locator("#upload-button")).to_have_text("Sign in to upload")
 
         # Sign in by keyboard: the button, the issuer's user picker, and back.
         page.locator("#sign-in-button").focus()
@@ -150,21 +157,47 @@ def test_the_page_signs_in_uploads_lists_only_your_images_and_signs_out(signed_i
         page.wait_for_function("() => document.documentElement.dataset.signIn === 'signed-in'")
         expect(page.locator("#account-user")).to_have_text("Signed in as alice@example.com")
         assert "code=" not in page.url  # the one-time code is kept out of the address bar
-        assert page.evaluate("() => Object.keys(localStorage).length") == 0
+        # Tokens live in memory only: the storage holds the list (names, options), no token.
+        stored = page.evaluate("() => JSON.stringify([{...localStorage}, {...sessionStorage}])")
+        assert "eyJ" not in stored and "token" not in stored.lower(), stored
         assert page.evaluate("() => Object.keys(sessionStorage).length") == 0
-
-        drop_files(page, "#dropzone", [("lake.jpg", "image/jpeg", landscape_jpeg(1280, 853, seed=9, exif=False))])
+        cards = page.locator(".card")
+        expect(cards).to_have_count(1)
+        expect(cards.first).to_have_attribute("data-state", "ready")
+        expect(cards.first.locator(".file-name")).to_have_text("lake.jpg")
+        expect(page.locator("#upload-button")).to_have_text("Upload")
         page.locator("#upload-button").click()
         page.wait_for_function("() => document.querySelector('.card[data-state=done]') !== null", timeout=60_000)
         own = page.locator("#your-images-list .owned")
         expect(own).to_have_count(1, timeout=20_000)
         expect(own.first).to_have_attribute("data-status", "done")
         expect(own.first.locator(".owned-variants li")).to_have_count(3)
+        expect(own.first.locator(".owned-name")).to_have_text("lake.jpg")  # its name, not an id prefix
+        page.wait_for_function("() => document.querySelector('#your-images-list .owned-thumb')?.naturalWidth > 0")
+        expect(own.first.get_by_role("button", name="Delete: lake.jpg")).to_be_visible()
         image_id = own.first.get_attribute("data-id")
 
         # Bob, with his own token, cannot see it.
         theirs = requests.get(f"{url}/api/images/{image_id}", headers=bearer(bob["access_token"]), timeout=10)
         assert theirs.status_code == 404
+
+        # A reload signs in again without a prompt: by itself where the issuer answers prompt=none (oidc; the
+        # local issuer says so in its discovery document), with one press of Sign in where it is not known to
+        # (Cognito's hosted pages, whose session lets the press return at once).
+        seen, asked = [], []  # pages shown; requests made (redirects included)
+        page.on("framenavigated", lambda frame: seen.append(frame.url) if frame == page.main_frame else None)
+        page.on("request", lambda request: asked.append(request.url))
+        page.reload()
+        if mode == "cognito":
+            page.wait_for_function("() => document.documentElement.dataset.signIn === 'signed-out'")
+            page.locator("#sign-in-button").click()
+        page.wait_for_function("() => document.documentElement.dataset.signIn === 'signed-in'")
+        expect(page.locator("#account-user")).to_have_text("Signed in as alice@example.com")
+        assert not any("/oauth2/authorize" in address for address in seen), seen  # no sign-in page shown
+        assert any("code=" in address for address in seen), seen
+        authorize = [address for address in asked if "/oauth2/authorize" in address]
+        assert len(authorize) == 1 and (mode == "oidc") == ("prompt=none" in authorize[0]), authorize
+        expect(own).to_have_count(1, timeout=20_000)
 
         # Delete from the list by keyboard, then sign out.
         own.first.locator(".owned-delete").focus()
@@ -174,6 +207,16 @@ def test_the_page_signs_in_uploads_lists_only_your_images_and_signs_out(signed_i
         page.locator("#sign-out-button").click()
         page.wait_for_function("() => document.documentElement.dataset.signIn === 'signed-out'")
         expect(page.locator("#sign-in-button")).to_be_visible()
+        page.reload()  # signed out stays signed out: no silent attempt after signing out
+        page.wait_for_function("() => document.documentElement.dataset.signIn === 'signed-out'")
+        if mode == "oidc":  # a silent attempt the issuer answers login_required ends signed out, quietly
+            page.evaluate("() => localStorage.setItem('image-processor:signed-in', '1')")
+            asked.clear()
+            page.reload()
+            page.wait_for_function("() => document.documentElement.dataset.signIn === 'signed-out'")
+            assert any("prompt=none" in address for address in asked), asked
+            assert page.evaluate("() => localStorage.getItem('image-processor:signed-in')") is None
+            assert "is-error" not in (page.get_attribute("#notice", "class") or "")  # no error shown
         assert watch.csp_violations(page) == []
         assert watch.page_errors == []
         context.close()

@@ -1,5 +1,6 @@
 """ProcessFunction over moto: S3 events in, variants and a manifest out."""
 
+import ctypes
 import inspect
 import io
 import json
@@ -8,6 +9,7 @@ import time
 import uuid
 from unittest import mock
 
+import numpy as np
 import pytest
 from botocore.exceptions import ClientError
 from imageservice.keys import manifest_key, new_image_id, upload_key, variant_key
@@ -199,3 +201,40 @@ def test_an_invocation_out_of_time_writes_processing_timeout_without_raising(inv
     invoke_with(load_event("process_put.json"), -1)
     manifest = read_manifest(s3, config, SAMPLE_ID)
     assert manifest["status"] == "failed" and manifest["error"]["code"] == "processing_timeout"
+
+
+def _spinning_decoder(*args, **kwargs):
+    while True:
+        pass
+
+
+def _allocating_decoder(*args, **kwargs):
+    kept = []  # address space without resident memory: numpy leaves the pages untouched
+    while True:
+        kept.append(np.empty(64 * 1024 * 1024, np.uint8))
+
+
+def _crashing_decoder(*args, **kwargs):
+    ctypes.string_at(0)  # SIGSEGV
+
+
+@pytest.mark.parametrize("decoder, code", [
+    (_spinning_decoder, "processing_timeout"),
+    (_allocating_decoder, "image_too_complex"),
+    (_crashing_decoder, "corrupt_image"),
+], ids=["spins", "allocates", "crashes"])
+def test_a_decoder_that_spins_allocates_or_crashes_fails_in_its_invocation(
+        decoder, code, invoke_with, process, load_event, s3, config, photo, function_env):
+    function_env({"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512"})  # the child may add 384 MB
+    store(s3, config, SAMPLE_ID, photo())
+    started = time.monotonic()
+    with mock.patch("imaging.decode.read", side_effect=decoder):
+        invoke_with(load_event("process_put.json"), 3)  # no exception: Lambda does not retry
+    assert time.monotonic() - started < 3 + 3  # the deadline is 3 s away; storage calls and a loaded machine
+    manifest = read_manifest(s3, config, SAMPLE_ID)
+    assert manifest["status"] == "failed" and manifest["error"]["code"] == code, manifest
+    # The same warm process takes the next upload as if nothing had happened.
+    next_id = new_image_id()
+    store(s3, config, next_id, photo())
+    process(next_id)
+    assert read_manifest(s3, config, next_id)["status"] == "done"

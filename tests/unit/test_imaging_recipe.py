@@ -14,10 +14,12 @@ def test_public_api_is_exactly_the_documented_names():
         [
             "FILTERS",
             "OUTPUT_FORMATS",
+            "ChildFailed",
             "CorruptImage",
             "ImageRejected",
             "ImageTooComplex",
             "ImageTooLarge",
+            "Limits",
             "ProcessedImage",
             "ProcessingTimeout",
             "Recipe",
@@ -26,6 +28,7 @@ def test_public_api_is_exactly_the_documented_names():
             "Variant",
             "VariantSpec",
             "build_variants",
+            "run_isolated",
         ]
     )
     assert FILTERS == ("grayscale", "sepia", "blur", "sharpen", "contour", "edge", "emboss", "invert", "autocontrast")

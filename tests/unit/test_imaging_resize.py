@@ -173,8 +173,9 @@ def heif_planes(monkeypatch):
     return calls
 
 
-# Phone photos: a 12 MP HEIC in 512 px tiles, 8-bit and 10-bit, decoded by libheif straight to luma and
-# half-size chroma; the reference is the slow path from pillow-heif's RGB decode.
+# Phone photos: a 12 MP HEIC in 512 px tiles, 8-bit decoded by libheif straight to luma and half-size chroma,
+# 10-bit through pillow-heif's RGB decode (test_imaging_heic_paths has the whole matrix); the reference is the
+# slow path from pillow-heif's RGB decode.
 @pytest.mark.parametrize("bits", [8, 10])
 @pytest.mark.parametrize("edges", [(2048, 1024, 256), (1000, 300)])
 def test_heic_variants_match_a_single_full_resolution_lanczos_resize(bits, edges, heif_planes):
@@ -182,7 +183,7 @@ def test_heic_variants_match_a_single_full_resolution_lanczos_resize(bits, edges
     assert pillow_heif.open_heif(io.BytesIO(data)).info["tiling"]["tile_width"] == 512
     assert pillow_heif.open_heif(io.BytesIO(data)).info["bit_depth"] == bits
     result = build_variants(data, recipe(*edges, output_format="original", quality=100))
-    assert heif_planes == [True]
+    assert heif_planes == [bits == 8]
     assert {variant.format for variant in result.variants} == {"jpeg"}
     for variant in result.variants:
         score = _ssim(decode(variant.data), data)
@@ -190,15 +191,15 @@ def test_heic_variants_match_a_single_full_resolution_lanczos_resize(bits, edges
 
 
 @pytest.mark.parametrize(
-    "options",
-    [{}, {"matrix_coefficients": 1}, {"full_range_flag": 0}, {"chroma": 444}],
+    "options, planes",
+    [({}, True), ({"matrix_coefficients": 1}, False), ({"full_range_flag": 0}, False), ({"chroma": 444}, False)],
     ids=["bt601-full", "bt709", "limited-range", "444"],
 )
-def test_heic_planes_keep_colour_as_the_slow_path_does(options, heif_planes):
+def test_heic_planes_keep_colour_as_the_slow_path_does(options, planes, heif_planes):
     picture = photo(1200, 900, seed=4)
     data = heic(picture, **options)
     out = decode(build_variants(data, recipe(400, quality=100)).variants[0].data).convert("RGB")
-    assert heif_planes == [True]
+    assert heif_planes == [planes]
     reference = decode(data).convert("RGB").resize(out.size, Image.Resampling.LANCZOS)
     assert _block_difference(out, reference) < 1.5
 

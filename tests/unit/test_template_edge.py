@@ -18,8 +18,9 @@ SITE_ORIGIN = {"Fn::If": ["HasCustomDomain", {"Fn::Sub": "https://${DomainName}"
 DOMAIN = {"DomainName": "images.example.com", "HostedZoneId": "Z0123456789ABCDEFGHIJ",
           "CertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-4b5a-4697-8877-665544332211"}
 CSP = ("default-src 'self'; img-src 'self' blob: data: https://{processed}.s3.{region}.amazonaws.com; "
-       "connect-src 'self' https://{stored}.s3.{region}.amazonaws.com; style-src 'self'; script-src 'self'; "
-       "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+       "connect-src 'self' https://{stored}.s3.{region}.amazonaws.com https://{processed}.s3.{region}.amazonaws.com; "
+       "style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+       "form-action 'self'")
 
 
 @pytest.fixture(scope="module")
@@ -189,6 +190,13 @@ def test_the_policy_admits_no_other_host_than_the_buckets_the_urls_name(template
     hosts = {s for s in sources if s.startswith("https://")}
     assert hosts == set(directives["img-src"][3:]) | set(directives["connect-src"][1:])
     assert all(host.endswith(".s3.us-east-1.amazonaws.com") for host in hosts) and len(hosts) == 2
+
+
+def test_the_page_may_fetch_the_variants_it_zips(template):
+    """The ZIP fetch()es each variant's pre-signed URL: a request, which connect-src governs, not img-src."""
+    directives = {d.split()[0]: d.split()[1:] for d in security_headers(template)["Content-Security-Policy"].split(";")}
+    processed = f"https://{read_stack().bucket_name('ProcessedImagesBucket')}.s3.us-east-1.amazonaws.com"
+    assert processed in directives["img-src"] and processed in directives["connect-src"]
 
 
 def test_the_page_needs_nothing_the_policy_forbids():

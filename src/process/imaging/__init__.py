@@ -2,11 +2,15 @@
 
 from .errors import CorruptImage, ImageRejected, ImageTooComplex, ImageTooLarge, ProcessingTimeout, UnsupportedImage
 from .filters import FILTERS
+from .isolation import ChildFailed, Limits
+from .isolation import run as run_isolated
 from .pipeline import build_variants
 from .recipe import OUTPUT_FORMATS, Recipe, VariantSpec
 from .result import ProcessedImage, SourceInfo, Variant
 
 __all__ = [
+    "ChildFailed",
+    "Limits",
     "FILTERS",
     "OUTPUT_FORMATS",
     "CorruptImage",
@@ -21,4 +25,5 @@ __all__ = [
     "Variant",
     "VariantSpec",
     "build_variants",
+    "run_isolated",
 ]

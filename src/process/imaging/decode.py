@@ -45,6 +45,10 @@ _DECODE_ERRORS = (
     zlib.error,
 )
 
+# How libheif starts the message of a valid file it cannot decode (a colour matrix it has no conversion for);
+# pillow-heif raises it as a SyntaxError or RuntimeError.
+_LIBHEIF_UNSUPPORTED = "Unsupported feature"
+
 _SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*")
 
 
@@ -61,6 +65,11 @@ def decoding() -> Iterator[None]:
             "The image declares more pixels than can be decoded safely. Reduce its size and upload it again."
         ) from error
     except _DECODE_ERRORS as error:
+        if str(error).startswith(_LIBHEIF_UNSUPPORTED):
+            raise UnsupportedImage(
+                f"The image uses a feature its decoder does not support ({error}). Convert it to JPEG or PNG and "
+                "upload it again."
+            ) from error
         raise CorruptImage(
             f"The image data is damaged or incomplete ({error}). Re-export the image and upload it again."
         ) from error
@@ -93,6 +102,12 @@ def _check_pixels(size: tuple[int, int], max_pixels: int) -> None:
 def open_image(data: bytes, max_pixels: int) -> tuple[Image.Image, str]:
     """Open and bound the image from its header, returning it with its lower-case format."""
     _tie_pillow_backstop(max_pixels)
+    if data[4:8] == b"ftyp":
+        # Before pillow-heif opens it: its context takes libheif's limits when it is made. Imported here for
+        # the cold start, as in _still_picture.
+        from . import heif
+
+        heif.limit_libheif(max_pixels)
     with decoding():
         try:
             im = Image.open(io.BytesIO(data), formats=_OPEN_AS)

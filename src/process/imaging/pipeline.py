@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from PIL import Image
 
-from . import animation, budget, colour, completeness, decode, encode, filters, orient, placeholder, resize
+from . import animation, budget, colour, completeness, containers, decode, encode, filters, orient, placeholder, resize
 from .planar import Planes
 from .recipe import Recipe
 from .result import ProcessedImage, SourceInfo, Variant
@@ -94,12 +94,17 @@ def _job(source: Image.Image, source_format: str, plan: animation.Layout | None,
 
 
 def _admission(data: bytes, recipe: Recipe, deadline: float | None) -> Callable[[Image.Image, str], None]:
-    """The checks between reading the header and decoding: data enough for the size, the frames' real
-    canvas, and the whole job's estimated time against the deadline."""
+    """The checks between reading the header and decoding: data enough for the size and scans few enough, the
+    work a container declares beyond its size (HEIF derivations, TIFF tiles), the frames' real canvas, and the
+    whole job's estimated time against the deadline."""
 
     def admit(source: Image.Image, source_format: str) -> None:
         if source_format == "jpeg":
             completeness.check_jpeg(data, source.size)
+        elif source_format in ("heif", "avif"):
+            containers.check_heif(data, recipe.max_pixels)
+        elif source_format == "tiff":
+            containers.check_tiff(source)
         plan = animation.layout(data, source, source_format) if source_format in decode.ANIMATED_FORMATS else None
         if plan is not None:
             animation.check(plan, recipe.max_pixels, recipe.max_frames)

@@ -38,6 +38,7 @@ class Config:
     # The distribution serving the site; set only for InvalidateFunction, the one function that talks to it.
     distribution_id: str = ""
     threads: int = 1  # cores ProcessFunction decodes and encodes one image on (processing_threads)
+    memory_mb: int | None = None  # the function's memory (Lambda's AWS_LAMBDA_FUNCTION_MEMORY_SIZE); None elsewhere
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> "Config":
@@ -55,6 +56,7 @@ class Config:
             widths=parse_widths(_require(environ, "IMAGE_WIDTHS")),
             distribution_id=environ.get("DISTRIBUTION_ID", "").strip(),
             threads=processing_threads(environ),
+            memory_mb=function_memory_mb(environ),
         )
 
 
@@ -106,6 +108,12 @@ def processing_threads(environ: Mapping[str, str]) -> int:
     if memory.isdigit() and int(memory) > 0:
         usable = min(usable, math.ceil(int(memory) / _MB_PER_VCPU))
     return max(1, usable)
+
+
+def function_memory_mb(environ: Mapping[str, str]) -> int | None:
+    """The memory Lambda gives this function, in MB, or None outside Lambda (and its local stack)."""
+    memory = environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "").strip()
+    return int(memory) if memory.isdigit() and int(memory) > 0 else None
 
 
 def parse_variants(value: str) -> tuple[VariantSize, ...]:

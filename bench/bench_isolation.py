@@ -1,0 +1,118 @@
+"""What the forked child (imaging.isolation) costs per image, next to processing in the handler's own process.
+
+    .venv/bin/python bench/bench_isolation.py                 # 12 MP JPEG, 21 rounds
+    .venv/bin/python bench/bench_isolation.py --rounds 41 --size 4032x3024
+
+Two warm worker processes, each importing what ProcessFunction's handler imports (boto3, Powertools, the
+imaging core) and holding the same JPEG bytes, as a warm Lambda environment does: one calls
+imaging.build_variants directly (as ProcessFunction did before), the other through imaging.run_isolated with
+the limits ProcessFunction sets (1769 MB, a 55 s deadline), forking a child per image. Rounds alternate
+which worker goes first; wall clock and CPU time (the worker's and its children's) per image (three
+variants, 2048/1024/256, JPEG quality 80); medians. CPU time is the steadier figure on a shared machine.
+The isolated worker also times the fork alone (a child that returns None).
+"""
+
+import argparse
+import io
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "src" / "process"), str(ROOT / "src" / "shared"), str(ROOT)]
+
+EDGES = (2048, 1024, 256)
+
+
+def _nothing() -> None:
+    return None
+
+
+def worker(mode: str, path: str) -> None:
+    """Answer each line on stdin with the milliseconds one image took."""
+    import aws_lambda_powertools  # noqa: F401 - what the handler has loaded
+    import boto3  # noqa: F401
+    import imaging
+    from imageservice.config import Config, SignIn, VariantSize
+    from processing import limits_for
+
+    data = Path(path).read_bytes()
+    recipe = imaging.Recipe(variants=tuple(imaging.VariantSpec(f"v{e}", e) for e in EDGES), quality=80)
+    config = Config("stored", "processed", 1, 1, 50_000_000, tuple(VariantSize(f"v{e}", e) for e in EDGES), 80,
+                    60, 900, SignIn(), threads=1, memory_mb=1769)
+
+    def cpu() -> float:
+        return sum(resource.getrusage(who).ru_utime + resource.getrusage(who).ru_stime
+                   for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+
+    def one(function, *args) -> str:
+        started, used = time.perf_counter(), cpu()
+        deadline = time.monotonic() + 55
+        if mode == "direct":
+            function(*args, deadline)
+        else:
+            imaging.run_isolated(function, *args, deadline, limits=limits_for(config, deadline), deadline=deadline)
+        return f"{(time.perf_counter() - started) * 1000:.3f} {(cpu() - used) * 1000:.3f}"
+
+    one(imaging.build_variants, data, recipe)  # warm up: imports, caches, the allocator
+    for line in sys.stdin:
+        if line.strip() == "fork":
+            print(one(lambda deadline: None), flush=True)
+        else:
+            print(one(imaging.build_variants, data, recipe), flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=21)
+    parser.add_argument("--size", default="4000x3000")
+    parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(*args.worker)
+        return
+    from testkit.images import photo_like
+
+    width, height = (int(n) for n in args.size.split("x"))
+    buffer = io.BytesIO()
+    photo_like(width, height, seed=1).save(buffer, "JPEG", quality=90)
+    with tempfile.NamedTemporaryFile(suffix=".jpg") as jpeg:
+        jpeg.write(buffer.getvalue())
+        jpeg.flush()
+        workers = {
+            mode: subprocess.Popen([sys.executable, __file__, "--worker", mode, jpeg.name], stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, text=True)
+            for mode in ("direct", "isolated")
+        }
+
+        def ask(mode: str, what: str = "image") -> tuple[float, float]:
+            workers[mode].stdin.write(what + "\n")
+            workers[mode].stdin.flush()
+            wall, cpu = workers[mode].stdout.readline().split()
+            return float(wall), float(cpu)
+
+        times: dict[str, list[tuple[float, float]]] = {"direct": [], "isolated": [], "fork only": []}
+        for round_number in range(args.rounds):
+            for mode in ("direct", "isolated") if round_number % 2 == 0 else ("isolated", "direct"):
+                times[mode].append(ask(mode))
+            times["fork only"].append(ask("isolated", "fork"))
+        for process in workers.values():
+            process.stdin.close()
+            process.wait()
+    print(f"{width}x{height} JPEG ({len(buffer.getvalue()) / 1e6:.1f} MB) -> {EDGES}, {args.rounds} rounds, "
+          f"Python {sys.version.split()[0]}")
+    walls = {name: statistics.median(wall for wall, _ in values) for name, values in times.items()}
+    cpus = {name: statistics.median(cpu for _, cpu in values) for name, values in times.items()}
+    for name in times:
+        print(f"  {name:10s} median {walls[name]:7.1f} ms wall, {cpus[name]:7.1f} ms CPU")
+    for what, medians in (("wall", walls), ("CPU", cpus)):
+        extra = medians["isolated"] - medians["direct"]
+        print(f"  isolation adds {extra:.1f} ms {what} per image ({extra / medians['direct']:+.1%})")
+
+
+if __name__ == "__main__":
+    main()

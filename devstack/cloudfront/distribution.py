@@ -1,0 +1,146 @@
+"""The template's CloudFront distribution as the local stack serves it: the cache behaviours that reach an
+origin group (the /img/* behaviour), their viewer-request function's code and their cache policy.
+
+Read, not guessed: an origin must be a bucket (`!GetAtt <Bucket>.RegionalDomainName`) or a function URL
+(`!GetAtt <Function>Url.FunctionUrl`, SAM's name for a function's URL), and a cache policy one of the
+template's; anything else is a TemplateError, so a template change the local stack cannot follow fails loudly.
+The page and /api/* behaviours stay the gateway's (static files and the HTTP API)."""
+
+from dataclasses import dataclass
+
+from ..cfn.template import Stack, TemplateError, _Resolver
+
+DISTRIBUTION_TYPE = "AWS::CloudFront::Distribution"
+FUNCTION_TYPE = "AWS::CloudFront::Function"
+CACHE_POLICY_TYPE = "AWS::CloudFront::CachePolicy"
+
+
+@dataclass(frozen=True)
+class Origin:
+    id: str
+    bucket: str | None = None  # the bucket's name (an S3 origin)
+    function: str | None = None  # the function's logical id (a function URL origin)
+
+
+@dataclass(frozen=True)
+class CachePolicy:
+    min_ttl: int
+    default_ttl: int
+    max_ttl: int
+
+    def ttl(self, max_age: int | None) -> int:
+        """Seconds an answer stays cached, from its Cache-Control max-age (None: it sent none)."""
+        wanted = self.default_ttl if max_age is None else max_age
+        return max(self.min_ttl, min(self.max_ttl, wanted))
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    path_pattern: str  # e.g. /img/*
+    origins: tuple[Origin, ...]  # in failover order
+    failover_statuses: frozenset[int]
+    viewer_request: str | None  # the logical id of its viewer-request CloudFront Function
+    cache: CachePolicy
+    allowed_methods: frozenset[str]
+
+    def matches(self, path: str) -> bool:
+        prefix = self.path_pattern[:-1] if self.path_pattern.endswith("*") else None
+        return path.startswith(prefix) if prefix is not None else path == self.path_pattern
+
+
+def distribution_config(stack: Stack) -> tuple[str, dict] | None:
+    """(logical id, raw DistributionConfig) of the template's one distribution, or None without one."""
+    found = [(name, r) for name, r in stack.template["Resources"].items() if r["Type"] == DISTRIBUTION_TYPE]
+    if not found:
+        return None
+    if len(found) > 1:
+        raise TemplateError(f"expected one {DISTRIBUTION_TYPE}, found {len(found)}")
+    name, resource = found[0]
+    return name, resource["Properties"]["DistributionConfig"]
+
+
+def origin_group_behaviours(stack: Stack) -> list[Behaviour]:
+    """The distribution's cache behaviours whose target is an origin group, as deployed with the stack's
+    parameters (a behaviour a condition leaves out is not there)."""
+    found = distribution_config(stack)
+    if found is None:
+        return []
+    _, config = found
+    resolver = _Resolver(stack.template, stack.parameters)
+    origins = {origin["Id"]: _origin(origin, stack) for origin in config.get("Origins", [])}
+    groups = {group["Id"]: group for group in config.get("OriginGroups", {}).get("Items", [])}
+    behaviours = []
+    for behaviour in resolver.resolve(_unresolved_arns(config.get("CacheBehaviors", []))):
+        group = groups.get(behaviour["TargetOriginId"])
+        if group is None:
+            continue
+        functions = [association["FunctionARN"] for association in behaviour.get("FunctionAssociations", [])
+                     if association["EventType"] == "viewer-request"]
+        behaviours.append(Behaviour(
+            path_pattern=behaviour["PathPattern"],
+            origins=tuple(origins[member["OriginId"]] for member in group["Members"]["Items"]),
+            failover_statuses=frozenset(int(code) for code in group["FailoverCriteria"]["StatusCodes"]["Items"]),
+            viewer_request=functions[0] if functions else None,
+            cache=_cache_policy(stack, behaviour["CachePolicyId"]),
+            allowed_methods=frozenset(behaviour.get("AllowedMethods", ["GET", "HEAD"])),
+        ))
+    return behaviours
+
+
+def function_code(stack: Stack, logical_id: str) -> str:
+    """A CloudFront Function's code as deployed: its FunctionCode with the template's !Sub done."""
+    resource = stack.template["Resources"].get(logical_id)
+    if resource is None or resource["Type"] != FUNCTION_TYPE:
+        raise TemplateError(f"{logical_id} is not an {FUNCTION_TYPE}")
+    return _Resolver(stack.template, stack.parameters).resolve(resource["Properties"]["FunctionCode"])
+
+
+def _unresolved_arns(value):
+    """The behaviours with each function association and cache policy named by logical id, not ARN or id."""
+    if isinstance(value, list):
+        return [_unresolved_arns(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if set(value) == {"EventType", "FunctionARN"}:
+        target = value["FunctionARN"].get("Fn::GetAtt") if isinstance(value["FunctionARN"], dict) else None
+        if not target:
+            raise TemplateError(f"a function association the local stack cannot follow: {value}")
+        resource = target[0] if isinstance(target, list) else target.split(".", 1)[0]
+        return {"EventType": value["EventType"], "FunctionARN": resource}
+    return {key: item["Ref"] if key == "CachePolicyId" and isinstance(item, dict) and "Ref" in item
+            else _unresolved_arns(item) for key, item in value.items()}
+
+
+def _origin(origin: dict, stack: Stack) -> Origin:
+    target = _get_att(origin["DomainName"])
+    if target and target[1] == "RegionalDomainName" and target[0] in stack.buckets:
+        return Origin(origin["Id"], bucket=stack.bucket_name(target[0]))
+    if target and target[1] == "FunctionUrl" and target[0].endswith("Url") and target[0][:-3] in stack.functions:
+        return Origin(origin["Id"], function=target[0][:-3])
+    return Origin(origin["Id"])  # an origin the gateway serves itself (the website bucket, the HTTP API)
+
+
+def _get_att(value) -> tuple[str, str] | None:
+    """The (resource, attribute) of the first Fn::GetAtt inside a value."""
+    if isinstance(value, dict):
+        if "Fn::GetAtt" in value:
+            target = value["Fn::GetAtt"]
+            return tuple(target) if isinstance(target, list) else tuple(target.split(".", 1))
+        return next((found for item in value.values() if (found := _get_att(item))), None)
+    if isinstance(value, list):
+        return next((found for item in value if (found := _get_att(item))), None)
+    return None
+
+
+def _cache_policy(stack: Stack, policy_id) -> CachePolicy:
+    logical_id = policy_id
+    resource = stack.template["Resources"].get(logical_id) if isinstance(logical_id, str) else None
+    if resource is None or resource["Type"] != CACHE_POLICY_TYPE:
+        raise TemplateError(f"the local stack knows only the template's own cache policies, not {policy_id!r}")
+    config = resource["Properties"]["CachePolicyConfig"]
+    keyed = config.get("ParametersInCacheKeyAndForwardedToOrigin", {})
+    for part, behaviour in (("HeadersConfig", "HeaderBehavior"), ("CookiesConfig", "CookieBehavior"),
+                            ("QueryStringsConfig", "QueryStringBehavior")):
+        if keyed.get(part, {}).get(behaviour, "none") != "none":
+            raise TemplateError(f"{logical_id}: the local cache keys on the path alone, not on {part}")
+    return CachePolicy(int(config["MinTTL"]), int(config.get("DefaultTTL", 86400)), int(config.get("MaxTTL", 31536000)))

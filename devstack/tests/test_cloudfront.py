@@ -1,0 +1,211 @@
+"""The local stack's CloudFront (devstack/cloudfront): the distribution read from the template, the edge (the
+viewer-request function run in Node, the cache, the origin group) and the CreateInvalidation API."""
+
+import base64
+import uuid
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from devstack.apigw.gateway import _answer
+from devstack.cfn.template import read_stack
+from devstack.cloudfront import LocalCloudFront
+from devstack.cloudfront.api import CloudFrontApi
+from devstack.cloudfront.distribution import function_code, origin_group_behaviours
+from devstack.cloudfront.edge import Edge
+from devstack.cloudfront.functions import CloudFrontFunction
+from devstack.iam.identity import STACK_CREDENTIALS, Credentials
+
+IMAGE_ID = "6c0d2d5e-8f1a-4c1b-9a59-2f4d6c7b8e90"
+CHROME = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"
+
+
+def test_the_image_behaviour_is_read_from_the_template():
+    stack = read_stack()
+    (behaviour,) = origin_group_behaviours(stack)
+    assert behaviour.path_pattern == "/img/*" and behaviour.matches(f"/img/{IMAGE_ID}/640.auto")
+    assert not behaviour.matches("/api/images") and not behaviour.matches("/image.png")
+    assert [(o.bucket, o.function) for o in behaviour.origins] == [
+        (stack.bucket_name("ProcessedImagesBucket"), None), (None, "RenderFunction")]
+    assert behaviour.failover_statuses == {403, 404}
+    assert behaviour.viewer_request == "ImageRequestFunction"
+    assert behaviour.cache.ttl(None) == behaviour.cache.ttl(0) == 31536000
+    assert behaviour.allowed_methods == {"GET", "HEAD"}
+    assert "'160,320,640,960,1280,1920,2560'.split" in function_code(stack, "ImageRequestFunction")
+    assert "'320,640'.split" in function_code(read_stack({"Widths": "320,640"}), "ImageRequestFunction")
+
+
+def test_signed_in_the_template_has_no_image_behaviour_and_the_local_stack_none_either():
+    assert origin_group_behaviours(read_stack({"AuthMode": "oidc", "OidcIssuer": "https://issuer.example",
+                                               "OidcAudience": "page"})) == []
+
+
+class FakeBucket:
+    def __init__(self):
+        self.objects: dict[tuple[str, str], tuple[bytes, str]] = {}
+        self.reads = 0
+
+    def get_object(self, Bucket, Key):  # noqa: N803 - boto3's names
+        self.reads += 1
+        if (Bucket, Key) not in self.objects:
+            raise ClientError({"Error": {"Code": "NoSuchKey"}, "ResponseMetadata": {"HTTPStatusCode": 404}},
+                              "GetObject")
+        data, content_type = self.objects[Bucket, Key]
+        return {"Body": _Body(data), "ResponseMetadata": {"HTTPHeaders": {
+            "content-type": content_type, "cache-control": "public, max-age=31536000, immutable", "etag": '"e"'}}}
+
+
+class _Body:
+    def __init__(self, data):
+        self.data = data
+
+    def read(self):
+        return self.data
+
+
+@pytest.fixture
+def edge():
+    stack = read_stack()
+    behaviours = origin_group_behaviours(stack)
+    bucket = FakeBucket()
+    calls = []
+    clock = [1000.0]
+
+    def invoke(function, event):
+        calls.append((function, event))
+        key = event["rawPath"][1:]
+        if event["rawPath"].endswith(".webp"):
+            bucket.objects[stack.bucket_name("ProcessedImagesBucket"), key] = (b"RIFF-webp", "image/webp")
+            return {"statusCode": 200, "headers": {"Content-Type": "image/webp",
+                                                    "Cache-Control": "public, max-age=31536000, immutable"},
+                    "body": base64.b64encode(b"RIFF-webp").decode(), "isBase64Encoded": True}
+        return {"statusCode": 404, "headers": {"Content-Type": "application/json", "Cache-Control": "no-store"},
+                "body": '{"error":{"code":"not_found","message":"No image has this id."}}'}
+
+    function = CloudFrontFunction("ImageRequestFunction", function_code(stack, "ImageRequestFunction"))
+    edge = Edge("E-LOCAL", "127.0.0.1", behaviours, {"ImageRequestFunction": function}, bucket, invoke, _answer,
+                clock=lambda: clock[0])
+    edge.bucket, edge.calls, edge.clock_value = bucket, calls, clock
+    yield edge
+    function.close()
+
+
+def get(edge, path, accept=CHROME, method="GET"):
+    return edge.serve(edge.behaviours[0], method, path, "", {"accept": accept, "host": "127.0.0.1"}, "127.0.0.1")
+
+
+def header(answer, name):
+    return next((value for key, value in answer.headers if key.lower() == name.lower()), None)
+
+
+def test_a_miss_fails_over_to_the_function_is_cached_and_then_hit(edge):
+    first = get(edge, f"/img/{IMAGE_ID}/640.auto", accept="image/webp,*/*")
+    assert (first.status, first.body, header(first, "X-Cache")) == (200, b"RIFF-webp", "Miss from cloudfront")
+    assert [event["rawPath"] for _, event in edge.calls] == [f"/img/{IMAGE_ID}/640.webp"]
+    edge.clock_value[0] += 7
+    second = get(edge, f"/img/{IMAGE_ID}/640.auto", accept="image/webp,*/*")
+    assert (second.body, header(second, "X-Cache"), header(second, "Age")) == (b"RIFF-webp", "Hit from cloudfront", "7")
+    assert len(edge.calls) == 1 and edge.bucket.reads == 1
+
+
+def test_the_cache_key_is_the_chosen_format_not_the_accept_header(edge):
+    get(edge, f"/img/{IMAGE_ID}/640.webp")
+    assert header(get(edge, f"/img/{IMAGE_ID}/640.auto", accept="image/webp"), "X-Cache") == "Hit from cloudfront"
+    assert edge.cached_paths() == [f"/img/{IMAGE_ID}/640.webp"]
+
+
+def test_after_invalidation_the_bucket_answers_without_a_second_render(edge):
+    get(edge, f"/img/{IMAGE_ID}/640.webp")
+    assert edge.invalidate([f"/img/{IMAGE_ID}/*"]) == 1
+    again = get(edge, f"/img/{IMAGE_ID}/640.webp")
+    assert header(again, "X-Cache") == "Miss from cloudfront" and again.body == b"RIFF-webp"
+    assert len(edge.calls) == 1 and edge.bucket.reads == 2
+    assert edge.invalidate([f"/img/{uuid.uuid4()}/*", "/img/other"]) == 0
+
+
+def test_errors_and_function_answers_are_not_cached(edge):
+    for _ in range(2):
+        missing = get(edge, f"/img/{IMAGE_ID}/640.avif")
+        assert (missing.status, header(missing, "X-Cache")) == (404, "Error from cloudfront")
+        refused = get(edge, f"/img/{IMAGE_ID}/641.avif")
+        assert (refused.status, header(refused, "X-Cache")) == (400, "FunctionGeneratedResponse from cloudfront")
+        assert b"invalid_option" in refused.body and header(refused, "Content-Type") == "application/json"
+    assert len(edge.calls) == 2 and edge.cached_paths() == []
+
+
+def test_a_method_the_behaviour_does_not_allow_is_403(edge):
+    assert get(edge, f"/img/{IMAGE_ID}/640.webp", method="POST").status == 403
+
+
+def test_a_function_that_throws_is_503():
+    stack = read_stack()
+    broken = CloudFrontFunction("Broken", "function handler(event) { throw new Error('no'); }")
+    try:
+        edge = Edge("E", "h", origin_group_behaviours(stack), {"ImageRequestFunction": broken}, FakeBucket(),
+                    lambda f, e: {}, _answer)
+        answer = get(edge, f"/img/{IMAGE_ID}/640.webp")
+        assert (answer.status, header(answer, "X-Cache")) == (503, "FunctionExecutionError from cloudfront")
+    finally:
+        broken.close()
+
+
+def test_a_function_that_loops_is_stopped():
+    looping = CloudFrontFunction("Loop", "function handler(event) { while (true) {} }")
+    try:
+        with pytest.raises(Exception, match="timed out"):
+            looping.run({"request": {}})
+    finally:
+        looping.close()
+
+
+@pytest.fixture
+def api():
+    dropped = []
+    function_keys = Credentials("AKIDINVALIDATE", "secret-of-the-function")
+    server = CloudFrontApi("127.0.0.1", "E-LOCAL", lambda paths: dropped.append(paths) or 0,
+                           {STACK_CREDENTIALS.access_key: STACK_CREDENTIALS,
+                            function_keys.access_key: function_keys}).start()
+    server.dropped, server.function_keys = dropped, function_keys
+    yield server
+    server.stop()
+
+
+def client(api, credentials):
+    return boto3.client("cloudfront", endpoint_url=api.url, region_name="us-east-1",
+                        aws_access_key_id=credentials.access_key, aws_secret_access_key=credentials.secret_key,
+                        config=Config(retries={"max_attempts": 1}))
+
+
+def invalidation(reference, path=f"/img/{IMAGE_ID}/*"):
+    return {"Paths": {"Quantity": 1, "Items": [path]}, "CallerReference": reference}
+
+
+def test_create_invalidation_drops_the_paths_once_per_caller_reference(api):
+    cloudfront = client(api, api.function_keys)
+    first = cloudfront.create_invalidation(DistributionId="E-LOCAL", InvalidationBatch=invalidation("r1"))
+    again = cloudfront.create_invalidation(DistributionId="E-LOCAL", InvalidationBatch=invalidation("r1"))
+    assert first["Invalidation"]["Id"] == again["Invalidation"]["Id"]
+    assert first["Invalidation"]["InvalidationBatch"]["Paths"]["Items"] == [f"/img/{IMAGE_ID}/*"]
+    assert api.dropped == [[f"/img/{IMAGE_ID}/*"]]
+
+
+def test_create_invalidation_is_refused_unsigned_wrongly_signed_or_for_another_distribution(api):
+    with pytest.raises(ClientError, match="NoSuchDistribution"):
+        client(api, api.function_keys).create_invalidation(DistributionId="E-OTHER",
+                                                           InvalidationBatch=invalidation("r2"))
+    with pytest.raises(ClientError, match="SignatureDoesNotMatch"):
+        client(api, Credentials("AKIDINVALIDATE", "a-wrong-secret")).create_invalidation(
+            DistributionId="E-LOCAL", InvalidationBatch=invalidation("r3"))
+    with pytest.raises(ClientError, match="InvalidAccessKeyId"):
+        client(api, Credentials("AKIDUNKNOWN", "x")).create_invalidation(
+            DistributionId="E-LOCAL", InvalidationBatch=invalidation("r4"))
+    assert api.dropped == []
+
+
+def test_a_template_without_an_image_behaviour_starts_nothing():
+    stack = read_stack({"AuthMode": "oidc", "OidcIssuer": "https://issuer.example", "OidcAudience": "page"})
+    cloudfront = LocalCloudFront(stack, "127.0.0.1", "127.0.0.1", FakeBucket(), lambda f, e: {}, _answer, {})
+    assert (cloudfront.edge, cloudfront.api_url) == (None, None)
+    cloudfront.stop()

@@ -1,0 +1,106 @@
+"""imaging.isolation: a job in a forked child, stopped by the kernel's limits and the deadline."""
+
+import ctypes
+import os
+import time
+
+import numpy as np
+import pytest
+from imaging import (
+    ChildFailed,
+    CorruptImage,
+    ImageTooComplex,
+    ImageTooLarge,
+    Limits,
+    ProcessingTimeout,
+    build_variants,
+    run_isolated,
+)
+from imaging_fixtures import encode, photo, recipe
+
+MIB = 1024 * 1024
+
+
+def spin():
+    while True:
+        pass
+
+
+def allocate_without_end():
+    # Address space without resident memory (numpy leaves the pages untouched), so the test costs no RAM.
+    kept = []
+    while True:
+        kept.append(np.empty(64 * MIB, np.uint8))
+
+
+def crash():
+    ctypes.string_at(0)  # reads address 0: SIGSEGV
+
+
+def refuse():
+    raise ImageTooLarge("too large, said the child")
+
+
+def fail():
+    raise KeyError("a bug")
+
+
+def pid_and(value):
+    return os.getpid(), value
+
+
+def _the_next_job_works():
+    data = encode(photo(300, 200), "JPEG")
+    result = run_isolated(build_variants, data, recipe(100), None, limits=Limits(memory_bytes=512 * MIB),
+                          deadline=time.monotonic() + 30)
+    assert (result.variants[0].width, result.variants[0].height) == (100, 67)
+
+
+def test_the_result_comes_back_from_a_child():
+    child, value = run_isolated(pid_and, {"a": b"bytes"}, limits=Limits(), deadline=None)
+    assert child != os.getpid()
+    assert value == {"a": b"bytes"}
+
+
+def test_a_rejection_comes_back_as_it_was_raised():
+    with pytest.raises(ImageTooLarge, match="said the child") as raised:
+        run_isolated(refuse, limits=Limits(), deadline=None)
+    assert raised.value.code == "image_too_large"
+
+
+def test_a_bug_is_raised_with_the_childs_traceback():
+    with pytest.raises(ChildFailed, match="KeyError: 'a bug'"):
+        run_isolated(fail, limits=Limits(), deadline=None)
+
+
+def test_a_spinning_job_ends_at_the_deadline():
+    started = time.monotonic()
+    with pytest.raises(ProcessingTimeout):
+        run_isolated(spin, limits=Limits(), deadline=started + 1.0)
+    assert time.monotonic() - started < 1.0 + 2.0  # the kill at the deadline, and a loaded machine's delays
+    _the_next_job_works()
+
+
+def test_a_spinning_job_ends_at_its_cpu_limit():
+    started = time.monotonic()
+    with pytest.raises(ImageTooComplex, match="CPU time"):  # not ProcessingTimeout: the kernel stopped it
+        run_isolated(spin, limits=Limits(cpu_seconds=1), deadline=started + 30)
+    _the_next_job_works()
+
+
+def test_an_endless_allocation_ends_at_the_memory_limit():
+    started = time.monotonic()
+    with pytest.raises(ImageTooComplex, match="memory"):  # not ProcessingTimeout: the allocation failed
+        run_isolated(allocate_without_end, limits=Limits(memory_bytes=256 * MIB), deadline=started + 30)
+    _the_next_job_works()
+
+
+def test_a_crash_ends_as_a_corrupt_image():
+    with pytest.raises(CorruptImage, match="SIGSEGV"):
+        run_isolated(crash, limits=Limits(), deadline=time.monotonic() + 30)
+    _the_next_job_works()
+
+
+def test_a_deadline_already_past_forks_nothing():
+    with pytest.raises(ProcessingTimeout):
+        run_isolated(pid_and, 1, limits=Limits(), deadline=time.monotonic() - 1)
