@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 3000
 PARAMS ?=
 
-.PHONY: install dev test check corpus lint build clean build-WebLayer
+.PHONY: install dev test check e2e corpus lint build clean build-WebLayer
 
 $(VENV)/.installed: requirements-dev.txt src/shared/requirements.txt src/process/requirements.txt src/publish/requirements.txt src/upload/requirements.txt src/signin/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,9 +24,14 @@ test: install
 	$(PY) -m pytest
 
 # The tier to run before every commit: unit and integration tests (the local stack's own in devstack/tests),
-# no local stack over HTTP and no browser.
+# in parallel (pytest-xdist, one worker per core), without the few marked slow; no stack over HTTP, no browser.
 check: install
-	$(PY) -m pytest tests/unit tests/integration devstack/tests
+	$(PY) -m pytest -n auto -m "not slow" tests/unit tests/integration devstack/tests
+
+# The local stack over HTTP and the page in headless Chromium.
+e2e: install
+	scripts/ensure-chromium.sh
+	$(PY) -m pytest tests/e2e
 
 # The pipeline over the real test images in Pillow's and pillow-heif's sdists (pip downloads them, pinned and
 # hashed); minutes, so not part of `make test`. docs/hostile-input.md has the counts.

@@ -22,8 +22,11 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "src" / "process"), str(ROOT / "src" / "shared"), str(ROOT)]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: repo_paths
+import repo_paths  # noqa: E402
+
+repo_paths.use("process")
+ROOT = repo_paths.ROOT
 
 EDGES = (2048, 1024, 256)
 

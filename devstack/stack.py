@@ -23,8 +23,8 @@ import time
 import traceback
 from urllib.parse import unquote_plus
 
+from .apigw.events import http_answer as answer_of
 from .apigw.gateway import Gateway, Router
-from .apigw.gateway import _answer as answer_of
 from .application import app
 from .cfn.template import (
     Function,

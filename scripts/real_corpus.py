@@ -35,8 +35,11 @@ import warnings
 from collections import Counter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "src" / "process"), str(ROOT / "src" / "shared")]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: repo_paths
+import repo_paths  # noqa: E402
+
+repo_paths.use("process")
+ROOT = repo_paths.ROOT
 
 import imaging  # noqa: E402 - registers pillow-heif's opener too
 import numpy as np  # noqa: E402

@@ -4,6 +4,7 @@
     .venv/bin/python scripts/sam_local_env.py --stack-name image-processing > env.json
     aws cloudformation describe-stacks --stack-name image-processing > answer.json
     .venv/bin/python scripts/sam_local_env.py --describe-stacks answer.json > env.json
+    .venv/bin/python scripts/sam_local_env.py --stack-name image-processing --events deployed-events > env.json
     sam local invoke UploadFunction -e events/upload_post_image.json --env-vars env.json --region <stack's region>
 
 sam local runs the functions in Docker with template.yaml's environment, but resolves what only a deploy
@@ -76,6 +77,33 @@ def env_vars(template: dict, stack: dict) -> tuple[dict[str, dict[str, str]], li
     return result, sorted(set(unknown))
 
 
+EVENTS_DIR = TEMPLATE_PATH.parent / "events"
+
+
+def deployed_events(stack: dict, events_dir: Path = EVENTS_DIR) -> dict[str, dict]:
+    """The S3-triggered events of events/ (file name -> event) as the deployed stack's bucket sends them:
+    ProcessFunction reads the bucket from the event, and the samples name the local stack's. The key stays the
+    sample's: upload an original under it first (or change it), or ProcessFunction finds nothing to do."""
+    variables, _ = env_vars(load_template(), stack)
+    bucket = variables["Parameters"].get("STORED_IMAGES_BUCKET")
+    if not bucket:
+        raise StackError("the stack's answer does not name the stored-images bucket")
+    events = {}
+    for path in sorted(events_dir.glob("*.json")):
+        event = json.loads(path.read_text())
+        records = event.get("Records") if isinstance(event, dict) else None
+        if not records or not all(record.get("eventSource") == "aws:s3" for record in records):
+            continue
+        for record in records:
+            if not record["s3"]["bucket"]["name"].startswith("stored-images-"):
+                raise StackError(f"{path.name} names a bucket other than stored-images-…, which is all S3 triggers")
+            record["s3"]["bucket"]["name"] = bucket
+            record["s3"]["bucket"]["arn"] = f"arn:aws:s3:::{bucket}"
+            record["awsRegion"] = stack_region(stack)
+        events[path.name] = event
+    return events
+
+
 def stack_region(stack: dict) -> str:
     return stack["StackId"].split(":")[3]
 
@@ -108,11 +136,17 @@ def main(argv: list[str] | None = None, describe=describe_stack) -> int:
     parser.add_argument("--region", help="the stack's region (with --stack-name)")
     parser.add_argument("--profile", help="the AWS profile to use (with --stack-name)")
     parser.add_argument("--template", type=Path, default=TEMPLATE_PATH)
+    parser.add_argument("--events", type=Path, metavar="DIR",
+                        help="also write events/'s S3 events with the stack's bucket and region into DIR")
     args = parser.parse_args(argv)
     try:
         stack = (describe(args.stack_name, args.region, args.profile) if args.stack_name
                  else read_answer(args.describe_stacks))
         variables, unknown = env_vars(load_template(args.template), stack)
+        if args.events:
+            args.events.mkdir(parents=True, exist_ok=True)
+            for name, event in deployed_events(stack).items():
+                (args.events / name).write_text(json.dumps(event, indent=2) + "\n")
     except (StackError, OSError, json.JSONDecodeError) as error:
         print(f"sam_local_env: {error}", file=sys.stderr)
         return 1

@@ -1,20 +1,21 @@
-// The page's list of chosen files and each file's way through upload and processing, wired to the
-// controls. Elsewhere: requests (api.js), sending, polling and cancelling (uploads.js), a file's card
-// (card.js), the batch bar (batch.js), the list kept across reloads (store.js), choosing files
-// (choose.js), the live regions (announce.js), words (messages.js), ZIPs (zip.js). What may be asked
-// for and the limits come from GET /api/options, loaded once at start-up; nothing is uploaded before
-// it has answered.
+// The page's composition root: the list of chosen files (model.js) wired to the controls, the cards
+// and the kept list through the list's change events. Elsewhere: requests (api.js), sending, polling
+// and cancelling (uploads.js), a file's card (card.js), the batch bar (batch.js), the list kept across
+// reloads (store.js), choosing files (choose.js), the live regions (announce.js), words (messages.js),
+// ZIPs (zip.js). What may be asked for and the limits come from GET /api/options, loaded once at
+// start-up; nothing is uploaded before it has answered.
 
 import { startAccount } from "./account.js";
 import { createAnnouncer } from "./announce.js";
 import { ApiError, deleteImage, getImage, getOptions } from "./api.js";
 import { onChange as onSignInChange, signIn, signInEnabled, signedIn } from "./auth.js";
 import { renderBatch } from "./batch.js";
-import { BUSY_STATES, Card } from "./card.js";
+import { BUSY_STATES, Card, setLinkPolicy } from "./card.js";
 import { wireChoosing } from "./choose.js";
 import { confirmDialog } from "./confirm.js";
 import { copyText } from "./dom.js";
 import { describeError, errorSentence, setAcceptedTypes } from "./messages.js";
+import { FINISHED_STATES, ImageList } from "./model.js";
 import {
   acceptAttribute, acceptedTypesInWords, acceptsType, buildControls, chooseHint, readConfig,
 } from "./options.js";
@@ -61,16 +62,15 @@ const { announce, announceError, notify, hideNotice } = createAnnouncer({
   liveStatus: $("live-status"), liveAlert: $("live-alert"), notice: $("notice"),
 });
 
-/** Every file on the list: {source, card, state, id, options, error, controller, sent, image}. */
-const items = [];
+/** The list of files and their states; `items` is its array, read by the batch bar and the kept list. */
+const list = new ImageList();
+const { items } = list;
 
 /** The API's options (GET /api/options as options.js reads it); null until it has answered. */
 let apiOptions = null;
 
 /** Whether the kept list has been read back: until then, saving would overwrite it. */
 let restored = false;
-
-const FINISHED_STATES = new Set(["done", "failed", "cancelled", "deleted"]);
 
 /** From this many images on the list, a finished one shows as a row that opens on demand (a long page otherwise). */
 const ROWS_FROM = 3;
@@ -96,7 +96,7 @@ function readOptions() {
 }
 
 function addItem(source) {
-  const item = { source, state: "ready", id: null, options: null };
+  const item = list.add(source);
   item.card = new Card(source, {
     retry: () => start(item, { again: true }),
     cancel: () => cancelItem(item),
@@ -106,7 +106,6 @@ function addItem(source) {
     copy: (text, what, button) => copy(text, what, button),
     zip: (button) => zip([item], zipNameFor(item.image, item.source.name), button),
   });
-  items.push(item);
   els.queue.append(item.card.element);
   return item;
 }
@@ -161,25 +160,34 @@ function refresh() {
   if (restored) saveList(items);
 }
 
-function setState(item, state) {
-  item.state = state;
-  item.card.setState(state);
-  refresh();
-  if (state === "done" || state === "failed") document.dispatchEvent(new Event("images-changed"));
-}
+const setState = (item, state) => list.setState(item, state);
+
+// The views follow the list: a card shows its item's state and progress; the controls, the batch bar and
+// the kept list follow every state change and removal; the account's list hears of finished images.
+list.addEventListener("change", ({ detail }) => {
+  const { kind, item } = detail;
+  if (kind === "state") {
+    item.card.setState(item.state);
+    refresh();
+    if (item.state === "done" || item.state === "failed") document.dispatchEvent(new Event("images-changed"));
+  } else if (kind === "progress") {
+    item.card.setProgress(detail.loaded, detail.total);
+    renderBatch(els, items);
+  } else if (kind === "removed") {
+    refresh();
+  }
+});
 
 /** Take an item off the list; focus moves to its neighbour so keyboard users keep their place. */
 function removeItem(item) {
-  const index = items.indexOf(item);
-  if (index < 0) return;
-  items.splice(index, 1);
   const hadFocus = item.card.element.contains(document.activeElement);
+  const index = list.remove(item);
+  if (index < 0) return;
   item.card.dispose();
   if (hadFocus) {
     const neighbour = items[index] ?? items[index - 1];
     (neighbour?.card.element.querySelector("button:not([disabled]):not([hidden]), a") ?? els.chooseButton).focus();
   }
-  refresh();
 }
 
 // ---------------------------------------------------------------- uploading and processing
@@ -207,11 +215,7 @@ async function start(item, { again = false } = {}) {
           setState(item, "uploading");
           announce(`${item.source.name}: uploading.`);
         },
-        onProgress: (loaded, total) => {
-          item.sent = loaded;
-          item.card.setProgress(loaded, total);
-          renderBatch(els, items);
-        },
+        onProgress: (loaded, total) => list.setProgress(item, loaded, total),
       }), signal);
       item.id = id;
       if (signal.aborted) throw new ApiError("cancelled"); // sent just as Cancel was pressed
@@ -441,6 +445,7 @@ async function loadOptions() {
   try {
     options = await getOptions();
     apiOptions = readConfig(options);
+    setLinkPolicy(apiOptions.links);
   } catch (error) {
     if (!(error instanceof ApiError)) console.warn("unexpected failure", error);
     els.optionsErrorTitle.textContent = "The options could not be loaded, so nothing can be uploaded yet.";

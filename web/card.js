@@ -82,6 +82,20 @@ export function betterFormat(original, after) {
   }
 }
 
+// What links the page may hand out (GET /api/options: lasting_links, retention_days), set once they load.
+let links = { lasting: true, retentionDays: null };
+
+export function setLinkPolicy(policy) {
+  links = policy;
+}
+
+/** How long an image, and every link to it, lasts; "" when the server did not say. */
+export function retentionSentence(days = links.retentionDays) {
+  if (days === 0) return "The image is kept until it is deleted.";
+  if (!Number.isInteger(days)) return "";
+  return `The image is deleted ${days} ${days === 1 ? "day" : "days"} after upload, and every link to it stops working then.`;
+}
+
 export class Card {
   /**
    * @param source the File, or for a card restored after a reload {name, size, type} (no preview)
@@ -230,6 +244,20 @@ export class Card {
     if (this.image && this.state === "done") this.result.hidden = !expanded;
   }
 
+  /** The responsive <img> HTML over the lasting addresses, with how long they last. */
+  buildSnippet(image, name) {
+    const snippetText = srcsetSnippet(image);
+    const code = h("code", {}, snippetText);
+    const copySnippet = this.button("Copy HTML", `Copy HTML: responsive image of ${name}`, "", () => {
+      this.actions.copy(snippetText, "Responsive image HTML", copySnippet);
+    });
+    return h("section", { class: "snippet" },
+      h("div", { class: "subhead" }, h("h4", {}, "Responsive image HTML"), copySnippet),
+      h("p", { class: "hint" },
+        `Uses this service's own addresses (/api/images/…), which keep working after the signed links expire: each one redirects to a freshly signed link. ${retentionSentence()}`.trim()),
+      h("pre", { class: "code", tabindex: "0", "aria-label": "HTML snippet" }, code));
+  }
+
   /** The options an upload goes with, once it starts (`data-route` says which way, for tests). */
   setRoute(route, options) {
     this.route.dataset.route = route;
@@ -294,16 +322,10 @@ export class Card {
     const variantList = h("ul", { class: "variants", "aria-label": `Variants of ${name}` },
       variants.map((variant) => this.buildVariant(image, variant, paint)));
 
-    const snippetText = srcsetSnippet(image);
-    const code = h("code", {}, snippetText);
-    const copySnippet = this.button("Copy HTML", `Copy HTML: responsive image of ${name}`, "", () => {
-      this.actions.copy(snippetText, "Responsive image HTML", copySnippet);
-    });
-    const snippet = h("section", { class: "snippet" },
-      h("div", { class: "subhead" }, h("h4", {}, "Responsive image HTML"), copySnippet),
+    const snippet = links.lasting ? this.buildSnippet(image, name) : h("section", { class: "snippet no-links" },
+      h("h4", {}, "Links to share"),
       h("p", { class: "hint" },
-        "Uses this service's own addresses (/api/images/…), which keep working after the signed links expire: each one redirects to a freshly signed link."),
-      h("pre", { class: "code", tabindex: "0", "aria-label": "HTML snippet" }, code));
+        "Sign-in is on, so this service's addresses answer only signed-in requests, which a shared link or an <img> on another page never is: no links or HTML to share are offered. Download the files to use them elsewhere."));
 
     const zipButton = this.button("Download all as ZIP", `Download all as ZIP: every variant of ${name}`, "", () => {
       this.actions.zip(zipButton);
@@ -315,6 +337,9 @@ export class Card {
     this.result.replaceChildren(
       h("div", { class: "result-grid" }, sections),
       h("div", { class: "subhead" }, h("h4", {}, `Variants (${variants.length})`), zipButton),
+      links.lasting
+        ? h("p", { class: "hint variants-hint" }, `Copy link gives a lasting address of a variant. ${retentionSentence()}`.trim())
+        : null,
       variantList,
       snippet,
       h("div", { class: "result-actions" }, deleteButton),
@@ -432,9 +457,9 @@ export class Card {
     }, "Download");
     // The lasting address (it redirects to a freshly signed URL), not the signed URL that dies with the links.
     const lasting = variantAddress(image.id, variant.name);
-    const copy = this.button("Copy link", `Copy link: ${variant.name} variant`, "", () => {
+    const copy = links.lasting ? this.button("Copy link", `Copy link: ${variant.name} variant`, "", () => {
       this.actions.copy(lasting, `Link to the ${variant.name} variant`, copy);
-    });
+    }) : null;
     const aliases = Array.isArray(variant.aliases) ? variant.aliases : [];
     return h("li", { class: "variant", "data-variant": variant.name },
       frame,

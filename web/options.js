@@ -105,6 +105,12 @@ export function readConfig(body) {
     largeUploadMaxBytes: isCount(limits.large_upload_max_bytes) ? limits.large_upload_max_bytes : null,
     maxPixels: isCount(limits.max_pixels) ? limits.max_pixels : null,
     maxWaitSeconds: isCount(limits.max_wait_seconds) ? limits.max_wait_seconds : 0,
+    links: {
+      // Whether /api/images/{id}/{variant} works for whoever holds it (not with sign-in on: no bearer token).
+      lasting: body.lasting_links !== false,
+      // Days until an image and its links are gone; 0: kept until deleted; null: the server did not say.
+      retentionDays: Number.isInteger(body.retention_days) && body.retention_days >= 0 ? body.retention_days : null,
+    },
   };
 }
 

@@ -9,7 +9,8 @@ a sign-out redirect, and (local only, for tests) /dev/mint, which signs an acces
 stack's own origin, as the deployed client's are the site's.
 
 Tokens: an id token (aud = the client id) and an access token that names the client as Cognito does
-(`client_id`, no `aud`) in cognito mode and by `aud` in oidc mode; both signed RS256 with `kid`."""
+(`client_id`, no `aud`) in cognito mode and by `aud` (OidcApiAudience, else the client id) in oidc mode; both
+signed RS256 with `kid`."""
 
 import base64
 import hashlib
@@ -56,9 +57,11 @@ class LocalIssuer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, host: str, mode: str, client_id: str, site_origins: tuple[str, ...],
-                 token_seconds: int = DEFAULT_TOKEN_SECONDS):
+                 token_seconds: int = DEFAULT_TOKEN_SECONDS, api_audience: str | None = None):
         super().__init__((host, 0), _IssuerHandler)
         self.mode, self.client_id, self.token_seconds = mode, client_id, token_seconds
+        # The aud of access tokens in oidc mode: OidcApiAudience, as providers that name their APIs send it.
+        self.api_audience = api_audience or client_id
         self.site_urls = {f"{origin.rstrip('/')}/" for origin in site_origins}
         self.callback_urls = self.site_urls | set(app.EXTRA_CALLBACK_URLS)
         self.key = RSAKey.generate_key(2048, parameters={"kid": f"local-{secrets.token_hex(4)}", "use": "sig",
@@ -114,7 +117,8 @@ class LocalIssuer(ThreadingHTTPServer):
         claims = {"iss": self.issuer, "sub": subject_of(email), "iat": now, "auth_time": now,
                   "exp": now + self.token_seconds, "jti": str(uuid.uuid4()), "scope": scope, "token_use": "access",
                   "username": email}
-        claims.update({"client_id": self.client_id} if self.mode == "cognito" else {"aud": self.client_id})
+        claims.update({"client_id": self.client_id} if self.mode == "cognito" else
+                      {"aud": self.api_audience, "azp": self.client_id})
         return self.sign(_changed(claims, changes))
 
     def id_token(self, email: str, nonce: str) -> str:
@@ -343,12 +347,16 @@ class LocalSignIn:
         if not routes:
             return None
         audiences = {audience for route in routes.values() for audience in route.authorizer.audiences if audience}
-        client_id = min(audiences) if audiences else "local-site"  # oidc mode with OidcAudience left empty
+        audience = min(audiences) if audiences else "local-site"  # oidc mode with OidcAudience left empty
+        # The page's client is the functions' AUTH_CLIENT_ID; the authorizer's audience may be another
+        # (OidcApiAudience), which the local issuer then puts in its access tokens' aud.
+        client_id = next((value for function in stack.functions.values()
+                          if (value := function.environment.get(app.AUTH_CLIENT_ID_VARIABLE))), audience)
         mode = stack.parameters.get("AuthMode", "oidc")
-        issuer = LocalIssuer(host, mode, client_id, site_origins, token_seconds).start()
+        issuer = LocalIssuer(host, mode, client_id, site_origins, token_seconds, api_audience=audience).start()
         # The local issuer stands in for the template's (Cognito's, or OidcIssuer), audience unchanged.
         local_routes = {
-            key: type(route)(type(route.authorizer)(route.authorizer.name, issuer.issuer, (client_id,),
+            key: type(route)(type(route.authorizer)(route.authorizer.name, issuer.issuer, (audience,),
                                                      route.authorizer.identity_header), route.scopes)
             for key, route in routes.items()
         }

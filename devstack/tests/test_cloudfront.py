@@ -9,7 +9,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from devstack.apigw.gateway import _answer
+from devstack.apigw.events import http_answer
 from devstack.cfn.template import read_stack
 from devstack.cloudfront import LocalCloudFront
 from devstack.cloudfront.api import CloudFrontApi
@@ -85,7 +85,7 @@ def edge():
                 "body": '{"error":{"code":"not_found","message":"No image has this id."}}'}
 
     function = CloudFrontFunction("ImageRequestFunction", function_code(stack, "ImageRequestFunction"))
-    edge = Edge("E-LOCAL", "127.0.0.1", behaviours, {"ImageRequestFunction": function}, bucket, invoke, _answer,
+    edge = Edge("E-LOCAL", "127.0.0.1", behaviours, {"ImageRequestFunction": function}, bucket, invoke, http_answer,
                 clock=lambda: clock[0])
     edge.bucket, edge.calls, edge.clock_value = bucket, calls, clock
     yield edge
@@ -144,7 +144,7 @@ def test_a_function_that_throws_is_503():
     broken = CloudFrontFunction("Broken", "function handler(event) { throw new Error('no'); }")
     try:
         edge = Edge("E", "h", origin_group_behaviours(stack), {"ImageRequestFunction": broken}, FakeBucket(),
-                    lambda f, e: {}, _answer)
+                    lambda f, e: {}, http_answer)
         answer = get(edge, f"/img/{IMAGE_ID}/640.webp")
         assert (answer.status, header(answer, "X-Cache")) == (503, "FunctionExecutionError from cloudfront")
     finally:
@@ -206,6 +206,6 @@ def test_create_invalidation_is_refused_unsigned_wrongly_signed_or_for_another_d
 
 def test_a_template_without_an_image_behaviour_starts_nothing():
     stack = read_stack({"AuthMode": "oidc", "OidcIssuer": "https://issuer.example", "OidcAudience": "page"})
-    cloudfront = LocalCloudFront(stack, "127.0.0.1", "127.0.0.1", FakeBucket(), lambda f, e: {}, _answer, {})
+    cloudfront = LocalCloudFront(stack, "127.0.0.1", "127.0.0.1", FakeBucket(), lambda f, e: {}, http_answer, {})
     assert (cloudfront.edge, cloudfront.api_url) == (None, None)
     cloudfront.stop()

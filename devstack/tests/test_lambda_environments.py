@@ -20,6 +20,7 @@ def handler(event, context):
     if action == "environment":
         return {name: os.environ.get(name) for name in event["names"]} | {"pid": os.getpid()}
     if action == "sleep-then-write":
+        pathlib.Path(event["pid_path"]).write_text(str(os.getpid()))
         time.sleep(event["seconds"])
         pathlib.Path(event["path"]).write_text("written after the timeout")
         return "late"
@@ -33,6 +34,15 @@ def handler(event, context):
         return context.get_remaining_time_in_millis()
     raise ValueError(f"no action {action}")
 '''
+
+
+def _running(pid: int) -> bool:
+    """True while the process exists and has not ended (an ended child not yet reaped is a zombie, state Z)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status
 
 
 @pytest.fixture
@@ -86,12 +96,18 @@ def test_each_function_has_its_own_environment_and_credentials(function, start_p
 
 def test_a_timed_out_invocation_is_stopped_and_never_writes(function, start_pool, tmp_path):
     pool = start_pool(function)
-    late = tmp_path / "late.txt"
+    late, pid_path = tmp_path / "late.txt", tmp_path / "pid.txt"
     with pytest.raises(FunctionError) as timed_out:
-        pool.invoke({"action": "sleep-then-write", "seconds": function.timeout + 1, "path": str(late)})
+        pool.invoke({"action": "sleep-then-write", "seconds": function.timeout + 1, "path": str(late),
+                     "pid_path": str(pid_path)})
     assert timed_out.value.error_type == "Sandbox.Timedout"
-    time.sleep(2)
-    assert not late.exists(), "the sandbox was stopped at its timeout"
+    # The sandbox's process ends (a bounded wait), and a process that has ended writes nothing more.
+    pid = int(pid_path.read_text())
+    deadline = time.monotonic() + 10
+    while _running(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _running(pid), "the sandbox was stopped at its timeout"
+    assert not late.exists()
     assert 0 < pool.invoke({"action": "remaining"}) <= function.timeout * 1000  # a fresh environment answers
 
 
@@ -196,6 +212,9 @@ def test_skipping_iam_says_so_on_every_call(stack, tmp_path, storage, start_pool
     pool = _as_upload_function(stack, tmp_path, storage, None, start_pool)
     assert pool.invoke({}) == {"put-original": "ok", "put-elsewhere": "ok", "read-processed": "ok",
                                "read-missing-bucket": "NoSuchBucket"}
-    time.sleep(0.5)
-    unjudged = [line for line in capfd.readouterr().err.splitlines() if line.startswith("IAM CHECKS OFF")]
+    unjudged: list[str] = []
+    deadline = time.monotonic() + 10  # the sandbox's stderr reaches ours through a pipe: a bounded wait for it
+    while len(unjudged) < 4 and time.monotonic() < deadline:
+        unjudged += [line for line in capfd.readouterr().err.splitlines() if line.startswith("IAM CHECKS OFF")]
+        time.sleep(0.05)
     assert len(unjudged) == 4 and all("UploadFunction calls s3:" in line for line in unjudged)

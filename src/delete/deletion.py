@@ -1,11 +1,10 @@
 """Removing an image now: its original, its variants, its derived images and its manifest, leaving a tombstone in
 its place, and asking for its derived images to leave CloudFront's caches too."""
 
-from botocore.exceptions import ClientError
+from imageservice import records
 from imageservice.config import Config
 from imageservice.errors import NotFound
 from imageservice.keys import derived_prefix, image_prefix, invalidation_key, is_image_id, manifest_key, upload_key
-from imageservice.manifest import DELETED, Manifest
 
 
 class DeletionIncomplete(Exception):
@@ -29,10 +28,9 @@ def delete_image(s3, config: Config, image_id: str) -> int:
     originals = _keys(s3, config.stored_images_bucket, upload_key(image_id))
     processed = _keys(s3, config.processed_images_bucket, image_prefix(image_id))
     # The manifest is read only when listed: this role may list only by prefix, so a missing key reads 403.
-    if not originals and processed <= {manifest} and (not processed or _is_tombstone(s3, config, manifest)):
+    if not originals and processed <= {manifest} and (not processed or records.is_deleted(s3, config, image_id)):
         raise NotFound("No image has this id.")
-    s3.put_object(Bucket=config.processed_images_bucket, Key=manifest, Body=Manifest.deleted(image_id).to_json(),
-                  ContentType="application/json")
+    records.tombstone(s3, config, image_id)
     deleted = _delete(s3, config.stored_images_bucket, originals)
     deleted += _delete(s3, config.processed_images_bucket,
                        _keys(s3, config.processed_images_bucket, image_prefix(image_id)) - {manifest})
@@ -45,16 +43,6 @@ def delete_image(s3, config: Config, image_id: str) -> int:
 def _keys(s3, bucket: str, prefix: str) -> set[str]:
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
     return {item["Key"] for page in pages for item in page.get("Contents", [])}
-
-
-def _is_tombstone(s3, config: Config, key: str) -> bool:
-    try:
-        body = s3.get_object(Bucket=config.processed_images_bucket, Key=key)["Body"].read()
-    except ClientError as error:
-        if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
-            return True  # removed since the listing: nothing left either way
-        raise
-    return Manifest.from_json(body).status == DELETED
 
 
 def _delete(s3, bucket: str, keys: set[str]) -> int:

@@ -4,11 +4,11 @@ import re
 import time
 from datetime import UTC, datetime, timedelta
 
-from botocore.exceptions import ClientError
+from imageservice import records
 from imageservice.config import Config
 from imageservice.errors import InvalidOption, NotFound, quoted
 from imageservice.filename import attachment_disposition
-from imageservice.keys import is_image_id, manifest_key, parse_newest_entry, upload_key
+from imageservice.keys import is_image_id, parse_newest_entry, upload_key
 from imageservice.manifest import DELETED, DONE, FAILED, PENDING, Manifest, StoredVariant
 from imageservice.options import FILTERS, MAX_FILTERS, OUTPUT_FORMATS
 from imageservice.sniff import ACCEPTED_CONTENT_TYPES
@@ -163,8 +163,18 @@ def processing_options(config: Config) -> dict:
             "max_wait_seconds": MAX_WAIT_SECONDS,
         },
         "url_expires_seconds": config.url_expires_seconds,
+        "retention_days": config.variants_expire_days,
+        "lasting_links": lasting_links(config),
         "sign_in": sign_in_options(config),
     }
+
+
+def lasting_links(config: Config) -> bool:
+    """Whether /api/images/{id}/{variant} works for whoever holds it (a link, an <img> on another page): only
+    without sign-in. With it, API Gateway's JWT authorizer answers 401 to a request without a bearer token, which
+    a link or an <img> never carries, so the page offers no such links. (Edge delivery with signed cookies, issue
+    22, is what would make them work with sign-in on: this is the one place to say so.)"""
+    return not config.sign_in.enabled
 
 
 SIGN_IN_SCOPES = ("openid", "email", "profile")
@@ -195,13 +205,10 @@ def buckets_reachable(s3, config: Config) -> None:
 
 def _read_outcome(s3, config: Config, image_id: str) -> Manifest | None:
     """The stored outcome (done or failed); None while there is none; NotFound once the image is deleted."""
-    try:
-        response = s3.get_object(Bucket=config.processed_images_bucket, Key=manifest_key(image_id))
-    except ClientError as error:
-        if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
-            return None
-        raise
-    manifest = Manifest.from_json(response["Body"].read())
+    stored = records.get(s3, config, image_id)
+    if stored is None:
+        return None
+    manifest = stored.manifest
     if manifest.status == DELETED:
         raise NotFound("No image has this id.")
     return manifest if manifest.finished else None  # a stored `pending` is processing's claim

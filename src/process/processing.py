@@ -7,7 +7,8 @@ outcome replaces exactly that claim (a write conditional on the claim's ETag). S
   outcome's write fail: processing then removes what it wrote, and nothing published survives a DELETE;
 - a second object under the same key (an upload ticket used again) finds the id claimed, finished or
   deleted, and is never processed; once the image is finished or deleted, that object is removed;
-- a repeated or racing delivery of the same original finds its own claim and ends in the same bytes."""
+- a repeated or racing delivery of the same original finds its own claim and ends in the same bytes.
+The manifest's reads and conditional writes live in imageservice.records, which states the contract."""
 
 import time
 from dataclasses import dataclass
@@ -16,14 +17,13 @@ from urllib.parse import unquote_plus
 import imaging
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
+from imageservice import records
 from imageservice.config import Config
 from imageservice.errors import InvalidOption
-from imageservice.filename import from_metadata as name_from_metadata
-from imageservice.filename import without_name
-from imageservice.keys import manifest_key, parse_upload_key, variant_key
+from imageservice.keys import parse_upload_key, variant_key
 from imageservice.manifest import DELETED, PENDING, Manifest, OriginalInfo, StoredVariant
 from imageservice.options import ImageOptions
-from imageservice.owners import OWNER_METADATA
+from imageservice.records import OriginalMetadata
 
 VARIANT_CACHE_CONTROL = "private, max-age=31536000, immutable"
 # The share of the function's memory the child that decodes and encodes one image may add to what it inherits
@@ -31,12 +31,6 @@ VARIANT_CACHE_CONTROL = "private, max-age=31536000, immutable"
 # and the variants it writes, and the outcome it records when the child reached its limit.
 CHILD_MEMORY_SHARE = 0.75
 _MIB = 1024 * 1024
-MISSING = ("NoSuchKey", "404")
-_CONDITION_FAILED = ("PreconditionFailed", "412")
-# 409: another write to the same key was in progress. Not an answer about the condition: AWS says to retry.
-_CONFLICT = ("ConditionalRequestConflict", "409")
-CONFLICT_ATTEMPTS = 4  # then the error is raised, and Lambda's own retries take over
-CONFLICT_BACKOFF_SECONDS = 0.05
 
 logger = Logger(child=True)
 
@@ -48,22 +42,11 @@ class StoredObject:
     image_id: str | None  # None when the key is outside the uploads/ layout
 
 
-@dataclass(frozen=True)
-class StoredManifest:
-    manifest: Manifest
-    etag: str
-
-
 def parse_upload_record(record: dict) -> StoredObject:
     """One record of an S3 ObjectCreated event."""
     # S3 sends keys URL-encoded with spaces as '+'; this is the one place that decodes them.
     key = unquote_plus(record["s3"]["object"]["key"])
     return StoredObject(bucket=record["s3"]["bucket"]["name"], key=key, image_id=parse_upload_key(key))
-
-
-def options_of(metadata: dict[str, str]) -> ImageOptions:
-    """What the upload asked of processing, from its original's S3 metadata (InvalidOption if unreadable)."""
-    return ImageOptions.from_strings({k: v for k, v in without_name(metadata).items() if k != OWNER_METADATA})
 
 
 def recipe_for(config: Config, options: ImageOptions) -> imaging.Recipe:
@@ -97,7 +80,8 @@ def render(
     reaches one fails here, in this invocation, and this process is as it was for the next one.
     """
     try:
-        recipe = recipe_for(config, options_of(metadata))
+        record = OriginalMetadata.from_s3(metadata)
+        recipe = recipe_for(config, record.options)
         processed = imaging.run_isolated(imaging.build_variants, data, recipe, deadline,
                                          limits=limits_for(config, deadline), deadline=deadline)
     except (imaging.ImageRejected, InvalidOption) as rejection:
@@ -110,7 +94,7 @@ def render(
     )
     source = processed.original
     original = OriginalInfo(width=source.width, height=source.height, format=source.format, bytes=source.bytes,
-                            name=name_from_metadata(metadata))
+                            name=record.name)
     manifest = Manifest.done(image_id, source_etag, original, variants, processed.metadata_removed,
                              processed.placeholder)
     return manifest, tuple(v for v, _ in distinct)
@@ -131,19 +115,19 @@ def distinct_variants(variants: tuple[imaging.Variant, ...]) -> list[tuple[imagi
 
 def process_upload(s3, config: Config, stored: StoredObject, deadline: float | None = None) -> Manifest | None:
     """Process one original; returns the outcome written, or None when there was nothing to do."""
-    claim = read_manifest(s3, config, stored.image_id)
+    claim = records.get(s3, config, stored.image_id)
     if claim is not None and claim.manifest.status != PENDING:
         _remove_later_original(s3, stored, claim.manifest)
         return None
     try:
         original = s3.get_object(Bucket=stored.bucket, Key=stored.key)
     except ClientError as error:
-        if error_code(error) in MISSING:
+        if records.is_missing(error):
             return None  # deleted before this event arrived
         raise
     source_etag = original["ETag"].strip('"')
     if claim is None:
-        claim = _claim(s3, config, stored.image_id, source_etag)
+        claim = records.claim(s3, config, stored.image_id, source_etag)
     if claim.manifest.status != PENDING:
         _remove_later_original(s3, stored, claim.manifest)
         return None
@@ -164,65 +148,14 @@ def process_upload(s3, config: Config, stored: StoredObject, deadline: float | N
         )
     # Written last, and only over this original's claim: a manifest means every variant it names is in place,
     # and a DELETE that came first (its tombstone replaced the claim) wins.
-    try:
-        _put_manifest(s3, config, manifest, IfMatch=claim.etag)
-    except ClientError as error:
-        if error_code(error) not in _CONDITION_FAILED + MISSING:
-            raise
-        now = read_manifest(s3, config, stored.image_id)
-        if now is not None and now.manifest.finished and now.manifest.source_etag == source_etag:
-            return now.manifest  # a duplicate delivery of this original finished first, with the same bytes
-        _remove_variants(s3, config, manifest)
-        logger.info("image deleted during processing; its variants were removed")
-        return None
-    return manifest
-
-
-def read_manifest(s3, config: Config, image_id: str) -> StoredManifest | None:
-    try:
-        response = s3.get_object(Bucket=config.processed_images_bucket, Key=manifest_key(image_id))
-    except ClientError as error:
-        if error_code(error) in MISSING:
-            return None
-        raise
-    return StoredManifest(Manifest.from_json(response["Body"].read()), response["ETag"])
-
-
-def _claim(s3, config: Config, image_id: str, source_etag: str) -> StoredManifest:
-    """Claim the image for this original, or return whoever holds it already."""
-    pending = Manifest.pending(image_id, source_etag)
-    try:
-        return StoredManifest(pending, _put_manifest(s3, config, pending, IfNoneMatch="*"))
-    except ClientError as error:
-        if error_code(error) not in _CONDITION_FAILED:
-            raise
-    existing = read_manifest(s3, config, image_id)
-    if existing is None:  # removed between the two requests: let Lambda's retry look again
-        raise RuntimeError(f"the manifest of {image_id} changed while it was being claimed")
-    return existing
-
-
-def _put_manifest(s3, config: Config, manifest: Manifest, **condition: str) -> str:
-    """A conditional manifest write; a 409 is retried with the same condition, as AWS advises. Retrying with
-    the same If-Match is re-reading the ETag: if the other write changed it, the retry gets the 412 that says so,
-    and only a 412 (or 404) lets the caller conclude it lost."""
-    attempt = 1
-    while True:
-        try:
-            response = s3.put_object(
-                Bucket=config.processed_images_bucket,
-                Key=manifest_key(manifest.id),
-                Body=manifest.to_json(),
-                ContentType="application/json",
-                **condition,
-            )
-            return response["ETag"]
-        except ClientError as error:
-            if error_code(error) not in _CONFLICT or attempt == CONFLICT_ATTEMPTS:
-                raise
-        logger.info("a conflicting write to the manifest was in progress; retrying", extra={"attempt": attempt})
-        time.sleep(CONFLICT_BACKOFF_SECONDS * 2 ** (attempt - 1))
-        attempt += 1
+    if records.publish(s3, config, manifest, claim):
+        return manifest
+    now = records.get(s3, config, stored.image_id)
+    if now is not None and now.manifest.finished and now.manifest.source_etag == source_etag:
+        return now.manifest  # a duplicate delivery of this original finished first, with the same bytes
+    _remove_variants(s3, config, manifest)
+    logger.info("image deleted during processing; its variants were removed")
+    return None
 
 
 def _remove_variants(s3, config: Config, manifest: Manifest) -> None:
@@ -240,7 +173,7 @@ def _remove_later_original(s3, stored: StoredObject, manifest: Manifest) -> None
     try:
         head = s3.head_object(Bucket=stored.bucket, Key=stored.key)
     except ClientError as error:
-        if error_code(error) in MISSING:
+        if records.is_missing(error):
             return
         raise
     etag = head["ETag"].strip('"')
@@ -249,10 +182,7 @@ def _remove_later_original(s3, stored: StoredObject, manifest: Manifest) -> None
     try:
         s3.delete_object(Bucket=stored.bucket, Key=stored.key, IfMatch=head["ETag"])
     except ClientError as error:
-        if error_code(error) not in _CONDITION_FAILED + MISSING:
+        if not (records.is_condition_failed(error) or records.is_missing(error)):
             raise  # replaced again meanwhile: that object's own event decides about it
     logger.warning("removed a second original under a finished or deleted image id", extra={"status": manifest.status})
 
-
-def error_code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))

@@ -11,12 +11,14 @@ from dataclasses import dataclass
 
 import imaging
 from botocore.exceptions import ClientError
+from imageservice import records
 from imageservice.config import Config
 from imaging.resize import fit
 from imageservice.errors import AppError, InvalidOption, NotFound
 from imageservice.keys import derived_key, parse_derived_key, upload_key
 from imageservice.manifest import DONE, FAILED, PENDING
-from processing import MISSING, error_code, options_of, read_manifest, recipe_for
+from imageservice.records import OriginalMetadata
+from processing import recipe_for
 
 # In AuthMode none a derived image is public and never changes (its key names id, width and format; a DELETE
 # invalidates it), so browsers and CloudFront keep it a year. Signed in, browsers keep it to themselves; the
@@ -81,12 +83,12 @@ def render_derived(s3, config: Config, request: DerivedRequest, deadline: float 
     try:
         original = s3.get_object(Bucket=config.stored_images_bucket, Key=upload_key(request.image_id))
     except ClientError as error:
-        if error_code(error) in MISSING:
+        if records.is_missing(error):
             raise NotFound("This image's original is no longer kept.") from None
         raise
     shown = (manifest.original.width, manifest.original.height)
     recipe = dataclasses.replace(
-        recipe_for(config, options_of(original.get("Metadata", {}))),
+        recipe_for(config, OriginalMetadata.from_s3(original.get("Metadata", {})).options),
         variants=(imaging.VariantSpec(f"w{request.width}", long_edge_for_width(shown, request.width)),),
         output_format=request.format,
     )
@@ -116,7 +118,7 @@ def long_edge_for_width(size: tuple[int, int], width: int) -> int:
 
 
 def _done_manifest(s3, config: Config, image_id: str):
-    stored = read_manifest(s3, config, image_id)
+    stored = records.get(s3, config, image_id)
     manifest = stored.manifest if stored else None
     if manifest is None or manifest.status not in (DONE, FAILED, PENDING):
         raise NotFound("No image has this id.")
@@ -128,5 +130,5 @@ def _done_manifest(s3, config: Config, image_id: str):
 
 
 def _state(s3, config: Config, image_id: str) -> str | None:
-    stored = read_manifest(s3, config, image_id)
+    stored = records.get(s3, config, image_id)
     return stored.manifest.status if stored else None

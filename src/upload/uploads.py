@@ -2,11 +2,10 @@
 
 from imageservice.config import Config
 from imageservice.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType, quoted
-from imageservice.filename import METADATA_KEY as NAME_METADATA_KEY
-from imageservice.filename import file_stem, to_metadata
 from imageservice.keys import new_image_id, upload_key
 from imageservice.options import ImageOptions
-from imageservice.owners import OWNER_METADATA, record_owner
+from imageservice.owners import record_owner
+from imageservice.records import OriginalMetadata
 from imageservice.sizes import format_bytes
 from imageservice.sniff import ACCEPTED_CONTENT_TYPES, IMAGE_CONTENT_TYPES, sniff_image_type
 from multipart import (
@@ -109,7 +108,7 @@ def store_direct_upload(
         Key=upload_key(image_id),
         Body=image,
         ContentType=IMAGE_CONTENT_TYPES[image_type],
-        Metadata=_metadata(options, owner, file_name),
+        Metadata=OriginalMetadata.of_upload(options, owner, file_name).to_s3(),
     )
     return image_id
 
@@ -131,7 +130,8 @@ def presigned_upload(
     image_id = new_image_id()
     if owner is not None:
         record_owner(s3, config, owner, image_id)
-    metadata = {f"x-amz-meta-{name}": value for name, value in _metadata(options, owner, file_name).items()}
+    stored = OriginalMetadata.of_upload(options, owner, file_name).to_s3()
+    metadata = {f"x-amz-meta-{name}": value for name, value in stored.items()}
     fields = dict(metadata)
     conditions: list = [["content-length-range", 1, config.large_upload_max_bytes]]
     conditions += [{name: value} for name, value in metadata.items()]
@@ -149,9 +149,3 @@ def presigned_upload(
     )
     return image_id, post
 
-
-def _metadata(options: ImageOptions, owner: str | None, file_name: object) -> dict[str, str]:
-    """The original's S3 metadata: the processing options, who uploaded it, and its sanitised file name."""
-    stem = file_stem(file_name)
-    return {**options.to_strings(), **({OWNER_METADATA: owner} if owner is not None else {}),
-            **({NAME_METADATA_KEY: to_metadata(stem)} if stem else {})}

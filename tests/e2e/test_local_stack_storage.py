@@ -358,7 +358,11 @@ def test_failing_event_is_retried_then_sent_to_the_failure_queue(local_stack, st
 def test_objects_outside_uploads_do_not_trigger(local_stack, stored_bucket):
     s3 = local_stack.client("s3")
     s3.put_object(Bucket=stored_bucket, Key="elsewhere/file.txt", Body=b"not for processing")
-    time.sleep(1.5)
+    # A barrier instead of a pause: an upload put after it. Its event would queue behind the first one's, and
+    # a key outside uploads/ would return at once, so once the upload's invocation has returned, so had it.
+    marker = f"uploads/{uuid.uuid4()}"
+    s3.put_object(Bucket=stored_bucket, Key=marker, Body=b"not an image either")
+    assert local_stack.wait_for_line(rf"ProcessFunction \S+/{marker} ok", timeout=60) is not None, local_stack.output()
     assert local_stack.count_lines("elsewhere/file.txt") == 0
 
 

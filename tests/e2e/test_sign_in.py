@@ -177,6 +177,14 @@ def test_the_page_signs_in_uploads_lists_only_your_images_and_signs_out(signed_i
         expect(own.first.get_by_role("button", name="Delete: lake.jpg")).to_be_visible()
         image_id = own.first.get_attribute("data-id")
 
+        # No lasting link or srcset HTML: API Gateway answers 401 to a link or an <img>, which carry no token.
+        card = page.locator(".card[data-state=done]")
+        expect(card.locator(".snippet.no-links")).to_have_count(1)
+        expect(card.locator(".snippet code")).to_have_count(0)
+        expect(card.locator("button", has_text="Copy link")).to_have_count(0)
+        expect(card.locator(".variant")).to_have_count(3)  # the variants, with their downloads, are all there
+        assert requests.get(f"{url}/api/images/{image_id}/large", timeout=10, allow_redirects=False).status_code == 401
+
         # Bob, with his own token, cannot see it.
         theirs = requests.get(f"{url}/api/images/{image_id}", headers=bearer(bob["access_token"]), timeout=10)
         assert theirs.status_code == 404

@@ -356,9 +356,9 @@ CONFLICT = s3_error(409, "ConditionalRequestConflict",
 
 @pytest.fixture
 def no_conflict_backoff(monkeypatch):
-    import processing
-    monkeypatch.setattr(processing, "CONFLICT_BACKOFF_SECONDS", 0)
-    return processing
+    from imageservice import records
+    monkeypatch.setattr(records, "CONFLICT_BACKOFF_SECONDS", 0)
+    return records
 
 
 @pytest.mark.parametrize("other_write", ["lands before the retry", "lands after the 409"])

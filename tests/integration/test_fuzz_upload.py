@@ -13,10 +13,9 @@ import math
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from imageservice.filename import without_name
 from imageservice.keys import manifest_key, new_image_id, upload_key
 from imageservice.manifest import Manifest
-from imageservice.options import ImageOptions
+from imageservice.records import OriginalMetadata
 from imageservice.sniff import IMAGE_CONTENT_TYPES, sniff_image_type
 from lambda_responses import response_json
 
@@ -74,7 +73,7 @@ def test_hostile_uploads_get_202_or_a_documented_4xx(invoke, load_event, s3, con
         kind = sniff_image_type(data)
         assert kind is not None and stored["ContentType"] == IMAGE_CONTENT_TYPES[kind]
         assert 0 < len(data) <= int(max_bytes)
-        ImageOptions.from_strings(without_name(stored["Metadata"]))  # what processing will read back is valid
+        OriginalMetadata.from_s3(stored["Metadata"])  # what processing will read back is valid
         s3.delete_object(Bucket=stored_bucket, Key=upload_key(image_id))  # moto lists a full bucket slowly
 
     check()

@@ -1,7 +1,7 @@
 """The original's file name as it may name downloads: sanitised, carried as metadata, in a disposition."""
 
 import pytest
-from imageservice.filename import MAX_STEM_CHARS, attachment_disposition, file_stem, from_metadata, to_metadata
+from imageservice.filename import MAX_STEM_CHARS, attachment_disposition, file_stem
 
 
 @pytest.mark.parametrize("name, stem", [
@@ -28,15 +28,6 @@ def test_file_stem(name, stem):
 def test_a_long_name_is_cut_to_whole_characters():
     stem = file_stem("é" * 500 + ".png")
     assert stem == "é" * MAX_STEM_CHARS
-
-
-def test_metadata_round_trip_is_ascii_and_sanitised_again():
-    value = to_metadata("été à Zürich")
-    assert value.isascii()
-    assert from_metadata({"original-name": value}) == "été à Zürich"
-    # Metadata is whatever the uploader's POST carried: read back, it is sanitised again.
-    assert from_metadata({"original-name": "..%2Fx%0Ay.png"}) == "x_y"
-    assert from_metadata({}) is None
 
 
 def test_attachment_disposition_ascii_and_utf8():

@@ -13,7 +13,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_process_function_ships_the_sdk_whose_conditional_writes_it_uses():
     pins = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", (ROOT / "src/process/requirements.txt").read_text(), re.M))
     assert pins.get("boto3") == boto3.__version__
-    source = (ROOT / "src/process/processing.py").read_text()
+    # Its writes: processing's own, and the manifest's through the shared layer's records module.
+    source = "".join((ROOT / path).read_text() for path in ("src/process/processing.py",
+                                                            "src/shared/imageservice/records.py"))
     model = Session().get_service_model("s3")
     for operation, parameter in (("PutObject", "IfNoneMatch"), ("PutObject", "IfMatch"), ("DeleteObject", "IfMatch")):
         assert f"{parameter}=" in source

@@ -40,7 +40,7 @@ def test_every_variable_gets_the_deployed_stack_s_value(script, answer):
         "VARIANTS": "large=1600,thumb=320", "DEFAULT_QUALITY": "80", "URL_EXPIRES_SECONDS": "600",
         "LARGE_UPLOAD_MAX_BYTES": "104857600", "LOG_LEVEL": "DEBUG",
         "DIRECT_UPLOAD_MAX_BYTES": "4194304", "MAX_PIXELS": "50000000", "PROCESSING_TIMEOUT_SECONDS": "900",
-        "AUTH_MODE": "cognito", "IMAGE_WIDTHS": "320,640,1280",
+        "AUTH_MODE": "cognito", "IMAGE_WIDTHS": "320,640,1280", "VARIANTS_EXPIRE_DAYS": "30",
     }, "PresignFunction": {
         "AUTH_ISSUER": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example1",
         "AUTH_CLIENT_ID": "4tq0v1example7m3q2t8a5fh1b",
@@ -91,3 +91,22 @@ def test_an_answer_without_one_stack_is_refused_with_a_reason(script, tmp_path, 
     empty.write_text('{"Stacks": []}')
     assert script.main(["--describe-stacks", str(empty)]) == 1
     assert "holds 0 stacks" in capsys.readouterr().err
+
+
+def test_the_s3_events_are_written_for_the_deployed_bucket(script, tmp_path, capsys):
+    """ProcessFunction reads the bucket from the event, and events/ names the local stack's: replayed against a
+    deployed stack as they are, they would read a bucket that is not the stack's."""
+    out = tmp_path / "deployed-events"
+    assert script.main(["--describe-stacks", str(ANSWER_PATH), "--events", str(out)]) == 0
+    capsys.readouterr()
+    written = {path.name: json.loads(path.read_text()) for path in out.glob("*.json")}
+    samples = {path.name for path in (ROOT / "events").glob("*.json") if '"aws:s3"' in path.read_text()}
+    assert set(written) == samples and {"process_put.json", "process_key_with_spaces.json"} <= samples
+    for name, event in written.items():
+        original = json.loads((ROOT / "events" / name).read_text())
+        (record,) = event["Records"]
+        assert record["s3"]["bucket"]["name"] == f"stored-images-{UUID}"
+        assert record["s3"]["bucket"]["arn"] == f"arn:aws:s3:::stored-images-{UUID}"
+        assert record["awsRegion"] == "eu-west-1"
+        assert record["s3"]["object"] == original["Records"][0]["s3"]["object"]  # the key as S3 sends it
+        assert original["Records"][0]["s3"]["bucket"]["name"] != record["s3"]["bucket"]["name"]

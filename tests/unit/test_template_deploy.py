@@ -11,6 +11,12 @@ LONGEST_STACK_NAME = ("image-processing-" * 8)[:127] + "x"
 STACK_UUID = "51af3dc0-da77-11e4-872e-1234567db123"
 DOMAIN = {"DomainName": "images.example.com", "HostedZoneId": "Z0123456789ABCDEFGHIJ",
           "CertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-4b5a-4697-8877-665544332211"}
+# Every AuthMode: a resource whose condition is false under the defaults is checked in the mode that makes it.
+AUTH_MODES = {
+    "none": {},
+    "cognito": {"AuthMode": "cognito", "SelfSignUp": "true"},
+    "oidc": {"AuthMode": "oidc", "OidcIssuer": "https://id.example.com/realms/images", "OidcAudience": "site"},
+}
 
 # Every property that names something, with its service's limit on length (API references and quotas pages;
 # the API title is the stack name itself, which SAM sets and no page limits below 128).
@@ -31,6 +37,9 @@ NAME_LIMITS = {
     "AWS::IAM::Role": {("RoleName",): 64},
     "AWS::ApiGatewayV2::Api": {("Name",): 128, ("Body", "info", "title"): 128},
     "AWS::ApiGatewayV2::Stage": {("StageName",): 128},
+    "AWS::Cognito::UserPool": {("UserPoolName",): 128, ("UserPoolTags", "stack"): 256},
+    "AWS::Cognito::UserPoolClient": {("ClientName",): 128},
+    "AWS::Cognito::UserPoolDomain": {("Domain",): 63},
 }
 
 
@@ -86,12 +95,16 @@ def test_every_function_logs_to_its_own_group_kept_log_retention_days(template):
     assert len(set(groups.values())) == len(functions)
 
 
-@pytest.mark.parametrize("parameters", [{}, DOMAIN], ids=["cloudfront-domain", "custom-domain"])
-def test_every_generated_name_fits_its_service_limit_for_the_longest_stack_name(template, parameters):
+@pytest.mark.parametrize("mode", list(AUTH_MODES))
+@pytest.mark.parametrize("domain", [{}, DOMAIN], ids=["cloudfront-domain", "custom-domain"])
+def test_every_generated_name_fits_its_service_limit_for_the_longest_stack_name(template, domain, mode):
+    parameters = {**domain, **AUTH_MODES[mode]}
     resolve = resolver(template, parameters)
     checked = 0
+    skipped = []
     for logical_id, resource in template["Resources"].items():
         if "Condition" in resource and not resolve.condition(resource["Condition"]):
+            skipped.append(logical_id)
             continue
         properties = resolve.resolve(resource.get("Properties", {}))
         limits = NAME_LIMITS.get(resource["Type"], {})
@@ -102,3 +115,34 @@ def test_every_generated_name_fits_its_service_limit_for_the_longest_stack_name(
             elif LONGEST_STACK_NAME in text:
                 raise AssertionError(f"{logical_id}.{'.'.join(path)} embeds the stack name; add its limit here")
     assert checked >= 10
+    if mode == "cognito":
+        assert not [name for name in skipped if template["Resources"][name]["Type"].startswith("AWS::Cognito::")]
+
+
+def test_every_conditional_resource_is_made_in_some_mode_the_name_test_runs(template):
+    """The name test skips resources whose condition is false: each must be true in one of its runs."""
+    made = set()
+    for parameters in ({**domain, **mode} for domain in ({}, DOMAIN) for mode in AUTH_MODES.values()):
+        resolve = resolver(template, parameters)
+        made |= {name for name, resource in template["Resources"].items()
+                 if "Condition" not in resource or resolve.condition(resource["Condition"])}
+    assert set(template["Resources"]) - made == set()
+
+
+@pytest.mark.parametrize("days", ["30", "0"])
+def test_images_expire_after_the_days_given_and_0_keeps_them(template, days):
+    resolve = resolver(template, {"OriginalsExpireDays": days, "VariantsExpireDays": days})
+    resources = template["Resources"]
+    stored = resolve.resolve(resources["StoredImagesBucket"]["Properties"])["LifecycleConfiguration"]["Rules"]
+    processed = resolve.resolve(resources["ProcessedImagesBucket"]["Properties"]).get("LifecycleConfiguration")
+    (rule,) = stored
+    assert rule["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}  # a rule needs an action left
+    if days == "0":
+        assert "ExpirationInDays" not in rule and processed is None  # S3 refuses an expiration of 0 days
+    else:
+        assert rule["ExpirationInDays"] == days and processed["Rules"][0]["ExpirationInDays"] == days
+    for name in ("OriginalsExpireDays", "VariantsExpireDays"):
+        assert template["Parameters"][name]["MinValue"] == 0
+    presign = next(r for r in resources.values() if r["Type"] == "AWS::Lambda::Function"
+                   and "URL_EXPIRES_SECONDS" in r["Properties"]["Environment"]["Variables"])
+    assert resolve.resolve(presign["Properties"]["Environment"]["Variables"])["VARIANTS_EXPIRE_DAYS"] == days

@@ -31,6 +31,7 @@ class Config:
     variants: tuple[VariantSize, ...]  # the variants every image gets, largest first
     default_quality: int  # JPEG/WebP/AVIF quality when an upload does not ask for one
     url_expires_seconds: int  # lifetime of every pre-signed URL the API hands out
+    variants_expire_days: int  # days until a processed image (variants, manifest) is deleted; 0: until deleted
     processing_timeout_seconds: int  # an original older than this without a manifest reads as failed
     sign_in: "SignIn"  # who may call the API: nobody signs in (mode none), or users of one OIDC issuer
     # GET /img/{id}/{width}.{format} renders these widths only (ascending); any other is refused (400).
@@ -51,6 +52,7 @@ class Config:
             variants=parse_variants(_require(environ, "VARIANTS")),
             default_quality=_integer(environ, "DEFAULT_QUALITY", 1, 100),
             url_expires_seconds=_integer(environ, "URL_EXPIRES_SECONDS", 1, 7 * 24 * 3600),
+            variants_expire_days=_integer(environ, "VARIANTS_EXPIRE_DAYS", 0, 100 * 365),
             processing_timeout_seconds=_integer(environ, "PROCESSING_TIMEOUT_SECONDS", 1, 24 * 3600),
             sign_in=SignIn.from_environ(environ),
             widths=parse_widths(_require(environ, "IMAGE_WIDTHS")),

@@ -1,14 +1,14 @@
 """The original's file name, kept only to name downloads: sanitised, never part of a key.
 
-It travels as S3 user metadata on the original (percent-encoded, since metadata reaches S3 as HTTP
-headers), into the manifest's `original.name`, and out as the pre-signed GET's Content-Disposition.
+It travels as S3 user metadata on the original (imageservice.records: percent-encoded, since metadata
+reaches S3 as HTTP headers), into the manifest's `original.name`, and out as the pre-signed GET's
+Content-Disposition.
 """
 
 import re
 import unicodedata
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
-METADATA_KEY = "original-name"
 MAX_STEM_CHARS = 80
 
 # Path separators, characters Windows refuses in names, quotes and header separators.
@@ -31,21 +31,6 @@ def file_stem(name: object) -> str | None:
     # Cut on a character, never inside a UTF-8 sequence: the stem is text, the encoding comes later.
     stem = stem[:MAX_STEM_CHARS].rstrip(" ._-")
     return stem or None
-
-
-def to_metadata(stem: str) -> str:
-    return quote(stem, safe="")
-
-
-def from_metadata(metadata: dict[str, str]) -> str | None:
-    """The stem stored with an original, sanitised again (metadata is whatever the uploader sent)."""
-    value = metadata.get(METADATA_KEY)
-    return file_stem(unquote(value)) if value else None
-
-
-def without_name(metadata: dict[str, str]) -> dict[str, str]:
-    """An original's metadata less its name: the processing options stored beside it."""
-    return {key: value for key, value in metadata.items() if key != METADATA_KEY}
 
 
 def attachment_disposition(filename: str, ascii_fallback: str) -> str:

@@ -19,7 +19,6 @@ from .keys import (
     parse_ownership_key,
 )
 
-OWNER_METADATA = "owner"  # x-amz-meta-owner on the original: the uploader's sub
 _SUBJECT = re.compile(r"[\x21-\x7e]{1,255}")  # OpenID Connect: at most 255 ASCII characters
 
 
