@@ -1,15 +1,20 @@
-"""What the forked child (imaging.isolation) costs per image, next to processing in the handler's own process.
+"""What the isolation (imaging.isolation) costs per image, next to processing in the handler's own process.
 
     .venv/bin/python bench/bench_isolation.py                 # 12 MP JPEG, 21 rounds
     .venv/bin/python bench/bench_isolation.py --rounds 41 --size 4032x3024
 
-Two warm worker processes, each importing what ProcessFunction's handler imports (boto3, Powertools, the
-imaging core) and holding the same JPEG bytes, as a warm Lambda environment does: one calls
-imaging.build_variants directly (as ProcessFunction did before), the other through imaging.run_isolated with
-the limits ProcessFunction sets (1769 MB, a 55 s deadline), forking a child per image. Rounds alternate
-which worker goes first; wall clock and CPU time (the worker's and its children's) per image (three
-variants, 2048/1024/256, JPEG quality 80); medians. CPU time is the steadier figure on a shared machine.
-The isolated worker also times the fork alone (a child that returns None).
+Three processes, each importing what ProcessFunction's handler imports (boto3, Powertools, the imaging core)
+and holding the same JPEG bytes, as a warm Lambda environment does: "direct" calls imaging.build_variants in
+its own process (as ProcessFunction did before isolation), "warm worker" through imaging.run_isolated with
+the limits ProcessFunction sets (1769 MB, a 55 s deadline) as ProcessFunction does now (the worker process
+forked once, serving image after image), "fork per job" the same with fresh=True (a child forked for each
+image, as the first version did). Each round runs the three in a rotating order; wall clock and CPU time
+(the process's and its children's, so the worker's too: a child's CPU counts once it is reaped, hence the
+warm worker's process adds the worker's own CPU per job, as the worker reports it with each answer) per image (three variants,
+2048/1024/256, JPEG quality 80); medians. CPU time is the steadier figure on a shared machine. The fork
+per job process also times a child that does nothing ("fork only"), and a fourth process a warm worker's
+job that does nothing ("round trip only": the image's bytes to the worker, None back; a process of its
+own, as a worker serves one function and another would re-fork it).
 """
 
 import argparse
@@ -29,10 +34,19 @@ repo_paths.use("process")
 ROOT = repo_paths.ROOT
 
 EDGES = (2048, 1024, 256)
+MODES = ("direct", "warm", "fork")
+NAMES = {"direct": "direct", "warm": "warm worker", "fork": "fork per job"}
 
 
-def _nothing() -> None:
+def _nothing(*args) -> None:
     return None
+
+
+def _worker_cpu() -> float:
+    """The warm worker's CPU seconds as it said with its last answer (getrusage), 0 without a worker."""
+    from imaging import isolation
+
+    return 0.0 if isolation._worker is None else isolation._worker.cpu
 
 
 def worker(mode: str, path: str) -> None:
@@ -53,18 +67,22 @@ def worker(mode: str, path: str) -> None:
                    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
 
     def one(function, *args) -> str:
+        worker_before = _worker_cpu()
         started, used = time.perf_counter(), cpu()
         deadline = time.monotonic() + 55
         if mode == "direct":
             function(*args, deadline)
         else:
-            imaging.run_isolated(function, *args, deadline, limits=limits_for(config, deadline), deadline=deadline)
-        return f"{(time.perf_counter() - started) * 1000:.3f} {(cpu() - used) * 1000:.3f}"
+            imaging.run_isolated(function, *args, deadline, limits=limits_for(config, deadline), deadline=deadline,
+                                 fresh=mode == "fork")
+        worker = _worker_cpu() - worker_before if mode in ("warm", "trip") else 0.0
+        return f"{(time.perf_counter() - started) * 1000:.3f} {(cpu() - used + worker) * 1000:.3f}"
 
-    one(imaging.build_variants, data, recipe)  # warm up: imports, caches, the allocator
+    for _ in range(2):  # warm up: imports, caches, the allocator, the worker
+        one(_nothing, data, recipe) if mode == "trip" else one(imaging.build_variants, data, recipe)
     for line in sys.stdin:
-        if line.strip() == "fork":
-            print(one(lambda deadline: None), flush=True)
+        if line.strip() == "nothing":
+            print(one(_nothing, data, recipe), flush=True)
         else:
             print(one(imaging.build_variants, data, recipe), flush=True)
 
@@ -89,7 +107,7 @@ def main() -> None:
         workers = {
             mode: subprocess.Popen([sys.executable, __file__, "--worker", mode, jpeg.name], stdin=subprocess.PIPE,
                                    stdout=subprocess.PIPE, text=True)
-            for mode in ("direct", "isolated")
+            for mode in (*MODES, "trip")
         }
 
         def ask(mode: str, what: str = "image") -> tuple[float, float]:
@@ -98,11 +116,14 @@ def main() -> None:
             wall, cpu = workers[mode].stdout.readline().split()
             return float(wall), float(cpu)
 
-        times: dict[str, list[tuple[float, float]]] = {"direct": [], "isolated": [], "fork only": []}
+        times: dict[str, list[tuple[float, float]]] = {
+            **{NAMES[mode]: [] for mode in MODES}, "fork only": [], "round trip only": []}
         for round_number in range(args.rounds):
-            for mode in ("direct", "isolated") if round_number % 2 == 0 else ("isolated", "direct"):
-                times[mode].append(ask(mode))
-            times["fork only"].append(ask("isolated", "fork"))
+            shift = round_number % len(MODES)
+            for mode in MODES[shift:] + MODES[:shift]:
+                times[NAMES[mode]].append(ask(mode))
+            times["fork only"].append(ask("fork", "nothing"))
+            times["round trip only"].append(ask("trip", "nothing"))
         for process in workers.values():
             process.stdin.close()
             process.wait()
@@ -111,10 +132,11 @@ def main() -> None:
     walls = {name: statistics.median(wall for wall, _ in values) for name, values in times.items()}
     cpus = {name: statistics.median(cpu for _, cpu in values) for name, values in times.items()}
     for name in times:
-        print(f"  {name:10s} median {walls[name]:7.1f} ms wall, {cpus[name]:7.1f} ms CPU")
-    for what, medians in (("wall", walls), ("CPU", cpus)):
-        extra = medians["isolated"] - medians["direct"]
-        print(f"  isolation adds {extra:.1f} ms {what} per image ({extra / medians['direct']:+.1%})")
+        print(f"  {name:15s} median {walls[name]:7.1f} ms wall, {cpus[name]:7.1f} ms CPU")
+    for mode in ("warm", "fork"):
+        for what, medians in (("wall", walls), ("CPU", cpus)):
+            extra = medians[NAMES[mode]] - medians["direct"]
+            print(f"  {NAMES[mode]} adds {extra:.1f} ms {what} per image ({extra / medians['direct']:+.1%})")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,13 @@
 """Image builders for the imaging tests: every test image is generated in code."""
 
+import hashlib
 import io
+import os
 import struct
+import tempfile
 import zlib
 from functools import cache
+from pathlib import Path
 
 import imaging  # also registers the HEIF opener that decode() relies on
 import numpy as np
@@ -55,8 +59,21 @@ def heic(im: Image.Image, *, bits: int = 8, tile: int = 0, **options) -> bytes:
 
 @cache
 def phone_heic(bits: int = 8) -> bytes:
-    """A 4032x3024 HEIC in 512 px tiles, as a phone camera writes it."""
-    return heic(photo(4032, 3024, seed=11), bits=bits, tile=512)
+    """A 4032x3024 HEIC in 512 px tiles, as a phone camera writes it.
+
+    Its encode takes x265 seconds (most of the tests that use it), so it is kept on disk between runs and
+    pytest-xdist's workers, under a name that changes with the picture's pixels and the encoder's version."""
+    im = photo(4032, 3024, seed=11)
+    digest = hashlib.sha256(im.tobytes() + f"{bits} {pillow_heif.__version__}".encode()).hexdigest()[:16]
+    kept = Path(tempfile.gettempdir()) / "imageservice-tests" / f"phone-{digest}.heic"
+    if kept.exists():
+        return kept.read_bytes()
+    data = heic(im, bits=bits, tile=512)
+    kept.parent.mkdir(exist_ok=True)
+    partial = kept.with_suffix(f".{os.getpid()}.tmp")
+    partial.write_bytes(data)
+    partial.replace(kept)  # whole or not at all, whichever worker writes it first
+    return data
 
 
 MARKER_RED = (230, 20, 20)

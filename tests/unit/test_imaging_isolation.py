@@ -104,3 +104,51 @@ def test_a_crash_ends_as_a_corrupt_image():
 def test_a_deadline_already_past_forks_nothing():
     with pytest.raises(ProcessingTimeout):
         run_isolated(pid_and, 1, limits=Limits(), deadline=time.monotonic() - 1)
+
+
+def burn(seconds):
+    used = time.process_time()
+    while time.process_time() - used < seconds:
+        pass
+    return os.getpid()
+
+
+def test_one_warm_worker_serves_job_after_job():
+    first, _ = run_isolated(pid_and, 1, limits=Limits(), deadline=None)
+    second, _ = run_isolated(pid_and, 2, limits=Limits(), deadline=None)
+    assert first == second != os.getpid()
+
+
+def test_the_cpu_limit_is_each_jobs_own():
+    # Three jobs of 0.4 s in one worker use 1.2 s together: more than one job's limit, which must not add up.
+    pids = {run_isolated(burn, 0.4, limits=Limits(cpu_seconds=1), deadline=time.monotonic() + 30) for _ in range(3)}
+    assert len(pids) == 1
+
+
+def test_a_replaced_imaging_function_gets_a_fresh_worker(monkeypatch):
+    import imaging.decode
+
+    before, _ = run_isolated(pid_and, 1, limits=Limits(), deadline=None)
+    monkeypatch.setattr(imaging.decode, "read", refuse)
+    after, _ = run_isolated(pid_and, 1, limits=Limits(), deadline=None)
+    assert before != after
+
+
+def test_a_worker_that_failed_a_job_is_replaced():
+    before, _ = run_isolated(pid_and, 1, limits=Limits(), deadline=None)
+    with pytest.raises(ChildFailed):
+        run_isolated(fail, limits=Limits(), deadline=None)
+    after, _ = run_isolated(pid_and, 1, limits=Limits(), deadline=None)
+    assert before != after
+
+
+def test_fresh_forks_a_child_for_the_job_alone():
+    worker, _ = run_isolated(pid_and, 1, limits=Limits(), deadline=None)
+    child, _ = run_isolated(pid_and, 1, limits=Limits(), deadline=None, fresh=True)
+    assert child not in (worker, os.getpid())
+    assert run_isolated(pid_and, 1, limits=Limits(), deadline=None)[0] == worker
+
+
+def test_a_spinning_job_ends_at_its_cpu_limit_in_a_fresh_child_too():
+    with pytest.raises(ImageTooComplex, match="CPU time"):
+        run_isolated(spin, limits=Limits(cpu_seconds=1), deadline=time.monotonic() + 30, fresh=True)

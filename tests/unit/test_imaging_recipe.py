@@ -28,6 +28,7 @@ def test_public_api_is_exactly_the_documented_names():
             "Variant",
             "VariantSpec",
             "build_variants",
+            "reset_isolation",
             "run_isolated",
         ]
     )

@@ -3,6 +3,7 @@
 from .errors import CorruptImage, ImageRejected, ImageTooComplex, ImageTooLarge, ProcessingTimeout, UnsupportedImage
 from .filters import FILTERS
 from .isolation import ChildFailed, Limits
+from .isolation import reset as reset_isolation
 from .isolation import run as run_isolated
 from .pipeline import build_variants
 from .recipe import OUTPUT_FORMATS, Recipe, VariantSpec
@@ -25,5 +26,6 @@ __all__ = [
     "Variant",
     "VariantSpec",
     "build_variants",
+    "reset_isolation",
     "run_isolated",
 ]
