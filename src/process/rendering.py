@@ -18,7 +18,7 @@ from imageservice.errors import AppError, InvalidOption, NotFound
 from imageservice.keys import derived_key, parse_derived_key, upload_key
 from imageservice.manifest import DONE, FAILED, PENDING
 from imageservice.records import OriginalMetadata
-from processing import recipe_for
+from processing import limits_for, recipe_for
 
 # In AuthMode none a derived image is public and never changes (its key names id, width and format; a DELETE
 # invalidates it), so browsers and CloudFront keep it a year. Signed in, browsers keep it to themselves; the
@@ -93,7 +93,9 @@ def render_derived(s3, config: Config, request: DerivedRequest, deadline: float 
         output_format=request.format,
     )
     try:
-        (variant,) = imaging.build_variants(original["Body"].read(), recipe, deadline).variants
+        # In a forked child under processing's limits (imaging.isolation), as processing decodes and encodes.
+        (variant,) = imaging.run_isolated(imaging.build_variants, original["Body"].read(), recipe, deadline,
+                                          limits=limits_for(config, deadline), deadline=deadline).variants
     except imaging.ImageRejected as rejection:
         raise ImageFailed(rejection.code, rejection.message) from None
     rendered = Rendered(request.key, variant.data, variant.content_type, cache_control(config))
