@@ -3,6 +3,7 @@
     .venv/bin/python bench/bench_processing.py                      # generated 12 MP photo-like JPEGs
     .venv/bin/python bench/bench_processing.py --photos DIR         # any folder of real photos
     .venv/bin/python bench/bench_processing.py --encoders           # encoder settings: time against bytes
+    .venv/bin/python bench/bench_processing.py --photos DIR --edge  # WebP/AVIF at 320-1280 px vs sharp, 640 px render
     .venv/bin/python bench/bench_processing.py --memory             # peak RSS and time at the 50 MP limit
     .venv/bin/python bench/bench_processing.py --kinds jpeg,heic --cores 1,2 --plot docs/processing.png
     .venv/bin/python bench/bench_processing.py --after-decode [--compare-imaging DIR]
@@ -19,6 +20,9 @@ bytes, on one thread, each in its own worker process (so each has its own peak R
   pyvips-chain  pyvips thumbnailing once to 2048 and the smaller variants from that
   sharp         sharp per variant (bench/sharp_variants.mjs, concurrency(1), cache off, sharp's JPEG defaults)
   decode        imaging.decode.read alone (ours' decode step), so "after decode" is ours less this
+  floor         libjpeg-turbo's RGB decode at the DCT scale ours picks plus ours' three encodes, timed alone
+                (the variants are made between them, untimed): what no pipeline on this decoder and encoder
+                can skip; "ours - floor" per photo is what resizing and the rest of ours cost
 pyvips and sharp are used when installed (`pip install -r bench/requirements.txt`, `npm ci --prefix bench`);
 neither ready-made build decodes HEVC, so they sit out the HEIC runs.
 
@@ -142,7 +146,33 @@ class PillowEngine:
 
         self.imaging, self.Image, self.ImageOps, self.kind = imaging, Image, ImageOps, kind
 
+    # Set by the floor engine: (wall, cpu) seconds of the timed parts alone, which the worker reports instead.
+    timed: tuple[float, float] | None = None
+
+    def floor(self, data: bytes, edges: list[int], quality: int, fmt: str) -> list[bytes]:
+        """libjpeg-turbo's RGB decode at the DCT scale ours picks, then ours' encoder on each variant, timed alone.
+
+        The variants are made between the two, untimed, from the decoded image (YCbCr for JPEG, as ours hands
+        them to the encoder), so what is timed is what no pipeline on this decoder and encoder can skip.
+        """
+        Image, resize = self.Image, self.imaging.resize
+        im = Image.open(io.BytesIO(data))
+        stored = im.size
+        wall, cpu = time.perf_counter(), time.process_time()
+        if im.format == "JPEG":
+            im.draft("RGB", resize.draft_size(stored, max(edges)))
+        im.load()
+        decode = time.perf_counter() - wall, time.process_time() - cpu
+        mode = "YCbCr" if fmt == "jpeg" else "RGB"
+        variants = [im.resize(resize.fit(stored, edge), Image.Resampling.BILINEAR).convert(mode) for edge in edges]
+        wall, cpu = time.perf_counter(), time.process_time()
+        outputs = [self.imaging.encode.encode(v, fmt, quality) for v in variants]
+        self.timed = (decode[0] + time.perf_counter() - wall, decode[1] + time.process_time() - cpu)
+        return outputs
+
     def run(self, data: bytes, edges: list[int], quality: int, fmt: str = "jpeg") -> list[bytes]:
+        if self.kind == "floor":
+            return self.floor(data, edges, quality, fmt)
         if self.kind in ("ours", "decode"):
             from imageservice.config import processing_threads
 
@@ -199,7 +229,7 @@ def worker(engine_name: str, imaging_path: str | None) -> None:
     if engine_name in ("pyvips", "pyvips-chain"):
         engine = VipsEngine(chain=engine_name == "pyvips-chain")
     else:
-        engine = PillowEngine(engine_name if engine_name in ("naive", "decode") else "ours", imaging_path)
+        engine = PillowEngine(engine_name if engine_name in ("naive", "decode", "floor") else "ours", imaging_path)
     baseline = _rss_kb()
     placeholder_ms = []
     for line in sys.stdin:
@@ -211,6 +241,8 @@ def worker(engine_name: str, imaging_path: str | None) -> None:
         cpu, wall = time.process_time(), time.perf_counter()
         outputs = engine.run(data, request["edges"], request["quality"], request.get("format", "jpeg"))
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        if getattr(engine, "timed", None):
+            wall, cpu = engine.timed
         files, sizes = [], []
         for index, output in enumerate(outputs):
             file = f"{request['out']}-{index}.{request.get('format', 'jpeg')}"
@@ -351,7 +383,7 @@ def compare(args: argparse.Namespace, photos: list[Path], kind: str = "jpeg") ->
     """Run every engine over the photos, print the tables, and return each engine's summary by label."""
     wanted = [name for name in args.engines if not (kind == "heic" and name in NO_HEIC)]
     if args.format != "jpeg":
-        wanted = [name for name in wanted if name in ("ours", "naive", "decode")]
+        wanted = [name for name in wanted if name in ("ours", "naive", "decode", "floor")]
     engines, missing = available_engines(wanted)
     if args.compare_imaging:
         engines.insert(1, "ours@" + args.compare_imaging)
@@ -442,11 +474,14 @@ def compare(args: argparse.Namespace, photos: list[Path], kind: str = "jpeg") ->
     print("at q100, min over photos and variants; 4:2:0 but pyvips, which writes 4:4:4 from Q 90 up)")
     print(f"{'engine':16} {'quality':>7} " + " ".join(f"{edge:>15}" for edge in edges) + f" {'chroma':>7}")
     references = {photo: Reference(photo) for photo in photos}
+    worst_q100: dict[str, dict[Path, float]] = {}
     for label in names:
-        if labels[label][0] == "decode":
+        if labels[label][0] in ("decode", "floor"):
             continue
         for q, runs in ((f"q{args.quality}", {p: r[0] for p, r in results[label].items()}), ("q100", best[label])):
             scores = [[ssim(runs[p]["files"][i], references[p]) for p in photos] for i in range(len(edges))]
+            if q == "q100":
+                worst_q100[label] = {p: min(s[j] for s in scores) for j, p in enumerate(photos)}
             line = f"{label:16} {q:>7} " + " ".join(f"{min(s):.4f} / {statistics.median(s):.4f}" for s in scores)
             if q == "q100":
                 chroma = [
@@ -460,6 +495,8 @@ def compare(args: argparse.Namespace, photos: list[Path], kind: str = "jpeg") ->
             f"\nblurhash placeholder (part of ours): {statistics.median(placeholder):.2f} ms median, "
             f"{max(placeholder):.2f} ms max per image"
         )
+
+    per_photo(photos, results, summary, worst_q100, args.cores, mp)
 
     print("\nratios (ours / other, median ms per image at the same cores; <= 1.0 means ours is no slower)")
     goals = {"naive": 1 / 2.5, "pyvips": 1.0, "pyvips-chain": 1.0, "sharp": 1.0}
@@ -481,26 +518,64 @@ def compare(args: argparse.Namespace, photos: list[Path], kind: str = "jpeg") ->
     return summary
 
 
+def per_photo(photos, results, summary, worst_q100, cores, mp) -> None:
+    """Each photo: ours against pyvips chaining its variants, the floor, and both engines' worst q100 SSIM."""
+    for c in cores:
+        ours, chain, floor, decode = (engine_label(name, c) for name in ("ours", "pyvips-chain", "floor", "decode"))
+        if ours not in summary:
+            continue
+        where = f" ({c} core{'s' if c > 1 else ''})" if c else ""
+        print(f"\nper photo{where}: wall ms and CPU ms (median over rounds), worst q100 luma SSIM over the variants")
+        print(
+            f"{'photo':24} {'MP':>5} {'ours':>6} {'decode':>6} {'chain':>6} {'ours/chain':>10} {'floor':>6} "
+            f"{'ours-floor':>10} {'CPU: ours':>9} {'chain':>6} {'ours/chain':>10} {'floor':>6} "
+            f"{'SSIM ours':>9} {'SSIM chain':>10}"
+        )
+
+        def ms(label: str, photo: Path, key: str = "ms") -> float | None:
+            runs = results.get(label, {}).get(photo)
+            return statistics.median(r[key] for r in runs) if runs else None
+
+        def cells(o, d, v, f) -> list[str]:
+            return [
+                f"{o:6.0f}" if d is None else f"{o:6.0f} {d:6.0f}",
+                f"{v:6.0f} {o / v:10.2f}" if v else f"{'-':>6} {'-':>10}",
+                f"{f:6.0f}" if f is not None else f"{'-':>6}",
+            ]
+
+        for photo in photos:
+            wall = [ms(label, photo) for label in (ours, decode, chain, floor)]
+            cpu = [ms(label, photo, "cpu_ms") for label in (ours, decode, chain, floor)]
+            line = [f"{photo.name[:24]:24} {mp[photo]:5.1f}", *cells(*wall)]
+            line.append(f"{wall[0] - wall[3]:10.0f}" if wall[3] is not None else f"{'-':>10}")
+            line += [f"{cpu[0]:9.0f}", *cells(cpu[0], None, cpu[2], cpu[3])[1:]]
+            line.append(f"{worst_q100.get(ours, {}).get(photo, float('nan')):9.4f}")
+            line.append(f"{worst_q100[chain][photo]:10.4f}" if chain in worst_q100 else f"{'-':>10}")
+            print(" ".join(line))
+
+
 def _file_label(label: str) -> str:
     return label.replace("@", "_").replace("/", "_").replace(" ", "_")
 
 
-def plot(summaries: list[dict], path: Path, title: str) -> None:
-    """Bars of ms per image and bytes per image, per engine, for each input kind and core count."""
+def plot(summaries: list[dict], path: Path, title: str, footer: str, key: str = "ms") -> None:
+    """Bars of ms per image and bytes per image, per engine, for each input kind and core count; the floor as a
+    line over ours' bar; the machine and the command under the chart."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     groups = sorted({(s["kind"], s["cores"] or 0) for s in summaries})
-    engines = list(dict.fromkeys(s["engine"] for s in summaries if s["engine"] != "decode"))
-    decoded = {(s["kind"], s["cores"] or 0): s["ms"] for s in summaries if s["engine"] == "decode"}
+    engines = list(dict.fromkeys(s["engine"] for s in summaries if s["engine"] not in ("decode", "floor")))
+    decoded = {(s["kind"], s["cores"] or 0): s[key] for s in summaries if s["engine"] == "decode"}
+    floors = {(s["kind"], s["cores"] or 0): s[key] for s in summaries if s["engine"] == "floor"}
     figure, (times, sizes) = plt.subplots(1, 2, figsize=(12, 4.5), layout="constrained")
     width = 0.8 / len(engines)
     for offset, engine in enumerate(engines):
         rows = {(s["kind"], s["cores"] or 0): s for s in summaries if s["engine"] == engine}
         positions = [i + (offset - (len(engines) - 1) / 2) * width for i in range(len(groups))]
-        ms = [rows[g]["ms"] if g in rows else 0 for g in groups]
+        ms = [rows[g][key] if g in rows else 0 for g in groups]
         nbytes = [rows[g]["bytes"] / 1000 if g in rows else 0 for g in groups]
         label = "ours before (--compare-imaging)" if "@" in engine else engine
         colour = f"C{offset}"
@@ -510,18 +585,46 @@ def plot(summaries: list[dict], path: Path, title: str) -> None:
             # The part of ours that is the decode step (the "decode" engine), hatched.
             part = [decoded.get(g, 0) for g in groups]
             times.bar(positions, part, width, fill=False, hatch="//", edgecolor="white", label="ours: decode step")
+        if engine == "ours" and floors:
+            level = [floors.get(g, 0) for g in groups]
+            left = [p - width / 2 for p in positions]
+            right = [p + width / 2 for p in positions]
+            times.hlines(level, left, right, colors="black", linewidth=2, label="floor: decode + 3 encodes")
         sizes.bar(positions, nbytes, width, label=label, color=colour)
     names = [
         f"{kind.upper()}\n{cores} core{'s' if cores > 1 else ''}" if cores else kind.upper() for kind, cores in groups
     ]
-    for axis, label in ((times, "ms per image (median)"), (sizes, "kB per image (3 variants)")):
+    time_label = "CPU ms per image (median)" if key == "cpu_ms" else "ms per image (median)"
+    for axis, label in ((times, time_label), (sizes, "kB per image (3 variants)")):
         axis.set_xticks(range(len(groups)), names)
         axis.set_ylabel(label)
         axis.grid(axis="y", alpha=0.3)
     times.legend(fontsize=8)
     figure.suptitle(title, fontsize=10)
+    figure.supxlabel(footer, fontsize=7, ha="left", x=0.01)
     figure.savefig(path, dpi=110)
     print(f"\nchart written to {path}")
+
+
+def machine() -> str:
+    """The CPU model, the cores this process may use, and Python's and Pillow's versions."""
+    import platform
+
+    import PIL
+
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model}, {len(os.sched_getaffinity(0))} cores, Python {platform.python_version()}, Pillow {PIL.__version__}"
+
+
+def load_text() -> str:
+    return " ".join(f"{value:.1f}" for value in os.getloadavg())
 
 
 def shutil_rmtree(path: Path) -> None:
@@ -581,6 +684,127 @@ def encoders(photos: list[Path], rounds: int) -> None:
             ms, nbytes, score = (statistics.median(row[k]) for k in ("ms", "bytes", "ssim"))
             cells.append(f"{ms:7.1f} {nbytes:10,.0f} {score:.4f}")
         print(f"{fmt:6} {label:18} " + " ".join(f"{c:>28}" for c in cells))
+
+
+# --------------------------------------------------------------------------- encoders for the edge
+
+EDGE_WIDTHS = (320, 640, 960, 1280)
+
+
+def edge_encoders(photos: list[Path], rounds: int, quality: int, render_width: int = 640) -> None:
+    """WebP methods 0-6 and AVIF speeds 6-10 against sharp's defaults, on each photo resized to each width.
+
+    The input of every encoder is the photo's slow-reference resize (full decode, Lanczos) to the width, as RGB;
+    each encode is timed alone, one thread (libavif max_threads=1, sharp concurrency 1), interleaved per photo and
+    round. SSIM: luma of the decoded output against that input. Then the whole render as the edge runs it: ours'
+    build_variants from the photo's bytes to one variant render_width wide, with the imaging core's own settings.
+    """
+    import imaging
+    import numpy as np
+    from imaging import encode as encoding
+    from PIL import Image
+    from skimage.metrics import structural_similarity
+
+    settings = [
+        *(("webp", f"method {m}", {"quality": quality, "method": m}) for m in range(7)),
+        *(
+            ("avif", f"speed {s}", {"quality": quality, "speed": s, "subsampling": "4:2:0", "max_threads": 1})
+            for s in (6, 7, 8, 9, 10)
+        ),
+    ]
+    sharp = None
+    if (ROOT / "bench" / "node_modules" / "sharp").is_dir():
+        sharp = start_worker("sharp", None)
+        settings += [("webp", "sharp default", None), ("avif", "sharp default", None)]
+    else:
+        print("skipping sharp: not installed; npm ci --prefix bench")
+    scratch = Path(tempfile.mkdtemp(prefix="bench-edge-"))
+    inputs: dict[tuple[Path, int], tuple[Path, object]] = {}
+    for photo in photos:
+        reference = Reference(photo)
+        for width in EDGE_WIDTHS:
+            size = (width, max(1, round(reference.full.height * width / reference.full.width)))
+            im = reference.full.resize(size, Image.Resampling.LANCZOS)
+            png = scratch / f"{photo.stem}-{width}.png"
+            im.save(png, compress_level=1)
+            inputs[(photo, width)] = (png, im)
+
+    def luma(im) -> np.ndarray:
+        return np.asarray(im.convert("L"), dtype=np.float64)
+
+    table: dict[tuple[str, str, int], dict[str, list[float]]] = {}
+    try:
+        for round_ in range(rounds):
+            for photo in photos:
+                turn = (round_ + photos.index(photo)) % len(settings)
+                for fmt, label, options in settings[turn:] + settings[:turn]:
+                    for width in EDGE_WIDTHS:
+                        png, im = inputs[(photo, width)]
+                        row = table.setdefault((fmt, label, width), {"ms": [], "cpu": [], "bytes": [], "ssim": []})
+                        if options is None:
+                            out = scratch / f"{photo.stem}-{width}-sharp.{fmt}"
+                            answer = sharp.ask({"encode": str(png), "format": fmt, "repeat": 1, "out": str(out)})
+                            row["ms"].append(answer["ms"][0])
+                            row["cpu"].append(answer["cpu_ms"][0])
+                            data = out.read_bytes()
+                        else:
+                            buffer = io.BytesIO()
+                            start, cpu = time.perf_counter(), time.process_time()
+                            im.save(buffer, fmt.upper(), **options)
+                            row["ms"].append((time.perf_counter() - start) * 1000)
+                            row["cpu"].append((time.process_time() - cpu) * 1000)
+                            data = buffer.getvalue()
+                        if round_ == 0:
+                            row["bytes"].append(len(data))
+                            decoded = luma(Image.open(io.BytesIO(data)).convert("RGB"))
+                            row["ssim"].append(structural_similarity(decoded, luma(im), data_range=255))
+    finally:
+        if sharp is not None:
+            sharp.close()
+        shutil_rmtree(scratch)
+    print(
+        f"\nencoders at quality {quality} (sharp: its defaults) on {len(photos)} photos resized to each width, "
+        f"{rounds} rounds, one thread: median CPU ms (wall ms) / median kB / worst luma SSIM against the unencoded input"
+    )
+    print(f"{'format':6} {'setting':14} " + " ".join(f"{f'{width} px':>31}" for width in EDGE_WIDTHS))
+    for fmt, label, _ in settings:
+        cells = []
+        for width in EDGE_WIDTHS:
+            row = table[(fmt, label, width)]
+            cpu, ms = statistics.median(row["cpu"]), statistics.median(row["ms"])
+            kb = statistics.median(row["bytes"]) / 1000
+            cells.append(f"{cpu:6.1f} ({ms:6.1f}) {kb:6.1f} {min(row['ssim']):.4f}")
+        print(f"{fmt:6} {label:14} " + " ".join(f"{c:>31}" for c in cells))
+    print(
+        f"the imaging core's settings (imaging/encode.py): WebP method {encoding.WEBP_METHOD}, AVIF speed "
+        f"{encoding.AVIF_FAST_SPEED} up to {encoding.AVIF_FAST_PIXELS:,} pixels, {encoding.AVIF_SPEED} above"
+    )
+
+    # The render as the edge does it: bytes of the original in, one variant render_width wide out.
+    print(
+        f"\nrender at {render_width} px (build_variants, one thread), CPU ms (wall ms) per photo, median of {rounds} "
+        "rounds"
+    )
+    print(f"{'photo':24} {'MP':>5} " + " ".join(f"{fmt:>15}" for fmt in ("jpeg", "webp", "avif")))
+    worst = {}
+    for photo in photos:
+        data = photo.read_bytes()
+        with Image.open(photo) as im:
+            shown = imaging.orient.oriented(im.size, imaging.orient.orientation(im))
+        edge = render_width if shown[0] >= shown[1] else round(render_width * shown[1] / shown[0])
+        cells = []
+        for fmt in ("jpeg", "webp", "avif"):
+            recipe = imaging.Recipe(variants=(imaging.VariantSpec("edge", edge),), output_format=fmt, quality=quality)
+            times, cpus = [], []
+            for _ in range(rounds):
+                start, cpu = time.perf_counter(), time.process_time()
+                imaging.build_variants(data, recipe)
+                times.append((time.perf_counter() - start) * 1000)
+                cpus.append((time.process_time() - cpu) * 1000)
+            worst[fmt] = max(worst.get(fmt, 0), statistics.median(cpus))
+            cells.append(f"{statistics.median(cpus):6.0f} ({statistics.median(times):6.0f})")
+        print(f"{photo.name[:24]:24} {megapixels(photo):5.1f} " + " ".join(cells))
+    print("slowest photo, CPU: " + ", ".join(f"{fmt} {ms:.0f} ms" for fmt, ms in worst.items()))
 
 
 # --------------------------------------------------------------------------- time after the decode step
@@ -713,8 +937,8 @@ def main() -> None:
     parser.add_argument(
         "--engines",
         type=lambda s: s.split(","),
-        default=["ours", "decode", "naive", "pyvips", "pyvips-chain", "sharp"],
-        help="comma-separated: ours, decode, naive, pyvips, pyvips-chain, sharp",
+        default=["ours", "decode", "floor", "naive", "pyvips", "pyvips-chain", "sharp"],
+        help="comma-separated: ours, decode, floor, naive, pyvips, pyvips-chain, sharp",
     )
     parser.add_argument("--compare-imaging", metavar="DIR", help="also run the imaging package found in DIR")
     parser.add_argument("--kinds", type=lambda s: s.split(","), default=["jpeg"], help="jpeg, heic or both")
@@ -723,8 +947,14 @@ def main() -> None:
     )
     parser.add_argument("--format", default="jpeg", choices=["jpeg", "webp", "avif"], help="variant format")
     parser.add_argument("--plot", type=Path, metavar="FILE", help="draw ms and bytes per engine, kind, cores")
+    parser.add_argument(
+        "--plot-cpu", action="store_true", help="chart CPU ms instead of wall ms (on a machine busy with other work)"
+    )
     parser.add_argument("--after-decode", action="store_true", help="CPU after the decode step, JPEG and HEIC")
     parser.add_argument("--encoders", action="store_true", help="encoder settings: time against bytes")
+    parser.add_argument(
+        "--edge", action="store_true", help="WebP and AVIF settings at 320-1280 px against sharp; the 640 px render"
+    )
     parser.add_argument("--memory", action="store_true", help="peak RSS and time at the 50 MP pixel limit")
     parser.add_argument("--repeats", type=int, default=3, help="runs per source for --memory")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -745,18 +975,27 @@ def main() -> None:
     if args.encoders:
         encoders(photos, args.rounds)
         return
+    if args.edge:
+        edge_encoders(photos, args.rounds, args.quality)
+        return
     if args.after_decode:
         after_decode(photos, args.rounds, args.compare_imaging)
         return
+    load_before = load_text()
     summaries = []
     for kind in args.kinds:
         summaries += compare(args, heic_twins(photos) if kind == "heic" else photos, kind).values()
+    print(f"\nmachine: {machine()}; load average before {load_before}, after {load_text()}")
     if args.plot:
         cores = "/".join(str(c) for c in args.cores if c) or "unpinned"
-        photos_text = f"{len(photos)} photo{'s' if len(photos) > 1 else ''} of 12 MP"
+        source = "real photos" if args.photos else "generated photo-like JPEGs"
+        mp = statistics.median(megapixels(p) for p in photos)
+        photos_text = f"{len(photos)} {source}, {mp:.1f} MP median"
         variants = f"variants {'/'.join(map(str, args.edges))} {args.format.upper()} q{args.quality}"
-        title = f"{photos_text}, {variants}, cores {cores} (bench/bench_processing.py)"
-        plot(summaries, args.plot, title)
+        title = f"{photos_text}, {variants}, cores {cores}, {args.rounds} rounds"
+        command = "python " + " ".join(["bench/bench_processing.py", *sys.argv[1:]])
+        footer = f"{machine()}; load average {load_before} before, {load_text()} after\n{command}"
+        plot(summaries, args.plot, title, footer, "cpu_ms" if args.plot_cpu else "ms")
 
 
 if __name__ == "__main__":

@@ -256,6 +256,14 @@ export function variantAddress(id, name, origin = window.location.origin) {
   return `${origin}/api/images/${encodeURIComponent(id)}/${encodeURIComponent(name)}`;
 }
 
+/**
+ * An image at the edge (GET /img/{id}/{width}.{format}): one width of the deployment, in the format the
+ * browser prefers with "auto", from CloudFront's cache; `delivery` is what GET /api/options says of it.
+ */
+export function deliveryAddress(id, width, delivery, origin = window.location.origin, format = "auto") {
+  return `${origin}${delivery.path}/${encodeURIComponent(id)}/${width}.${format}`;
+}
+
 /** A variant's bytes for a ZIP, from its pre-signed URL (the processed-images bucket admits the site's origin). */
 export async function fetchVariant(url) {
   let response;

@@ -224,7 +224,7 @@ async function start(item, { again = false } = {}) {
     announce(`${item.source.name}: uploaded, now processing.`);
     const answer = await waitForResult(item, apiOptions.maxWaitSeconds);
     item.image = answer.body;
-    item.card.showResult(answer.body, answer.clock);
+    item.card.showResult(answer.body, answer.clock, apiOptions?.delivery ?? null);
     setState(item, "done");
     item.card.setCompact(items.length >= ROWS_FROM);
     const count = answer.body.variants.length;
@@ -324,7 +324,7 @@ async function refreshLinks(item, button) {
     const answer = await getImage(item.id);
     if (answer.state !== "done") throw answer.error ?? new ApiError("not_found");
     item.image = answer.body;
-    item.card.showResult(answer.body, answer.clock);
+    item.card.showResult(answer.body, answer.clock, apiOptions?.delivery ?? null);
     announce(`Fresh links for ${item.source.name}.`);
     if (!items.some((entry) => entry.state === "done" && entry.card.updateExpiry())) zipProblemGone();
   } catch (error) {

@@ -5,7 +5,7 @@ import { h, append } from "./dom.js";
 import { variantAddress } from "./api.js";
 import { formatBytes, formatClock, formatFromNow, formatName, formatPixels, metadataName, sizeChange } from "./format.js";
 import { filterLabel } from "./options.js";
-import { srcsetSnippet } from "./snippet.js";
+import { deliveryImage, srcsetSnippet } from "./snippet.js";
 
 const STATE_LABELS = {
   ready: "Ready",
@@ -22,6 +22,9 @@ const STATE_LABELS = {
 export const BUSY_STATES = new Set(["waiting", "uploading", "processing"]);
 
 let cardCount = 0;
+
+/** The card thumbnail's box in CSS pixels (`.thumb` in style.css; smaller on narrow screens). */
+const THUMB_PIXELS = 88;
 
 /** How far this device's clock may be from the server's before the page corrects for it. */
 const CLOCK_TOLERANCE_MS = 30_000;
@@ -245,16 +248,17 @@ export class Card {
   }
 
   /** The responsive <img> HTML over the lasting addresses, with how long they last. */
-  buildSnippet(image, name) {
-    const snippetText = srcsetSnippet(image);
+  buildSnippet(image, name, delivery = null) {
+    const snippetText = srcsetSnippet(image, window.location.origin, delivery);
     const code = h("code", {}, snippetText);
     const copySnippet = this.button("Copy HTML", `Copy HTML: responsive image of ${name}`, "", () => {
       this.actions.copy(snippetText, "Responsive image HTML", copySnippet);
     });
     return h("section", { class: "snippet" },
       h("div", { class: "subhead" }, h("h4", {}, "Responsive image HTML"), copySnippet),
-      h("p", { class: "hint" },
-        `Uses this service's own addresses (/api/images/…), which keep working after the signed links expire: each one redirects to a freshly signed link. ${retentionSentence()}`.trim()),
+      h("p", { class: "hint" }, delivery
+        ? `Uses this site's /img/… addresses: each width in the format the browser prefers (AVIF, WebP or JPEG), from the CDN's cache. ${retentionSentence()}`.trim()
+        : `Uses this service's own addresses (/api/images/…), which keep working after the signed links expire: each one redirects to a freshly signed link. ${retentionSentence()}`.trim()),
       h("pre", { class: "code", tabindex: "0", "aria-label": "HTML snippet" }, code));
   }
 
@@ -286,15 +290,17 @@ export class Card {
   /**
    * The results of GET /api/images/{id} (status done). `clock` is {server, local}: the server's
    * time when it answered and this page's when the answer arrived (ms), as api.getImage gives them.
+   * `delivery` is GET /api/options' {path, widths} of images at the edge, or null without them.
    */
-  showResult(image, clock = {}) {
+  showResult(image, clock = {}, delivery = null) {
     this.image = image;
+    this.element.dataset.imageId = image.id;
     this.expiresAt = localExpiry(image, clock);
     const name = this.name;
     const variants = [...(image.variants ?? [])].sort((a, b) => b.width * b.height - a.width * a.height);
     const largest = variants[0];
     this.showSizes(image, largest);
-    this.showThumbVariant(variants.at(-1));
+    this.showThumbVariant(image, variants.at(-1), delivery);
     const aspect = largest ? largest.width / largest.height : 1;
     const placeholder = image.placeholder ? blurhashDataUrl(image.placeholder, aspect) : null;
     // The placeholder shows only until the image loads; then a checkerboard shows through
@@ -322,7 +328,7 @@ export class Card {
     const variantList = h("ul", { class: "variants", "aria-label": `Variants of ${name}` },
       variants.map((variant) => this.buildVariant(image, variant, paint)));
 
-    const snippet = links.lasting ? this.buildSnippet(image, name) : h("section", { class: "snippet no-links" },
+    const snippet = links.lasting ? this.buildSnippet(image, name, delivery) : h("section", { class: "snippet no-links" },
       h("h4", {}, "Links to share"),
       h("p", { class: "hint" },
         "Sign-in is on, so this service's addresses answer only signed-in requests, which a shared link or an <img> on another page never is: no links or HTML to share are offered. Download the files to use them elsewhere."));
@@ -364,12 +370,18 @@ export class Card {
   }
 
   /**
-   * The smallest variant as the thumbnail where the browser has no preview of its own: a format it
-   * cannot show (HEIC), or a card restored after a reload (the page does not keep files).
+   * A thumbnail where the browser has no preview of its own: a format it cannot show (HEIC), or a card
+   * restored after a reload (the page does not keep files). Where the deployment delivers images at the edge,
+   * a width just large enough for the thumbnail's box, from the cache and in the browser's best format;
+   * otherwise the smallest variant.
    */
-  showThumbVariant(smallest) {
-    if (!smallest || (this.previewUrl && this.previewLoaded)) return;
-    const img = h("img", { class: "preview from-variant", src: smallest.url, alt: `Preview of ${this.name}` });
+  showThumbVariant(image, smallest, delivery) {
+    if (this.previewUrl && this.previewLoaded) return;
+    // The box is square and covered: a landscape image is shown as wide as its aspect makes it.
+    const aspect = image.original?.width > 0 ? image.original.width / Math.max(1, image.original.height) : 1;
+    const edge = delivery ? deliveryImage(image, delivery, `${Math.ceil(THUMB_PIXELS * Math.max(1, aspect))}px`) : null;
+    if (!edge && !smallest) return;
+    const img = h("img", { class: "preview from-variant", ...(edge ?? { src: smallest.url }), alt: `Preview of ${this.name}` });
     this.thumb.replaceChildren(img);
   }
 

@@ -105,6 +105,7 @@ export function readConfig(body) {
     largeUploadMaxBytes: isCount(limits.large_upload_max_bytes) ? limits.large_upload_max_bytes : null,
     maxPixels: isCount(limits.max_pixels) ? limits.max_pixels : null,
     maxWaitSeconds: isCount(limits.max_wait_seconds) ? limits.max_wait_seconds : 0,
+    delivery: readDelivery(body.delivery),
     links: {
       // Whether /api/images/{id}/{variant} works for whoever holds it (not with sign-in on: no bearer token).
       lasting: body.lasting_links !== false,
@@ -112,6 +113,14 @@ export function readConfig(body) {
       retentionDays: Number.isInteger(body.retention_days) && body.retention_days >= 0 ? body.retention_days : null,
     },
   };
+}
+
+/** Images at the edge (GET /img/...): {path, widths}, or null where the deployment has none. */
+function readDelivery(delivery) {
+  const widths = Array.isArray(delivery?.widths) ? delivery.widths.filter((width) => isCount(width) && width > 0) : [];
+  const path = delivery?.path;
+  if (typeof path !== "string" || !/^\/[a-z]+$/.test(path) || !widths.length) return null;
+  return { path, widths };
 }
 
 /**

@@ -1,4 +1,4 @@
-"""`imageservice upload|status|delete|login|logout`: the HTTP API from a shell, with exit codes a script can use.
+"""`imageservice upload|status|delete|url|login|logout`: the HTTP API from a shell, with exit codes a script can use.
 
 Uploads go through POST /api/images when they fit its limit and through the pre-signed POST of
 /api/uploads otherwise; both limits come from GET /api/options, so nothing here copies them.
@@ -12,7 +12,7 @@ import sys
 import time
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 import requests
 
@@ -317,6 +317,21 @@ def command_status(client: Client, args) -> int:
     return {"done": OK, "pending": NOT_FINISHED, "failed": FAILED}[image["status"]]
 
 
+def command_url(client: Client, args) -> int:
+    """The image's address at the edge (GET /img/{id}/{width}.{format}), with the width and format checked
+    against what the service delivers (GET /api/options); the image itself is not fetched."""
+    delivery = client.options().get("delivery")
+    if not delivery:
+        raise CommandError(REFUSED, "this service delivers no /img addresses (signed-in deployments do not yet)")
+    widths, formats = delivery["widths"], delivery["formats"]
+    if args.width not in widths:
+        raise CommandError(USAGE, f"--width must be one of {', '.join(map(str, widths))}, not {args.width}")
+    if args.format not in formats:
+        raise CommandError(USAGE, f"--format must be one of {', '.join(formats)}, not {args.format}")
+    print(f"{client.url}{delivery['path']}/{quote(args.id, safe='')}/{args.width}.{args.format}")
+    return OK
+
+
 def command_delete(client: Client, args) -> int:
     client.call("DELETE", f"/api/images/{args.id}", (204,))
     print(f"deleted {args.id}")
@@ -369,6 +384,12 @@ def parser() -> argparse.ArgumentParser:
                                  help="sign in through your browser and keep the tokens for this service")
     login_.add_argument("--no-browser", action="store_true", help="print the sign-in address instead of opening it")
     commands.add_parser("logout", parents=[shared], help="forget the tokens kept for this service")
+    url = commands.add_parser("url", parents=[shared],
+                              help="print the image's address at the edge: /img/ID/WIDTH.FORMAT, cached by the CDN")
+    url.add_argument("id")
+    url.add_argument("--width", type=int, required=True, help="one of the service's widths (GET /api/options)")
+    url.add_argument("--format", default="auto",
+                     help="auto (default: AVIF, WebP or JPEG, as each browser prefers), avif, webp, jpeg or png")
     return top
 
 
@@ -405,7 +426,7 @@ def main(argv: list[str] | None = None) -> int:
         # --timeout bounds the wait for outcomes; a single request gets 30 s at least.
         client = Client(url, max(args.timeout, 30))
         run = {"upload": command_upload, "status": command_status, "delete": command_delete,
-               "login": command_login, "logout": command_logout}[args.command]
+               "url": command_url, "login": command_login, "logout": command_logout}[args.command]
         client.token = access_token(args, url)
         return run(client, args)
     except CommandError as error:

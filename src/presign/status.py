@@ -8,7 +8,7 @@ from imageservice import records
 from imageservice.config import Config
 from imageservice.errors import InvalidOption, NotFound, quoted
 from imageservice.filename import attachment_disposition
-from imageservice.keys import is_image_id, parse_newest_entry, upload_key
+from imageservice.keys import DELIVERY_PATH, REQUESTED_FORMATS, is_image_id, parse_newest_entry, upload_key
 from imageservice.manifest import DELETED, DONE, FAILED, PENDING, Manifest, StoredVariant
 from imageservice.options import FILTERS, MAX_FILTERS, OUTPUT_FORMATS
 from imageservice.sniff import ACCEPTED_CONTENT_TYPES
@@ -166,6 +166,7 @@ def processing_options(config: Config) -> dict:
         "retention_days": config.variants_expire_days,
         "lasting_links": lasting_links(config),
         "sign_in": sign_in_options(config),
+        "delivery": delivery_options(config),
     }
 
 
@@ -175,6 +176,14 @@ def lasting_links(config: Config) -> bool:
     a link or an <img> never carries, so the page offers no such links. (Edge delivery with signed cookies, issue
     22, is what would make them work with sign-in on: this is the one place to say so.)"""
     return not config.sign_in.enabled
+
+
+def delivery_options(config: Config) -> dict | None:
+    """Images at the edge (GET /img/{id}/{width}.{format}, docs/delivery.md): where, which widths and formats;
+    None where the distribution has no /img/* behaviour (signed in: until a signed cookie guards it)."""
+    if config.sign_in.enabled:
+        return None
+    return {"path": DELIVERY_PATH, "widths": list(config.widths), "formats": list(REQUESTED_FORMATS)}
 
 
 SIGN_IN_SCOPES = ("openid", "email", "profile")

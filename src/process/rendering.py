@@ -19,7 +19,7 @@ from imageservice.keys import derived_key, parse_derived_key, upload_key
 from imageservice.manifest import DONE, FAILED, PENDING
 from imageservice.records import OriginalMetadata
 from imageservice.tracing import get_tracer
-from processing import recipe_for
+from processing import limits_for, recipe_for
 
 # In AuthMode none a derived image is public and never changes (its key names id, width and format; a DELETE
 # invalidates it), so browsers and CloudFront keep it a year. Signed in, browsers keep it to themselves; the
@@ -94,7 +94,11 @@ def render_derived(s3, config: Config, request: DerivedRequest, deadline: float 
         output_format=request.format,
     )
     try:
-        (variant,) = imaging.build_variants(original["Body"].read(), recipe, deadline, get_tracer().span).variants
+        # In a forked child under processing's limits (imaging.isolation), as processing decodes and encodes; one
+        # span around it (its arguments are pickled to the worker, and a tracer is not).
+        with get_tracer().span("build variants"):
+            (variant,) = imaging.run_isolated(imaging.build_variants, original["Body"].read(), recipe, deadline,
+                                              limits=limits_for(config, deadline), deadline=deadline).variants
     except imaging.ImageRejected as rejection:
         raise ImageFailed(rejection.code, rejection.message) from None
     rendered = Rendered(request.key, variant.data, variant.content_type, cache_control(config))

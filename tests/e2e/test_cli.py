@@ -2,6 +2,7 @@
 local stack (DirectUploadMaxBytes=200000, so larger files take the pre-signed POST)."""
 
 import fcntl
+import io
 import json
 import os
 import shutil
@@ -43,6 +44,15 @@ def cli_command(installed: Path, tmp_path: Path, url: str | None, args, env: dic
                         **(env or {})})
     command = [sys.executable, str(installed / "bin" / "imageservice"), *(["--url", url] if url else []), *args]
     return command, environment
+
+
+@pytest.fixture
+def http_get_image():
+    def get(url: str, accept: str) -> requests.Response:
+        answer = requests.get(url, headers={"Accept": accept}, timeout=60)
+        assert answer.status_code == 200, answer.text
+        return answer
+    return get
 
 
 @pytest.fixture
@@ -263,3 +273,22 @@ def test_login_then_upload_in_each_sign_in_mode(installed, tmp_path, start_stack
     assert run("status", image_id, env={"IMAGESERVICE_TOKEN": minted["access_token"]}).returncode == 0
     stranger = requests.post(f"{issuer}/dev/mint", data={"email": "dave@example.com"}, timeout=10).json()
     assert run("status", image_id, env={"IMAGESERVICE_TOKEN": stranger["access_token"]}).returncode == 5
+
+
+def test_url_prints_the_image_s_address_at_the_edge(imageservice, tmp_path, photo, http_get_image):
+    (tmp_path / "wide.jpg").write_bytes(photo(1280, 960, seed=6))
+    uploaded = imageservice("upload", "wide.jpg", "--wait")
+    image_id = uploaded.stdout.split("\t")[0]
+
+    url = imageservice("url", image_id, "--width", "640", "--format", "auto")
+    assert url.returncode == 0, url.stderr
+    address = url.stdout.strip()
+    assert address.endswith(f"/img/{image_id}/640.auto")
+    answer = http_get_image(address, "image/avif,image/webp,*/*")
+    assert (answer.headers["Content-Type"], Image.open(io.BytesIO(answer.content)).width) == ("image/avif", 640)
+    assert imageservice("url", image_id, "--width", "640").stdout == url.stdout  # auto is the default
+    assert imageservice("url", image_id, "--width", "320", "--format", "webp").stdout.strip().endswith("/320.webp")
+
+    wrong = imageservice("url", image_id, "--width", "641")
+    assert wrong.returncode == 2 and "--width must be one of 160, 320, 640" in wrong.stderr
+    assert imageservice("url", image_id, "--width", "640", "--format", "gif").returncode == 2

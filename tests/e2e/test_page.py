@@ -112,9 +112,8 @@ def api_image(base_url: str, image_id: str) -> dict:
 
 
 def card_image_id(page, card) -> str:
-    """The image id a finished card shows (from its snippet's /api/images/{id}/… addresses)."""
-    snippet = card.locator(".snippet code").text_content()
-    return re.search(r"/api/images/([0-9a-f-]{36})/", snippet)[1]
+    """The image id a finished card shows."""
+    return card.get_attribute("data-image-id")
 
 
 def check_results(page, card, base_url: str) -> dict:
@@ -130,13 +129,17 @@ def check_results(page, card, base_url: str) -> dict:
         assert on_page["pixels"] == f"{variant['width']} × {variant['height']}"
         assert on_page["format"].lower() == variant["format"].lower()
     expect(card.locator(".expiry")).to_contain_text("Download links work until")
-    # The snippet uses the stable redirect addresses, each of which leads to the variant.
+    # The snippet uses the site's /img addresses (AuthMode none: images at the edge), each an image of the width
+    # its descriptor says, the largest the original's own.
     snippet = card.locator(".snippet code").text_content()
-    addresses = re.findall(r"(http://127\.0\.0\.1:\d+/api/images/[^\s\"]+?)(?: \d+w|\")", snippet)
-    assert addresses and all(a.startswith(base_url) for a in addresses)
-    for address in set(addresses):
-        answer = requests.get(address, timeout=30)
-        assert answer.status_code == 200 and answer.headers["Content-Type"].startswith("image/"), address
+    candidates = re.findall(r"(http://127\.0\.0\.1:\d+/img/[^\s\"]+?) (\d+)w", snippet)
+    assert candidates and all(address.startswith(base_url) for address, _ in candidates)
+    for address, width in candidates:
+        answer = requests.get(address, headers={"Accept": "image/avif,image/webp,*/*"}, timeout=60)
+        assert answer.status_code == 200 and answer.headers["Content-Type"] == "image/avif", address
+        assert Image.open(io.BytesIO(answer.content)).width == int(width), address
+    assert int(candidates[-1][1]) == image["original"]["width"]
+    assert f'width="{image["original"]["width"]}" height="{image["original"]["height"]}"' in snippet
     return image
 
 
@@ -732,6 +735,11 @@ def test_a_reload_keeps_the_list_resumes_processing_and_warns_while_sending(open
     check_results(page, cards.nth(0), base_url)
     check_results(page, cards.nth(1), base_url)
     expect(cards.nth(1).locator(".compare-figure .hint:not(.growth-hint)")).to_contain_text("no before view")
+    # A restored card has no file to preview: its thumbnail comes from the edge, a width for its 88 px box.
+    thumb = cards.nth(1).locator(".thumb img.preview")
+    expect(thumb).to_have_attribute("sizes", re.compile(r"^\d+px$"))
+    page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=thumb.element_handle())
+    assert "/img/" in thumb.evaluate("(img) => img.currentSrc")
     expect(cards.nth(2)).to_have_attribute("data-state", "failed")
     expect(cards.nth(2).locator(".error-title")).to_have_text(
         "This file was not uploaded before the page was closed or reloaded.")

@@ -206,6 +206,13 @@ def test_options_describe_what_clients_may_ask(invoke, load_event, config):
     assert body["quality"]["default"] == config.default_quality
     assert body["limits"]["direct_upload_max_bytes"] == config.direct_upload_max_bytes
     assert [v["name"] for v in body["variants"]] == ["large", "medium", "thumb"]
+    assert body["delivery"] == {"path": "/img", "widths": list(config.widths),
+                                "formats": ["auto", "avif", "webp", "jpeg", "png"]}
+
+
+def test_signed_in_options_offer_no_delivery_until_a_signed_cookie_guards_it(invoke, load_event, function_env):
+    function_env({"AUTH_MODE": "cognito"})
+    assert response_json(invoke("PresignFunction", load_event("presign_get_options.json")))["delivery"] is None
 
 
 def test_health_is_ok_when_buckets_answer(invoke, load_event):

@@ -155,7 +155,7 @@ def test_an_original_gone_by_lifecycle_is_404(done_image, render, s3, config):
 
 def test_a_delete_while_rendering_wins(done_image, render, s3, config, monkeypatch):
     image_id = done_image()
-    build = imaging.build_variants
+    build = imaging.run_isolated
 
     def build_then_delete(*args, **kwargs):
         built = build(*args, **kwargs)
@@ -164,7 +164,7 @@ def test_a_delete_while_rendering_wins(done_image, render, s3, config, monkeypat
                                    Body=Manifest.deleted(image_id).to_json())  # the DELETE's tombstone, meanwhile
         return built
 
-    monkeypatch.setattr(rendering.imaging, "build_variants", build_then_delete)
+    monkeypatch.setattr(rendering.imaging, "run_isolated", build_then_delete)
     assert render(f"/img/{image_id}/640.webp")["statusCode"] == 404
     assert derived_keys(s3, config, image_id) == set()
 

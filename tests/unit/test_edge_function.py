@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 from imageservice.config import parse_widths
-from imageservice.keys import DERIVED_FORMATS, new_image_id, parse_derived_key
+from imageservice.keys import DELIVERY_PATH, DERIVED_FORMATS, REQUESTED_FORMATS, new_image_id, parse_derived_key
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ROOT / "src" / "edge" / "image_request.js"
@@ -30,6 +30,13 @@ def test_the_function_s_node_tests_pass():
 def test_the_template_deploys_the_file_as_it_is(template):
     code = template["Resources"]["ImageRequestFunction"]["Properties"]["FunctionCode"]
     assert code == {"Fn::Sub": SOURCE.read_text()}, "run scripts/sync_edge_function.py"
+
+
+def test_the_function_takes_the_formats_and_path_the_api_offers():
+    source = SOURCE.read_text()
+    (formats,) = re.findall(r"var FORMATS = \[([^\]]*)\];", source)
+    assert tuple(re.findall(r"'([a-z]+)'", formats)) == REQUESTED_FORMATS
+    assert f"'{DELIVERY_PATH}/' + match[1]" in source
 
 
 def test_the_only_substitution_is_the_widths_parameter(template):

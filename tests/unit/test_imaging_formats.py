@@ -120,3 +120,19 @@ def test_two_threads_make_the_same_variants_as_one(source, output_format):
             assert np.abs(difference).mean() < 0.5
         else:
             assert a.data == b.data
+
+
+def test_avif_is_encoded_faster_up_to_the_sizes_the_edge_renders(monkeypatch):
+    # A render at 640 px has a person waiting (docs/performance.md): speed 9 there, 8 for larger variants.
+    data = encode(photo(2400, 1600, seed=3), "JPEG")
+    speeds = {}
+    real = Image.Image.save
+
+    def spy(im, fp, format=None, **params):
+        speeds[im.size] = params.get("speed")
+        return real(im, fp, format, **params)
+
+    monkeypatch.setattr(Image.Image, "save", spy)
+    result = build_variants(data, recipe(2048, 1280, 640, output_format="avif"))
+    assert [(v.width, v.height) for v in result.variants] == [(2048, 1365), (1280, 853), (640, 427)]
+    assert speeds == {(2048, 1365): 8, (1280, 853): 9, (640, 427): 9}

@@ -93,14 +93,16 @@ def planes_loads(monkeypatch):
 
 
 # Quality 100 leaves the codec's loss negligible, so what is scored is the resampling. The ids name the
-# path: a baseline 4000x3000 JPEG to 2048 or 1600 px decodes luma in full and chroma at 1/4; to 800 px
-# it is decoded once at 1/2 (the DCT-domain draft) and split into planes in memory, as a progressive
-# JPEG and a PNG source to JPEG are; PNG output keeps full-resolution RGB.
+# path: a baseline 4000x3000 JPEG to 2048 or 1600 px decodes luma in full and chroma at 1/4, to 2400 px
+# chroma at 1/2 (1/4 falls short of 1200 px); to 800 px it is decoded once at 1/2 (the DCT-domain draft)
+# as YCbCr and split into planes in memory, as a progressive JPEG is; a PNG source to JPEG is split from
+# RGB; PNG output keeps full-resolution RGB.
 @pytest.mark.parametrize(
     "source, edges, output_format, planes",
     [
         ("jpeg", (2048, 1024, 512, 256), "jpeg", [4]),
         ("jpeg", (1600, 800, 320, 150), "jpeg", [4]),
+        ("jpeg", (2400, 1200, 300), "jpeg", [2]),
         ("jpeg", (800, 300, 64), "jpeg", []),
         ("jpeg", (2048, 1024, 256), "png", []),
         ("jpeg", (800, 300, 64), "png", []),
@@ -110,6 +112,7 @@ def planes_loads(monkeypatch):
     ids=[
         "planes-2048-chain",
         "planes-uneven-chain",
+        "planes-half-chroma",
         "split-dct-draft",
         "rgb-2048-chain",
         "rgb-dct-draft",
@@ -126,6 +129,24 @@ def test_every_variant_matches_a_single_full_resolution_lanczos_resize(
     for variant in result.variants:
         score = _ssim(decode(variant.data), data)
         assert score >= 0.98, (variant.name, score)
+
+
+@pytest.mark.parametrize("source, edge", [("progressive", 2048), ("jpeg", 800)])
+def test_jpeg_decoded_once_is_decoded_as_ycbcr_and_split(source, edge, monkeypatch):
+    # No colour conversion in libjpeg, no RGB-to-luma pass and no resize of full-size RGB for chroma.
+    modes = []
+    real = decode_module.load_ycbcr
+
+    def spy(data, im, draft_size):
+        decoded = real(data, im, draft_size)
+        modes.append(decoded.mode)
+        return decoded
+
+    monkeypatch.setattr(decode_module, "load_ycbcr", spy)
+    data = SOURCES[source]()
+    out = decode(build_variants(data, recipe(edge, quality=100)).variants[0].data).convert("RGB")
+    assert modes == ["YCbCr"]
+    assert _block_difference(out, _full(data).resize(out.size, Image.Resampling.LANCZOS)) < 1.5
 
 
 def _block_difference(out: Image.Image, reference: Image.Image) -> float:

@@ -156,11 +156,12 @@ def load(im: Image.Image, draft_size: tuple[int, int] | None) -> Image.Image:
     return im
 
 
-# A second pass over the entropy-coded data for chroma pays only when DCT scaling does most of its work
-# (_jpeg_planes_scale has the figures): at 1/4 or 1/8, not at 1/2. The decoded chroma may fall
-# a little short of the size a 4:2:0 encoder keeps (1000 px for 1024 from a 4000 px photo);
-# planar.Planes use it as it is.
-_CHROMA_SCALES = (8, 4)
+# A second pass over the entropy-coded data for chroma (the first decodes luma alone) pays whenever DCT
+# scaling skips most of the chroma work, 1/2 included: on real 8.7-14.7 MP photos, full-size luma plus
+# chroma at 1/2 took 37-77 ms CPU where one RGB decode split into planes took 61-108, and one YCbCr decode
+# split in memory 54-105 (docs/performance.md). The decoded chroma may fall a little short of the size a
+# 4:2:0 encoder keeps (1000 px for 1024 from a 4000 px photo); planar.Planes use it as it is.
+_CHROMA_SCALES = (8, 4, 2)
 
 
 def dct_scale(size: tuple[int, int], draft_size: tuple[int, int] | None) -> int:
@@ -172,7 +173,7 @@ def dct_scale(size: tuple[int, int], draft_size: tuple[int, int] | None) -> int:
 
 
 def chroma_scale(size: tuple[int, int], chroma_size: tuple[int, int]) -> int | None:
-    """The DCT scale (8 or 4) at which a JPEG's chroma is decoded for chroma_size, or None when neither will do."""
+    """The DCT scale (8, 4 or 2) at which a JPEG's chroma is decoded for chroma_size, or None when neither will do."""
     for scale in _CHROMA_SCALES:
         if math.ceil(max(size) / scale) >= planar.CHROMA_SHORTFALL * max(chroma_size):
             return scale
@@ -266,6 +267,36 @@ def _jpeg_planes_scale(
     return chroma_scale(source.size, planar.half(target))
 
 
+def _splits_ycbcr(source: Image.Image, source_format: str, output: str, target: Size) -> bool:
+    """Whether this JPEG, not decoded as two passes, is decoded once as YCbCr and split into planes.
+
+    libjpeg then skips its colour conversion, and the planes need no RGB-to-luma pass nor a resize of
+    full-size RGB for chroma: on real progressive photos 111-291 ms where an RGB decode split into planes
+    took 132-293.
+    """
+    return (
+        source_format == "jpeg"
+        and source.mode == "RGB"
+        and output in encode.SUBSAMPLED_FORMATS
+        and target != source.size
+        and _stores_ycbcr(source)
+    )
+
+
+def load_ycbcr(data: bytes, im: Image.Image, draft_size: Size | None) -> Image.Image:
+    """The JPEG decoded once, at the draft's scale, as YCbCr; as RGB from a fresh open if libjpeg refuses YCbCr."""
+    with decoding():
+        im.draft("YCbCr", draft_size)
+        try:
+            im.load()
+            return im
+        except OSError:
+            pass
+    # Damage raises again here, as a rejection.
+    fallback = Image.open(io.BytesIO(data), formats=["JPEG"])
+    return load(fallback, draft_size)
+
+
 def _still_picture(data: bytes, source: Image.Image, source_format: str, recipe: Recipe, animated: bool):
     """The first frame as the still or planar path takes it, and the format to write."""
     stored = source.size
@@ -290,6 +321,12 @@ def _still_picture(data: bytes, source: Image.Image, source_format: str, recipe:
         luma, small = load_planes(data, source, scale, recipe.threads)
         with decoding():
             return Planes(luma, *planar.chroma_bands(small)), opaque_output
+    if not animated and _splits_ycbcr(source, source_format, opaque_output, target):
+        decoded = load_ycbcr(data, source, draft)
+        with decoding():
+            if decoded.mode == "YCbCr":
+                return planar.box_reduced_chroma(Planes(*decoded.split()), target), opaque_output
+            return planar.from_rgb(decoded, target), opaque_output
     load(source, draft)
     # Palettes are resolved lazily, so damage can still surface here.
     with decoding():

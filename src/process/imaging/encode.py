@@ -31,14 +31,34 @@ SUBSAMPLED_FORMATS = ("jpeg", "webp", "avif")
 # writes by default; they took 2x the encoding time (+8 ms at 2048 px) for 1-6% fewer bytes. Progressive
 # took 5x (+35 ms at 2048 px, +70 on noisy photos) for 3-6% fewer; it is off. 4:2:0 is explicit:
 # planar.Planes are built for it. PNG: zlib level 4 was 1.4-2x faster than 6 for 1.5-5% larger files
-# (photos, a screenshot, artwork). WebP: method 4, libwebp's and sharp's default; 2 was 2.3x faster for
-# 4% larger files and lower SSIM. AVIF: speed 8 was 2.3x faster than 6 for 4-10% larger files; 9 was
-# 2.6-3.4x faster again for 3-19% larger files.
+# (photos, a screenshot, artwork).
+#
+# WebP and AVIF, the formats the edge renders while a person waits (GET /img/{id}/{width}.{format}), are set
+# here for processing's variants and the edge's renders alike; docs/performance.md has the measurements
+# (bench/bench_processing.py --photos DIR --edge, 11 real photos at 320-1280 px against sharp's defaults).
+# WebP: method 4, libwebp's and sharp's default (the same bytes and SSIM as sharp's); 2 was 2.2x faster for
+# 5% larger files and lower SSIM, 6 1.7x slower for 3% smaller. AVIF: libaom's speed 8 was 2-4x faster than
+# 6 and 7 for 4-12% larger files, and 9 (10 gives the same bytes) 2.6-3.2x faster again for 24% larger
+# files at the same SSIM. A person waits for a render at 640 px: there speed 8 left no room under 100 ms
+# beside the decode (35-45 ms CPU for the encode alone), so outputs up to AVIF_FAST_PIXELS (1280 x 1024,
+# every width the edge offers up to 1280 px) take speed 9; larger ones, mostly processing's 2048 px
+# variants that no one waits for, keep speed 8 and its smaller files.
+WEBP_METHOD = 4
+AVIF_SPEED = 8
+AVIF_FAST_SPEED = 9
+AVIF_FAST_PIXELS = 1280 * 1024
+
+
+def avif_speed(size: tuple[int, int]) -> int:
+    """libaom's speed for an AVIF of this size."""
+    return AVIF_FAST_SPEED if size[0] * size[1] <= AVIF_FAST_PIXELS else AVIF_SPEED
+
+
 _OPTIONS = {
     "jpeg": lambda q: {"quality": q, "optimize": True, "subsampling": "4:2:0"},
     "png": lambda q: {"compress_level": 4},
-    "webp": lambda q: {"quality": q, "method": 4},
-    "avif": lambda q: {"quality": q, "speed": 8, "subsampling": "4:2:0"},
+    "webp": lambda q: {"quality": q, "method": WEBP_METHOD},
+    "avif": lambda q: {"quality": q, "subsampling": "4:2:0"},
     "gif": lambda q: {},
 }
 
@@ -82,7 +102,9 @@ def _prepared(im: Image.Image, fmt: str) -> Image.Image:
 def encode(im: Image.Image, fmt: str, quality: int, threads: int = 1) -> bytes:
     """Write one still image; libavif may use up to threads threads (its default is every core it sees)."""
     buffer = io.BytesIO()
-    options = _OPTIONS[fmt](quality) | ({"max_threads": threads} if fmt == "avif" else {})
+    options = _OPTIONS[fmt](quality)
+    if fmt == "avif":
+        options |= {"max_threads": threads, "speed": avif_speed(im.size)}
     _prepared(im, fmt).save(buffer, _WRITERS[fmt][0], **options)
     return buffer.getvalue()
 

@@ -52,6 +52,9 @@ def manifest_key(image_id: str) -> str:
 DERIVED_PREFIX = "img/"
 # fallback: JPEG, or PNG for an image with transparency (what `auto` becomes without AVIF or WebP in Accept).
 DERIVED_FORMATS = ("avif", "webp", "jpeg", "png", "fallback")
+# What a request may name (src/edge/image_request.js turns auto into one of the derived formats).
+REQUESTED_FORMATS = ("auto", "avif", "webp", "jpeg", "png")
+DELIVERY_PATH = f"/{DERIVED_PREFIX.rstrip('/')}"
 _DERIVED_KEY = re.compile(rf"{DERIVED_PREFIX}({_IMAGE_ID.pattern})/([1-9][0-9]{{0,4}})\.({'|'.join(DERIVED_FORMATS)})")
 
 
