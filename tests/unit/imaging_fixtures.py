@@ -12,6 +12,8 @@ from pathlib import Path
 import imaging  # also registers the HEIF opener that decode() relies on
 import numpy as np
 import pillow_heif
+from imaging import heif as heif_module
+from imaging.planar import Planes
 from PIL import Image, ImageDraw
 
 from testkit.images import photo  # noqa: F401 - the imaging tests' photo, re-exported
@@ -311,3 +313,27 @@ def recipe(*edges: int, **options) -> "imaging.Recipe":
 def only(data: bytes, *edges: int, **options) -> Image.Image:
     """Run the pipeline and decode its first variant."""
     return decode(imaging.build_variants(data, recipe(*(edges or (4096,)), **options)).variants[0].data)
+
+
+def block_difference(out: Image.Image, reference: Image.Image) -> float:
+    """Mean difference of 8x8 block means over every channel: colour, which SSIM of luma does not see, and
+    which codec and resampling noise barely move."""
+
+    def blocks(im):
+        return np.asarray(im.resize((out.width // 8, out.height // 8), Image.Resampling.BOX), dtype=float)
+
+    return float(np.abs(blocks(out) - blocks(reference)).mean())
+
+
+def record_plane_path(monkeypatch) -> list[bool]:
+    """Record, per HEIC decode, whether heif.load_planes gave planes (False: it fell back to Pillow)."""
+    taken = []
+    real = heif_module.load_planes
+
+    def spy(data, threads):
+        planes = real(data, threads)
+        taken.append(isinstance(planes, Planes))
+        return planes
+
+    monkeypatch.setattr(heif_module, "load_planes", spy)
+    return taken

@@ -13,8 +13,17 @@ import pillow_heif
 import pytest
 from imaging import ImageRejected, build_variants
 from imaging import heif as heif_module
-from imaging.planar import Planes
-from imaging_fixtures import decode, exif, luma, photo, recipe, stored_for, swapped_primaries_profile
+from imaging_fixtures import (
+    block_difference,
+    decode,
+    exif,
+    luma,
+    photo,
+    recipe,
+    record_plane_path,
+    stored_for,
+    swapped_primaries_profile,
+)
 from PIL import Image, ImageCms
 from skimage.metrics import structural_similarity
 
@@ -88,28 +97,10 @@ def _reference(data: bytes) -> Image.Image:
     return rgb
 
 
-def _block_difference(out: Image.Image, reference: Image.Image) -> float:
-    """Mean difference of 8x8 block means over every channel: colour, which SSIM of luma does not see."""
-
-    def blocks(im):
-        return np.asarray(im.resize((im.width // 8, im.height // 8), Image.Resampling.BOX), dtype=float)
-
-    return float(np.abs(blocks(out) - blocks(reference)).mean())
-
-
 @pytest.fixture
 def plane_path(monkeypatch):
     """Whether each HEIC came back as planes from heif.load_planes."""
-    taken = []
-    real = heif_module.load_planes
-
-    def spy(data, threads):
-        planes = real(data, threads)
-        taken.append(isinstance(planes, Planes))
-        return planes
-
-    monkeypatch.setattr(heif_module, "load_planes", spy)
-    return taken
+    return record_plane_path(monkeypatch)
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -136,7 +127,7 @@ def test_plane_path_or_fallback_matches_the_reference_decoder(name, plane_path):
     expected = reference.resize(out.size, Image.Resampling.LANCZOS)
     score = structural_similarity(luma(out), luma(expected), data_range=255)
     assert score >= 0.98, (name, score)
-    assert _block_difference(out, expected) < 2.0, name
+    assert block_difference(out, expected) < 2.0, name
 
 
 def test_a_wrong_orientation_would_fail_the_comparison():

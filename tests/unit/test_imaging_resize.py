@@ -8,9 +8,18 @@ import pillow_heif
 import pytest
 from imaging import Recipe, VariantSpec, build_variants, resize
 from imaging import decode as decode_module
-from imaging import heif as heif_module
-from imaging.planar import Planes
-from imaging_fixtures import big_photo_jpeg, decode, encode, heic, luma, phone_heic, photo, recipe
+from imaging_fixtures import (
+    big_photo_jpeg,
+    block_difference,
+    decode,
+    encode,
+    heic,
+    luma,
+    phone_heic,
+    photo,
+    recipe,
+    record_plane_path,
+)
 from PIL import Image
 from skimage.metrics import structural_similarity
 
@@ -146,31 +155,13 @@ def test_jpeg_decoded_once_is_decoded_as_ycbcr_and_split(source, edge, monkeypat
     data = SOURCES[source]()
     out = decode(build_variants(data, recipe(edge, quality=100)).variants[0].data).convert("RGB")
     assert modes == ["YCbCr"]
-    assert _block_difference(out, _full(data).resize(out.size, Image.Resampling.LANCZOS)) < 1.5
-
-
-def _block_difference(out: Image.Image, reference: Image.Image) -> float:
-    """Mean difference of 8x8 block means over every channel, which codec and resampling noise barely move."""
-
-    def blocks(im):
-        return np.asarray(im.resize((out.width // 8, out.height // 8), Image.Resampling.BOX), dtype=float)
-
-    return float(np.abs(blocks(out) - blocks(reference)).mean())
+    assert block_difference(out, _full(data).resize(out.size, Image.Resampling.LANCZOS)) < 1.5
 
 
 @pytest.fixture
 def heif_planes(monkeypatch):
     """Record whether each HEIC decoded as planes came back as planes (False: decoded through Pillow)."""
-    calls = []
-    real = heif_module.load_planes
-
-    def spy(data, threads):
-        planes = real(data, threads)
-        calls.append(isinstance(planes, Planes))
-        return planes
-
-    monkeypatch.setattr(heif_module, "load_planes", spy)
-    return calls
+    return record_plane_path(monkeypatch)
 
 
 # Phone photos: a 12 MP HEIC in 512 px tiles, 8-bit decoded by libheif straight to luma and half-size chroma,
@@ -203,7 +194,7 @@ def test_heic_planes_keep_colour_as_the_slow_path_does(options, planes, heif_pla
     out = decode(build_variants(data, recipe(400, quality=100)).variants[0].data).convert("RGB")
     assert heif_planes == [planes]
     reference = decode(data).convert("RGB").resize(out.size, Image.Resampling.LANCZOS)
-    assert _block_difference(out, reference) < 1.5
+    assert block_difference(out, reference) < 1.5
 
 
 def test_planes_keep_colour_as_the_slow_path_does():
@@ -212,7 +203,7 @@ def test_planes_keep_colour_as_the_slow_path_does():
     data = big_photo_jpeg()
     out = decode(build_variants(data, recipe(1024, quality=100)).variants[0].data).convert("RGB")
     reference = _full(data).resize(out.size, Image.Resampling.LANCZOS)
-    assert _block_difference(out, reference) < 1.5
+    assert block_difference(out, reference) < 1.5
 
 
 def test_rgb_coded_jpeg_decodes_as_planes_too():
