@@ -202,8 +202,8 @@ def job_probe(name: str, use_deadline: bool) -> None:
     make, options = JOBS[name]
     data = make()
     recipe = imaging.Recipe(variants=tuple(imaging.VariantSpec(n, e) for n, e in VARIANTS), **options)
-    from process_app import DEADLINE_MARGIN_SECONDS
     from imaging import animation, decode, pipeline
+    from process_app import DEADLINE_MARGIN_SECONDS
 
     # As ProcessFunction gives it: the function's time less the margin for writing the outcome.
     started, cpu = time.perf_counter(), time.process_time()

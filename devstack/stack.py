@@ -26,9 +26,6 @@ from urllib.parse import unquote_plus
 from .apigw.events import http_answer as answer_of
 from .apigw.gateway import Gateway, Router
 from .application import app
-from .cloudwatch.page import PATH as STACK_PAGE
-from .cloudwatch.page import render as render_stack_page
-from .cloudwatch.telemetry import Telemetry
 from .cfn.template import (
     Function,
     Stack,
@@ -40,6 +37,9 @@ from .cfn.template import (
 )
 from .cloudfront import FunctionFailed as CloudFrontFunctionFailed
 from .cloudfront import LocalCloudFront, edge_functions
+from .cloudwatch.page import PATH as STACK_PAGE
+from .cloudwatch.page import render as render_stack_page
+from .cloudwatch.telemetry import Telemetry
 from .cognito.oidc import DEFAULT_TOKEN_SECONDS, LocalSignIn
 from .iam.identity import function_credentials, known_credentials
 from .lambda_.lambdas import AsyncInvoker, FunctionError, FunctionPool, Trigger, lambda_environment

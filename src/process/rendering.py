@@ -13,12 +13,12 @@ import imaging
 from botocore.exceptions import ClientError
 from imageservice import records
 from imageservice.config import Config
-from imaging.resize import fit
 from imageservice.errors import AppError, InvalidOption, NotFound
 from imageservice.keys import derived_key, parse_derived_key, upload_key
 from imageservice.manifest import DONE, FAILED, PENDING
 from imageservice.records import OriginalMetadata
 from imageservice.tracing import get_tracer
+from imaging.resize import fit
 from processing import limits_for, recipe_for
 
 # In AuthMode none a derived image is public and never changes (its key names id, width and format; a DELETE

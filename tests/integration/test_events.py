@@ -3,9 +3,9 @@
 import base64
 import json
 from pathlib import Path
+from urllib.parse import unquote_plus
 
 import pytest
-from urllib.parse import unquote_plus
 from imageservice.keys import upload_key
 from lambda_responses import response_json
 

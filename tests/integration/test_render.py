@@ -9,6 +9,7 @@ from urllib.parse import quote_plus
 import imaging
 import pytest
 import rendering
+from imageservice.aws import s3_client
 from imageservice.keys import (
     DERIVED_FORMATS,
     derived_key,
@@ -20,11 +21,9 @@ from imageservice.keys import (
 )
 from imageservice.manifest import Manifest
 from lambda_responses import response_json
-from imageservice.aws import s3_client
 from PIL import Image, ImageChops
 
 from devstack.iam import acting_as
-
 from testkit.images import gradient_photo
 
 

@@ -6,8 +6,8 @@ import json
 import logging
 from urllib.parse import quote_plus
 
-import pytest
 import imageservice.http
+import pytest
 from aws_lambda_powertools import Logger
 from imageservice.keys import upload_key
 from lambda_responses import response_json

@@ -82,7 +82,7 @@ def _unsigned(data: bytes, at: int, size: int) -> int:
 def _read_iinf(items: _Items, data: bytes, start: int, end: int) -> None:
     version = data[start]
     start += 4 + (2 if version == 0 else 4)
-    for kind, payload, stop in _boxes(data, start, end):
+    for kind, payload, _stop in _boxes(data, start, end):
         if kind != b"infe" or data[payload] < 2:
             continue
         wide = data[payload] >= 3
@@ -162,7 +162,7 @@ def _read_iloc(items: _Items, data: bytes, start: int) -> None:
 
 def _items(data: bytes) -> _Items | None:
     """The meta box's items, or None when the file has none (libheif decides about files without)."""
-    for kind, start, end in _boxes(data, 0, len(data)):
+    for kind, start, end in _boxes(data, 0, len(data)):  # noqa: B007 - both read after the break
         if kind == b"meta":
             break
     else:

@@ -7,7 +7,6 @@ decode.read decodes the upload for one of three paths, told apart by the picture
 import contextlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import ContextManager
 
 from PIL import Image
 
@@ -21,10 +20,10 @@ Encoded = tuple[dict[Size, bytes], Image.Image]
 # A hook around each stage: span("decode"), span("resize"), span("encode") (filters included), or
 # span("animation") (an animation's frames are decoded, resized and encoded in one pass). The caller's
 # tracing, if any: this package knows nothing of it.
-Span = Callable[[str], ContextManager]
+Span = Callable[[str], contextlib.AbstractContextManager]
 
 
-def no_span(_: str) -> ContextManager:
+def no_span(_: str) -> contextlib.AbstractContextManager:
     return contextlib.nullcontext()
 
 

@@ -10,11 +10,10 @@ import contextlib
 import functools
 import os
 from collections.abc import Callable, Iterator
-from typing import ContextManager
 
 TRACING_ENV = "TRACING"
 
-Span = Callable[[str], ContextManager]
+Span = Callable[[str], contextlib.AbstractContextManager]
 
 
 def tracing_enabled() -> bool:
@@ -32,7 +31,7 @@ class NoTracer:
     def put_annotation(self, key: str, value: str | int | float | bool | None) -> None:
         pass
 
-    def span(self, name: str) -> ContextManager:
+    def span(self, name: str) -> contextlib.AbstractContextManager:
         return contextlib.nullcontext()
 
 
