@@ -144,18 +144,25 @@ def _timeout() -> ProcessingTimeout:
     )
 
 
+def _read_chunk(fd: int, deadline: float | None) -> bytes | None:
+    """The pipe's next chunk, b"" at its end, or None when the deadline comes first."""
+    while True:
+        wait = None if deadline is None else deadline - time.monotonic()
+        if wait is not None and wait <= 0:
+            return None
+        ready, _, _ = select.select([fd], [], [], wait)
+        if ready:
+            return os.read(fd, _READ_BYTES)
+
+
 def _receive(fd: int, pid: int, deadline: float | None) -> bytes | None:
     """The child's whole answer, or None when the deadline came first (the child is then killed)."""
     chunks = []
     while True:
-        wait = None if deadline is None else deadline - time.monotonic()
-        if wait is not None and wait <= 0:
+        chunk = _read_chunk(fd, deadline)
+        if chunk is None:
             os.kill(pid, signal.SIGKILL)
             return None
-        ready, _, _ = select.select([fd], [], [], wait)
-        if not ready:
-            continue
-        chunk = os.read(fd, _READ_BYTES)
         if not chunk:
             return b"".join(chunks)
         chunks.append(chunk)
@@ -386,13 +393,9 @@ def _receive_frame(fd: int, deadline: float | None) -> bytes | None:
     buffer = bytearray()
     size = None
     while size is None or len(buffer) < _LENGTH.size + size:
-        wait = None if deadline is None else deadline - time.monotonic()
-        if wait is not None and wait <= 0:
+        chunk = _read_chunk(fd, deadline)
+        if chunk is None:
             return None
-        ready, _, _ = select.select([fd], [], [], wait)
-        if not ready:
-            continue
-        chunk = os.read(fd, _READ_BYTES)
         if not chunk:
             return b""
         buffer += chunk
