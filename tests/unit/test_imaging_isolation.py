@@ -2,6 +2,7 @@
 
 import ctypes
 import os
+import threading
 import time
 
 import numpy as np
@@ -14,6 +15,7 @@ from imaging import (
     Limits,
     ProcessingTimeout,
     build_variants,
+    reset_isolation,
     run_isolated,
 )
 from imaging_fixtures import encode, photo, recipe
@@ -152,3 +154,33 @@ def test_fresh_forks_a_child_for_the_job_alone():
 def test_a_spinning_job_ends_at_its_cpu_limit_in_a_fresh_child_too():
     with pytest.raises(ImageTooComplex, match="CPU time"):
         run_isolated(spin, limits=Limits(cpu_seconds=1), deadline=time.monotonic() + 30, fresh=True)
+
+
+def test_a_worker_forked_as_another_thread_starts_a_one_off_child_leaves_that_childs_pipe_alone(monkeypatch):
+    # The warm worker lives on: had it inherited the one-off child's write end, that child's answer would
+    # never reach its end of file, and the one-off job would wait for its deadline.
+    reset_isolation()
+    piped = threading.Event()
+    real_pipe = os.pipe
+
+    def pipe_then_pause():
+        ends = real_pipe()
+        if threading.current_thread().name == "one-off" and not piped.is_set():
+            piped.set()
+            time.sleep(0.5)  # the other thread forks the warm worker now, unless it must wait for this fork
+        return ends
+
+    monkeypatch.setattr(os, "pipe", pipe_then_pause)
+    answers = {}
+
+    def one_off():
+        answers["one-off"] = run_isolated(pid_and, 1, limits=Limits(), deadline=time.monotonic() + 10, fresh=True)
+
+    thread = threading.Thread(target=one_off, name="one-off")
+    thread.start()
+    assert piped.wait(10)
+    started = time.monotonic()
+    worker, _ = run_isolated(pid_and, 2, limits=Limits(), deadline=time.monotonic() + 10)
+    thread.join(15)
+    assert answers["one-off"][1] == 1 and answers["one-off"][0] != worker
+    assert time.monotonic() - started < 5

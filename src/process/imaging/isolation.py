@@ -57,6 +57,10 @@ _LENGTH = struct.Struct("<Q")
 # The worker retires after a job that left its address space this share of the memory allowance above
 # where it started (fragmentation would otherwise eat into the next job's allowance).
 _RETIRE_GROWTH = 0.25
+# Held from making a child's pipes until this process has closed the child's ends: a child forked by another
+# thread in between would inherit those ends, and a warm worker keeps them open for good, so the first
+# child's answer would never reach its end of file and its job would wait for the deadline.
+_forking = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -222,12 +226,13 @@ def run(function: Callable[..., T], *args, limits: Limits, deadline: float | Non
 
 
 def _run_forked(function: Callable[..., T], args: tuple, limits: Limits, deadline: float | None) -> T:
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(read_end)
-        _child(write_end, function, args, limits)
-    os.close(write_end)
+    with _forking:
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(read_end)
+            _child(write_end, function, args, limits)
+        os.close(write_end)
     try:
         payload = _receive(read_end, pid, deadline)
     except BaseException:
@@ -374,17 +379,18 @@ def _widen(fd: int) -> None:
 
 
 def _fork_worker(function: Callable, package: tuple) -> _Worker:
-    jobs_read, jobs_write = os.pipe()
-    answers_read, answers_write = os.pipe()
-    _widen(jobs_write)
-    _widen(answers_write)
-    pid = os.fork()
-    if pid == 0:
-        os.close(jobs_write)
-        os.close(answers_read)
-        _serve(jobs_read, answers_write, function)
-    os.close(jobs_read)
-    os.close(answers_write)
+    with _forking:
+        jobs_read, jobs_write = os.pipe()
+        answers_read, answers_write = os.pipe()
+        _widen(jobs_write)
+        _widen(answers_write)
+        pid = os.fork()
+        if pid == 0:
+            os.close(jobs_write)
+            os.close(answers_read)
+            _serve(jobs_read, answers_write, function)
+        os.close(jobs_read)
+        os.close(answers_write)
     return _Worker(pid, jobs_write, answers_read, function, package)
 
 
