@@ -34,12 +34,23 @@ def policies(rendered: dict, resolver: StackPolicies) -> dict[str, dict]:
     for logical_id, resource in rendered["Resources"].items():
         props = resource.get("Properties", {})
         if resource["Type"] == "AWS::IAM::Role":
-            for policy in props.get("Policies", []):
+            for policy in _branches(props.get("Policies", [])):
                 found[f"role {logical_id}, policy {policy['PolicyName']}"] = resolver.resolve(policy["PolicyDocument"])
             for arn in resolver.resolve(props.get("ManagedPolicyArns", [])):
                 found[f"managed policy {arn}"] = MANAGED_POLICIES[arn]
         elif resource["Type"] == "AWS::S3::BucketPolicy":
             found[f"bucket policy {logical_id}"] = resolver.resolve(props["PolicyDocument"])
+    return found
+
+
+def _branches(policies: list) -> list[dict]:
+    """Every policy a role may get, whatever the AuthMode: both sides of a conditional one (Fn::If)."""
+    found = []
+    for policy in policies:
+        if isinstance(policy, dict) and set(policy) == {"Fn::If"}:
+            found += _branches(policy["Fn::If"][1:])
+        elif policy != {"Ref": "AWS::NoValue"}:
+            found.append(policy)
     return found
 
 

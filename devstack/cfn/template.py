@@ -109,6 +109,7 @@ class Stack:
     buckets: dict[str, Bucket] = field(default_factory=dict)
     queues: dict[str, str] = field(default_factory=dict)  # SQS queues: logical id -> local name
     distributions: dict[str, str] = field(default_factory=dict)  # CloudFront: logical id -> local id
+    secrets: dict[str, str] = field(default_factory=dict)  # Secrets Manager: logical id -> local ARN (its !Ref)
     # What CloudFront's response-headers policy adds to every answer (empty when the template has none).
     security_headers: dict[str, str] = field(default_factory=dict)
 
@@ -146,6 +147,8 @@ def read_stack(
             stack.queues[logical_id] = local_resource_name(logical_id)
         if resource["Type"] == "AWS::CloudFront::Distribution" and _exists(resource, resolver):
             stack.distributions[logical_id] = local_resource_name(logical_id)
+        if resource["Type"] == SECRET_TYPE and _exists(resource, resolver):
+            stack.secrets[logical_id] = resolver.ref(logical_id)
     globals_ = template.get("Globals", {}).get("Function", {})
     for logical_id, resource in resources.items():
         if resource["Type"] == "AWS::Serverless::Function" and _exists(resource, resolver):
@@ -319,6 +322,15 @@ def parse_overrides(text: str) -> dict[str, str]:
     return {a or c: b or d for a, b, c, d in pairs}
 
 
+SECRET_TYPE = "AWS::SecretsManager::Secret"
+
+
+def local_secret_arn(logical_id: str) -> str:
+    """A secret's !Ref locally: the ARN without the six random characters AWS appends (a partial ARN, which
+    Secrets Manager takes as SecretId as well)."""
+    return f"arn:aws:secretsmanager:{LOCAL_REGION}:{LOCAL_ACCOUNT}:secret:{local_resource_name(logical_id)}"
+
+
 def _generated_bucket_name(logical_id: str) -> str:
     return f"{LOCAL_STACK_NAME}-{logical_id.lower()}"
 
@@ -412,6 +424,8 @@ class _Resolver(Intrinsics):
         if resource["Type"] == "AWS::S3::Bucket":
             props = resource.get("Properties", {})
             return self.resolve(props["BucketName"]) if "BucketName" in props else _generated_bucket_name(name)
+        if resource["Type"] == SECRET_TYPE:
+            return local_secret_arn(name)
         return local_resource_name(name)
 
     def get_att(self, resource: str, attribute: str) -> str:

@@ -46,7 +46,10 @@ def test_every_variable_gets_the_deployed_stack_s_value(script, answer):
         "AUTH_ISSUER": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example1",
         "AUTH_CLIENT_ID": "4tq0v1example7m3q2t8a5fh1b",
         "AUTH_SIGN_IN_URL": "https://sign-in-8f14e45f-ceea-4e7a-a1b2-3c4d5e6f7a8b.auth.us-east-1.amazoncognito.com",
-    }, "InvalidateFunction": {"DISTRIBUTION_ID": "E1A2B3C4D5E6F7"}}
+    }, "InvalidateFunction": {"DISTRIBUTION_ID": "E1A2B3C4D5E6F7"}, "SessionFunction": {
+        "EDGE_KEY_PAIR_ID": "K2JCJMDEHXQW5F",
+        "EDGE_SIGNING_KEY": "arn:aws:secretsmanager:us-east-1:123456789012:secret:EdgeSigningKey-Ab12Cd34Ef56-x1Y2z3",
+    }}
 
 
 def test_every_variable_the_template_computes_is_covered(script):

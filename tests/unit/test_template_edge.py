@@ -60,8 +60,9 @@ def test_the_behaviours_are_images_and_the_api(distribution):
     assert [b["PathPattern"] for b in behaviours(distribution)] == ["/img/*", "/api/*"]
 
 
-def test_signed_in_images_are_not_served_until_a_signed_cookie_guards_them(distribution):
-    assert [b["PathPattern"] for b in behaviours(distribution, auth_on=True)] == ["/api/*"]
+def test_signed_in_images_are_served_too_behind_signed_cookies(distribution):
+    """The key group that guards them: tests/unit/test_template_signed_cookies.py."""
+    assert [b["PathPattern"] for b in behaviours(distribution, auth_on=True)] == ["/img/*", "/api/*"]
 
 
 def test_api_paths_go_to_the_http_api_uncached_with_everything_it_needs(distribution):
