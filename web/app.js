@@ -10,12 +10,12 @@ import { createAnnouncer } from "./announce.js";
 import { ApiError, deleteImage, getImage, getOptions } from "./api.js";
 import { onChange as onSignInChange, signIn, signInEnabled, signedIn } from "./auth.js";
 import { renderBatch } from "./batch.js";
-import { BUSY_STATES, Card, setLinkPolicy } from "./card.js";
+import { Card, setLinkPolicy } from "./card.js";
 import { wireChoosing } from "./choose.js";
 import { confirmDialog } from "./confirm.js";
 import { copyText } from "./dom.js";
 import { describeError, errorSentence, setAcceptedTypes } from "./messages.js";
-import { FINISHED_STATES, ImageList } from "./model.js";
+import { BUSY_STATES, FINISHED_STATES, ImageList } from "./model.js";
 import {
   acceptAttribute, acceptedTypesInWords, acceptsType, buildControls, chooseHint, readConfig,
 } from "./options.js";

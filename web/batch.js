@@ -3,7 +3,7 @@
 
 import { h } from "./dom.js";
 import { formatBytes, sizeChange } from "./format.js";
-import { BUSY_STATES } from "./card.js";
+import { BUSY_STATES } from "./model.js";
 
 const noun = (n, word) => `${n} ${n === 1 ? word : `${word}s`}`;
 
