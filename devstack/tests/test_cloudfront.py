@@ -255,7 +255,7 @@ def signed_edge():
                 clock=lambda: clock[0])
     pair = generate_key_pair()
     edge.key_groups = {"EdgeKeyGroup": {"KEY1": pair.public_pem}}
-    edge.pair, edge.calls, edge.clock_value = pair, calls, clock
+    edge.pair, edge.calls, edge.clock_value, edge.bucket = pair, calls, clock, bucket
     yield edge
     function.close()
 

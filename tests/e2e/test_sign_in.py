@@ -123,6 +123,48 @@ def test_only_signed_in_callers_reach_the_api_and_each_sees_only_their_own(signe
     assert deleted.status_code == 204
 
 
+def cookie_header(answer: requests.Response) -> dict:
+    """The signed cookies a browser would send back (requests keeps Secure cookies from plain http)."""
+    return {"Cookie": "; ".join(f"{name}={value}" for name, value in answer.cookies.items())}
+
+
+def test_signed_cookies_admit_the_owner_s_images_at_the_edge_and_no_one_else_s(signed_in_stack, photo):
+    url = signed_in_stack.url
+    alice, bob = sign_in(url, "alice@example.com"), sign_in(url, "bob@example.com")
+    created = requests.post(f"{url}/api/images", data=photo(), timeout=30,
+                            headers={"Content-Type": "image/jpeg", **bearer(alice["access_token"])})
+    image_id = created.json()["id"]
+    assert requests.get(f"{url}/api/images/{image_id}", params={"wait": 20}, headers=bearer(alice["access_token"]),
+                        timeout=30).json()["status"] == "done"
+    assert requests.post(f"{url}/api/session", headers={"Origin": url}, timeout=10).status_code == 401
+    session = requests.post(f"{url}/api/session", headers={"Origin": url, **bearer(alice["access_token"])}, timeout=10)
+    assert session.status_code == 200, session.text
+    path = session.json()["path"]
+    address = f"{url}{path}/{image_id}/640.auto"
+    first = requests.get(address, headers={"Accept": "image/webp", **cookie_header(session)}, timeout=60)
+    assert (first.status_code, first.headers["Content-Type"]) == (200, "image/webp")
+    again = requests.get(address, headers={"Accept": "image/webp", **cookie_header(session)}, timeout=10)
+    assert again.headers["X-Cache"] == "Hit from cloudfront" and again.content == first.content
+
+    # No cookie, or Bob's: CloudFront's 403, even for the cached image. Bob's own path with Alice's id: unknown.
+    assert requests.get(address, headers={"Accept": "image/webp"}, timeout=10).status_code == 403
+    bobs = requests.post(f"{url}/api/session", headers={"Origin": url, **bearer(bob["access_token"])}, timeout=10)
+    refused = requests.get(address, headers={"Accept": "image/webp", **cookie_header(bobs)}, timeout=10)
+    assert refused.status_code == 403 and b"AccessDenied" in refused.content
+    swapped = requests.get(f"{url}{bobs.json()['path']}/{image_id}/640.auto", timeout=30,
+                           headers={"Accept": "image/webp", **cookie_header(bobs)})
+    assert (swapped.status_code, swapped.json()["error"]["code"]) == (404, "not_found")
+    assert requests.get(f"{url}/img/{image_id}/640.auto", headers=cookie_header(session), timeout=10).status_code == 403
+
+    # Deleted: gone from the edge too (the owner's path is invalidated).
+    assert requests.delete(f"{url}/api/images/{image_id}", headers=bearer(alice["access_token"]), timeout=10).ok
+    deadline = time.monotonic() + 30
+    while (gone := requests.get(address, headers={"Accept": "image/webp", **cookie_header(session)},
+                                timeout=30)).status_code == 200 and time.monotonic() < deadline:
+        time.sleep(0.2)  # InvalidateFunction runs on the S3 event of DELETE's invalidations/{owner}/{id} object
+    assert gone.status_code == 404  # it was a cache hit: the owner's path was invalidated
+
+
 @pytest.mark.browser
 def test_the_page_signs_in_uploads_lists_only_your_images_and_signs_out(signed_in_stack, mode):
     url = signed_in_stack.url
