@@ -267,9 +267,9 @@ def signed_get(edge, path, cookies: dict[str, str], query=""):
 
 
 def cookies_for(edge, owner=OWNER, expires=1_800_003_600, key_id="KEY1", site="http://127.0.0.1:8000"):
-    from edge_signing import owner_resource, signed_cookies
+    from edge_signing import load_signing_key, owner_resource, signed_cookies
 
-    return signed_cookies(edge.pair.private_pem, key_id, owner_resource(site, owner), expires)
+    return signed_cookies(load_signing_key(edge.pair.private_pem), key_id, owner_resource(site, owner), expires)
 
 
 def test_a_signed_cookie_for_the_owner_s_paths_admits_them(signed_edge):

@@ -10,7 +10,15 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from edge_signing import COOKIE_NAMES, COOKIE_PATH, COOKIE_SECONDS, is_site_origin, owner_resource, signed_cookies
+from edge_signing import (
+    COOKIE_NAMES,
+    COOKIE_PATH,
+    COOKIE_SECONDS,
+    is_site_origin,
+    load_signing_key,
+    owner_resource,
+    signed_cookies,
+)
 from imageservice.config import get_config
 from imageservice.errors import BadRequest, NotFound
 from imageservice.http import json_response, make_resolver
@@ -56,13 +64,13 @@ def site_origin(headers: dict) -> str:
 
 
 @functools.cache
-def signing_key() -> str:
-    """The private key, read once per execution environment (a new key comes with a new deploy, and with it a new
-    key pair id in the environment, hence new environments)."""
+def signing_key():
+    """The private key, read and loaded once per execution environment (a new key comes with a new deploy, and
+    with it a new key pair id in the environment, hence new environments)."""
     import boto3
 
     secret = boto3.client("secretsmanager").get_secret_value(SecretId=get_config().edge_signing_key)
-    return secret["SecretString"]
+    return load_signing_key(secret["SecretString"])
 
 
 def _cookie(name: str, value: str, max_age: int | None = None) -> Cookie:

@@ -14,6 +14,7 @@ from edge_signing import (
     cloudfront_base64,
     generate_key_pair,
     is_site_origin,
+    load_signing_key,
     owner_resource,
     policy,
     signed_cookies,
@@ -50,7 +51,7 @@ def test_the_policy_admits_the_owner_s_paths_until_it_expires_in_cloudfront_s_co
 
 def test_the_cookies_carry_the_policy_and_its_sha256_signature_in_cloudfront_s_base64(pair):
     resource = owner_resource("https://images.example.com", OWNER)
-    cookies = signed_cookies(pair.private_pem, "K2JCJMDEHXQW5F", resource, 1_800_000_000)
+    cookies = signed_cookies(load_signing_key(pair.private_pem), "K2JCJMDEHXQW5F", resource, 1_800_000_000)
     assert tuple(cookies) == COOKIE_NAMES
     assert cookies["CloudFront-Key-Pair-Id"] == "K2JCJMDEHXQW5F" and cookies["CloudFront-Hash-Algorithm"] == "SHA256"
     for name in ("CloudFront-Policy", "CloudFront-Signature"):
