@@ -29,6 +29,22 @@ KEY_ID = "K2JCJMDEHXQW5F"
 
 
 @pytest.fixture
+def iam_template(rendered_template, request):
+    """The rendered template; with a parameter (function, Sid), that statement left out of the function's role."""
+    dropped = getattr(request, "param", None)
+    if dropped is None:
+        return rendered_template
+    narrowed = copy.deepcopy(rendered_template)
+    function, sid = dropped
+    role = narrowed["Resources"][function]["Properties"]["Role"]["Fn::GetAtt"][0]
+    for policy in narrowed["Resources"][role]["Properties"]["Policies"]:
+        for document in ([policy["Fn::If"][1]] if set(policy) == {"Fn::If"} else [policy]):
+            statements = document["PolicyDocument"]["Statement"]
+            document["PolicyDocument"]["Statement"] = [s for s in statements if s.get("Sid") != sid]
+    return narrowed
+
+
+@pytest.fixture
 def iam(aws_credentials, function_env, stack, iam_template):
     """The conftest's, with the roles as AuthMode oidc renders them (the secret's statements exist then)."""
     with mock_aws():
@@ -64,9 +80,8 @@ def run(s3, oidc_stack):
         del sys.modules[name]
 
 
-@pytest.fixture
-def public_key(run, monkeypatch):
-    """Run Custom::EdgeKeyPair's Create as CloudFormation does; the public key it answers."""
+def cloudformation_answers(monkeypatch) -> list[tuple[str, dict]]:
+    """What the function PUTs to CloudFormation's ResponseURL: (url, answer) each, recorded instead of sent."""
     import urllib.request
 
     answers = []
@@ -85,13 +100,23 @@ def public_key(run, monkeypatch):
             return b""
 
     monkeypatch.setattr(urllib.request, "urlopen", Answer)
-    event = {"RequestType": "Create", "RequestId": "r1", "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/s/1",
-             "LogicalResourceId": "EdgeKeyPair", "ResourceType": "Custom::EdgeKeyPair",
-             "ResponseURL": "https://cloudformation-custom-resource-response.example/r1",
-             "ResourceProperties": {"ServiceToken": "arn", "SecretId": SECRET}}
-    run("EdgeKeyPairFunction", event)
+    return answers
+
+
+KEY_PAIR_CREATE = {"RequestType": "Create", "RequestId": "r1",
+                   "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/s/1",
+                   "LogicalResourceId": "EdgeKeyPair", "ResourceType": "Custom::EdgeKeyPair",
+                   "ResponseURL": "https://cloudformation-custom-resource-response.example/r1",
+                   "ResourceProperties": {"ServiceToken": "arn", "SecretId": SECRET}}
+
+
+@pytest.fixture
+def public_key(run, monkeypatch):
+    """Run Custom::EdgeKeyPair's Create as CloudFormation does; the public key it answers."""
+    answers = cloudformation_answers(monkeypatch)
+    run("EdgeKeyPairFunction", KEY_PAIR_CREATE)
     ((url, answer),) = answers
-    assert url == event["ResponseURL"] and answer["Status"] == "SUCCESS", answer
+    assert url == KEY_PAIR_CREATE["ResponseURL"] and answer["Status"] == "SUCCESS", answer
     assert re.fullmatch(r"edge-key-[0-9a-f]{32}", answer["PhysicalResourceId"])
     return answer["Data"]["PublicKey"]
 
@@ -163,3 +188,17 @@ def test_without_sign_in_there_is_no_session(run, load_event, function_env):
         response = session(run, load_event, None, method=method)
         assert response["statusCode"] == 404 and not response.get("cookies"), method
 
+
+
+@pytest.mark.parametrize("iam_template", [("EdgeKeyPairFunction", "WriteSigningKey")], indirect=True)
+def test_without_its_statement_the_key_pair_is_not_made_and_cloudformation_hears_why(run, monkeypatch):
+    answers = cloudformation_answers(monkeypatch)
+    run("EdgeKeyPairFunction", KEY_PAIR_CREATE)
+    ((_, answer),) = answers
+    assert answer["Status"] == "FAILED" and "AccessDenied" in answer["Reason"] and not answer["Data"], answer
+
+
+@pytest.mark.parametrize("iam_template", [("SessionFunction", "ReadSigningKey")], indirect=True)
+def test_without_its_statement_no_cookie_is_signed(run, load_event):
+    response = session(run, load_event, ALICE)
+    assert response["statusCode"] == 500 and not response.get("cookies")
