@@ -491,7 +491,11 @@ class _Resolver(Intrinsics):
         if value is None:
             raise TemplateError(f"a dynamic reference to {secret_id!r}, which is none of the stack's secrets")
         what, json_key, stage, version = (rest + ["", "", "", ""])[:4]
-        if what != "SecretString" or json_key or stage not in ("", "AWSCURRENT") or version:
+        if version:
+            raise TemplateError(f"a dynamic reference names version {version} of a secret, and the local stack's "
+                                "secrets have one version, generated when it starts (leave e.g. OriginSecretVersion "
+                                "empty locally)")
+        if what != "SecretString" or json_key or stage not in ("", "AWSCURRENT"):
             raise TemplateError(f"the local stack resolves a whole SecretString (the current version) only: "
                                 f"{match[0]!r}")
         return value
