@@ -7,7 +7,15 @@ import json
 import uuid
 from collections.abc import Callable
 
-from .cfn.template import LOCAL_STACK_ID, LOCAL_STACK_NAME, Function, Stack, TemplateError, _Resolver
+from .cfn.template import (
+    LOCAL_STACK_ID,
+    LOCAL_STACK_NAME,
+    Function,
+    Stack,
+    TemplateError,
+    local_resource_name,
+    stack_resolver,
+)
 from .lambda_.lambdas import Trigger
 from .s3.storage import StorageServer
 
@@ -58,9 +66,11 @@ def provision(storage: StorageServer, stack: Stack) -> list[Trigger]:
         )
     if stack.secrets:
         secrets = storage.client("secretsmanager")
-        for logical_id, arn in stack.secrets.items():
-            # Without SecretString or GenerateSecretString CloudFormation makes an empty secret (no value yet).
-            secrets.create_secret(Name=arn.rsplit(":", 1)[1], Description=f"{logical_id} of the local stack")
+        for logical_id, value in stack.secrets.items():
+            # Named as its local ARN ends; without a value (no SecretString or GenerateSecretString) it is created
+            # empty, as CloudFormation does, for a custom resource to write.
+            secrets.create_secret(Name=local_resource_name(logical_id), Description=f"{logical_id} of the local stack",
+                                  **({"SecretString": value} if value is not None else {}))
     return triggers
 
 
@@ -91,7 +101,7 @@ def custom_resource_functions(stack: Stack) -> dict[str, Function]:
 
 def _custom_resources(stack: Stack) -> list[tuple[str, str]]:
     """(function, resource) of each custom resource the local stack runs, in template order."""
-    resolver = _Resolver(stack.template, stack.parameters)
+    resolver = stack_resolver(stack)
     found = []
     for logical_id, resource in stack.template["Resources"].items():
         if resource["Type"] not in LOCAL_CUSTOM_RESOURCES or not (
@@ -113,7 +123,7 @@ def run_custom_resources(storage: StorageServer, stack: Stack, invoke: Callable[
     s3 = _sigv4_s3(storage)
     if _custom_resources(stack):
         s3.create_bucket(Bucket=RESPONSES_BUCKET)
-    resolver = _Resolver(stack.template, stack.parameters)
+    resolver = stack_resolver(stack)
     attributes: dict[str, dict] = {}
     for function, logical_id in _custom_resources(stack):
         resource = stack.template["Resources"][logical_id]

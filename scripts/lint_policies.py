@@ -14,7 +14,7 @@ ROOT = repo_paths.ROOT
 
 from parliament import analyze_policy_string  # noqa: E402
 
-from devstack.cfn.template import local_secret_arn, read_stack  # noqa: E402
+from devstack.cfn.template import secret_arn, read_stack  # noqa: E402
 from devstack.iam.roles import MANAGED_POLICIES, StackPolicies, render_template  # noqa: E402
 
 # (policy, parliament issue) -> why the finding stands.
@@ -59,7 +59,7 @@ def findings(template_path: Path) -> dict[tuple[str, str], str]:
     rendered = render_template(template_path)
     stack = read_stack()
     # Secrets exist only with sign-in on (AuthMode cognito, oidc); their ARN shape is what parliament checks.
-    secrets = {name: local_secret_arn(name) for name, resource in rendered["Resources"].items()
+    secrets = {name: secret_arn(name) for name, resource in rendered["Resources"].items()
                if resource["Type"] == "AWS::SecretsManager::Secret"}
     resolver = StackPolicies(rendered, {name: bucket.name for name, bucket in stack.buckets.items()} | secrets)
     found = {}

@@ -2,12 +2,23 @@
 // here: the work (work.js, results.js) moves items on through these methods, and the views follow the
 // list through its "change" events, so none of them needs to be told by another.
 
-/** A file's states: ready (chosen), waiting (checked before sending), uploading, processing, then
- * done, failed, cancelled or deleted. */
-export const STATES = ["ready", "waiting", "uploading", "processing", "done", "failed", "cancelled", "deleted"];
+/**
+ * A file's states, ready (chosen), waiting (checked before sending), uploading, processing, then done,
+ * failed, cancelled or deleted, and the states each may move on to: a move not listed is a bug in the page.
+ */
+const NEXT_STATES = {
+  ready: ["waiting", "processing", "failed"], // processing: kept across a reload, with its image id
+  waiting: ["uploading", "failed", "cancelled"],
+  uploading: ["processing", "failed", "cancelled"],
+  processing: ["done", "failed", "cancelled"],
+  done: ["deleted"],
+  failed: ["waiting", "processing"], // trying again: sending the file again, or only the waiting
+  cancelled: ["waiting"],
+  deleted: [],
+};
 /** States in which work is under way and Cancel applies. */
 export const BUSY_STATES = new Set(["waiting", "uploading", "processing"]);
-export const FINISHED_STATES = new Set(["done", "failed", "cancelled", "deleted"]);
+const FINISHED_STATES = new Set(["done", "failed", "cancelled", "deleted"]);
 
 /** Failures after which the server has no upload to finish: trying again sends the file again. Any other
  * (a lost connection while waiting, say) only needs the waiting resumed. */
@@ -42,7 +53,8 @@ export class ImageList extends EventTarget {
   }
 
   setState(item, state) {
-    if (!STATES.includes(state)) throw new RangeError(`no state ${state}`);
+    if (!Object.hasOwn(NEXT_STATES, state)) throw new RangeError(`no state ${state}`);
+    if (!NEXT_STATES[item.state].includes(state)) throw new RangeError(`${item.state} cannot become ${state}`);
     const previous = item.state;
     item.state = state;
     this.#changed("state", item, { previous });

@@ -8,7 +8,7 @@ The page and /api/* behaviours stay the gateway's (static files and the HTTP API
 
 from dataclasses import dataclass
 
-from ..cfn.template import Stack, TemplateError, _Resolver
+from ..cfn.template import Stack, TemplateError, stack_resolver
 
 DISTRIBUTION_TYPE = "AWS::CloudFront::Distribution"
 FUNCTION_TYPE = "AWS::CloudFront::Function"
@@ -68,7 +68,7 @@ def origin_group_behaviours(stack: Stack) -> list[Behaviour]:
     if found is None:
         return []
     _, config = found
-    resolver = _Resolver(stack.template, stack.parameters)
+    resolver = stack_resolver(stack)
     origins = {origin["Id"]: _origin(origin, stack) for origin in config.get("Origins", [])}
     groups = {group["Id"]: group for group in config.get("OriginGroups", {}).get("Items", [])}
     behaviours = []
@@ -90,12 +90,31 @@ def origin_group_behaviours(stack: Stack) -> list[Behaviour]:
     return behaviours
 
 
+def origin_custom_headers(stack: Stack, path_pattern: str) -> dict[str, str]:
+    """The headers CloudFront adds to each request the behaviour for `path_pattern` forwards to its origin
+    (OriginCustomHeaders, dynamic references resolved), name -> value; empty without such a behaviour."""
+    found = distribution_config(stack)
+    if found is None:
+        return {}
+    _, config = found
+    resolver = stack_resolver(stack)
+    behaviour = next((b for b in resolver.resolve(config.get("CacheBehaviors", []))
+                      if b.get("PathPattern") == path_pattern), None)
+    if behaviour is None:
+        return {}
+    origin = next((o for o in config.get("Origins", []) if o["Id"] == behaviour["TargetOriginId"]), None)
+    if origin is None:
+        raise TemplateError(f"the {path_pattern} behaviour's origin {behaviour['TargetOriginId']} is not declared")
+    headers = resolver.resolve(origin.get("OriginCustomHeaders", []))
+    return {header["HeaderName"]: str(header["HeaderValue"]) for header in headers}
+
+
 def function_code(stack: Stack, logical_id: str) -> str:
     """A CloudFront Function's code as deployed: its FunctionCode with the template's !Sub done."""
     resource = stack.template["Resources"].get(logical_id)
     if resource is None or resource["Type"] != FUNCTION_TYPE:
         raise TemplateError(f"{logical_id} is not an {FUNCTION_TYPE}")
-    return _Resolver(stack.template, stack.parameters).resolve(resource["Properties"]["FunctionCode"])
+    return stack_resolver(stack).resolve(resource["Properties"]["FunctionCode"])
 
 
 def _unresolved_arns(value):
@@ -138,7 +157,7 @@ def trusted_keys(stack: Stack, key_group: str, attributes: dict[str, dict[str, s
     group = resources.get(key_group)
     if group is None or group["Type"] != KEY_GROUP_TYPE:
         raise TemplateError(f"{key_group} is not an {KEY_GROUP_TYPE}")
-    resolver = _Resolver(stack.template, stack.parameters)
+    resolver = stack_resolver(stack)
     keys = {}
     for item in group["Properties"]["KeyGroupConfig"]["Items"]:
         name = item.get("Ref") if isinstance(item, dict) else None

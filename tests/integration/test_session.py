@@ -16,7 +16,7 @@ from imageservice.keys import owner_hash
 from lambda_responses import response_json
 from moto import mock_aws
 
-from devstack.cfn.template import local_secret_arn
+from devstack.cfn.template import secret_arn
 from devstack.cloudfront.signed import check_signed_cookies
 from devstack.iam import acting_as, acting_function, install_iam
 from devstack.lambda_.functions import LambdaContext, load_handler
@@ -24,7 +24,7 @@ from devstack.lambda_.functions import LambdaContext, load_handler
 ALICE, BOB = "7a1c2e34-5b6d-4e7f-8a9b-0c1d2e3f4a5b", "google-oauth2|104729384756102938475"
 SITE = "https://d111111abcdef8.cloudfront.net"
 OIDC = {"AuthMode": "oidc", "OidcIssuer": "https://id.example.com", "OidcAudience": "site"}
-SECRET = local_secret_arn("EdgeSigningKey")
+SECRET = secret_arn("EdgeSigningKey")
 KEY_ID = "K2JCJMDEHXQW5F"
 
 

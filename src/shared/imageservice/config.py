@@ -6,7 +6,7 @@ import math
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 _VARIANT = re.compile(r"([a-z][a-z0-9_-]{0,31})=([1-9][0-9]{0,4})")
 
@@ -42,6 +42,9 @@ class Config:
     # signs the cookies of /img/{owner}/* (src/edgeauth); set only for SessionFunction.
     edge_key_pair_id: str = ""
     edge_signing_key: str = ""
+    # What CloudFront sends the API in X-Origin-Verify (the ApiOriginSecret, resolved at deploy); set only for the
+    # API functions, which refuse every request without it (imageservice.http).
+    origin_secret: str = field(default="", repr=False)
     threads: int = 1  # cores ProcessFunction decodes and encodes one image on (processing_threads)
     memory_mb: int | None = None  # the function's memory (Lambda's AWS_LAMBDA_FUNCTION_MEMORY_SIZE); None elsewhere
 
@@ -63,6 +66,7 @@ class Config:
             distribution_id=environ.get("DISTRIBUTION_ID", "").strip(),
             edge_key_pair_id=environ.get("EDGE_KEY_PAIR_ID", "").strip(),
             edge_signing_key=environ.get("EDGE_SIGNING_KEY", "").strip(),
+            origin_secret=environ.get("ORIGIN_SECRET", "").strip(),
             threads=processing_threads(environ),
             memory_mb=function_memory_mb(environ),
         )

@@ -19,20 +19,25 @@ function watched() {
 
 const file = (name) => new File(["bytes"], name, { type: "image/jpeg" });
 
+/** Move `item` through `states` in turn. */
+function walk(list, item, ...states) {
+  for (const state of states) list.setState(item, state);
+}
+
 test("every change is one event, in the order made", () => {
   const { list, events } = watched();
   const a = list.add({ name: "a.jpg" });
   const b = list.add({ name: "b.jpg" });
   list.setState(a, "waiting");
   list.setProgress(a, 5, 10);
-  list.setState(a, "done");
+  list.setState(a, "failed");
   assert.deepEqual(list.finished(), [a]);
   assert.equal(list.remove(a), 0);
   assert.equal(list.remove(a), -1);
   assert.deepEqual(events, [
     ["added", "a.jpg", "ready", null, null], ["added", "b.jpg", "ready", null, null],
     ["state", "a.jpg", "waiting", "ready", null], ["progress", "a.jpg", "waiting", null, null],
-    ["state", "a.jpg", "done", "waiting", null], ["removed", "a.jpg", "done", null, 0],
+    ["state", "a.jpg", "failed", "waiting", null], ["removed", "a.jpg", "failed", null, 0],
   ]);
   assert.deepEqual(list.items, [b]);
   assert.equal(a.sent, 5);
@@ -44,6 +49,30 @@ test("a state the page does not have is refused, and the item keeps its own", ()
   assert.throws(() => list.setState(item, "lost"), RangeError);
   assert.equal(item.state, "ready");
   assert.equal(events.length, 1);
+});
+
+test("each state moves on only along the file's way through the page", () => {
+  const { list } = watched();
+  const ways = [
+    ["waiting", "uploading", "processing", "done", "deleted"],
+    ["waiting", "uploading", "failed", "waiting", "cancelled", "waiting", "failed", "processing", "failed"],
+    ["processing", "cancelled"], // kept across a reload with its id, then cancelled
+    ["failed"], // refused before anything was sent
+  ];
+  for (const way of ways) walk(list, list.add(file("a.jpg")), ...way);
+  const refused = [
+    [[], "done"], [[], "uploading"], [[], "cancelled"], [["waiting"], "processing"], [["waiting"], "done"],
+    [["processing", "done"], "failed"], [["processing", "done"], "waiting"], [["failed"], "done"],
+    [["waiting", "cancelled"], "processing"], [["processing", "done", "deleted"], "waiting"],
+    [["failed"], "failed"],
+  ];
+  for (const [way, state] of refused) {
+    const item = list.add(file("b.jpg"));
+    walk(list, item, ...way);
+    const before = item.state;
+    assert.throws(() => list.setState(item, state), RangeError, `${before} → ${state}`);
+    assert.equal(item.state, before);
+  }
 });
 
 test("an entry kept across a reload comes back with its id and options", () => {
@@ -70,6 +99,7 @@ test("done brings the image and its clock, then the state", () => {
 test("a failure the server can finish resumes the waiting; one it cannot sends the file again", () => {
   const { list } = watched();
   const lostConnection = list.add(file("a.jpg"));
+  walk(list, lostConnection, "waiting", "uploading");
   list.uploaded(lostConnection, "a");
   list.setState(lostConnection, "processing");
   const error = { code: "network" };
@@ -97,9 +127,11 @@ test("trying again needs the upload on the server or the file at hand", () => {
   const kept = list.add({ name: "b.jpg", size: 5, type: "image/jpeg" }, { id: "b" });
   const keptUnsent = list.add({ name: "c.jpg", size: 5, type: "image/jpeg" });
   list.fail(chosen, { code: "not_found" });
+  list.setState(kept, "processing");
   list.fail(kept, { code: "network" });
   list.fail(keptUnsent, { code: "interrupted" });
   assert.deepEqual([chosen, kept, keptUnsent].map((item) => list.canRetry(item)), [true, true, false]);
+  list.setState(kept, "processing");
   list.fail(kept, { code: "not_found" });
   assert.equal(list.canRetry(kept), false);
 });
@@ -107,14 +139,16 @@ test("trying again needs the upload on the server or the file at hand", () => {
 test("cancelled and deleted leave nothing on the server to come back to", () => {
   const { list, events } = watched();
   const cancelled = list.add(file("a.jpg"));
+  walk(list, cancelled, "waiting", "uploading");
   list.uploaded(cancelled, "a");
-  list.setState(cancelled, "uploading");
   list.cancelled(cancelled);
   assert.deepEqual([cancelled.state, cancelled.id, cancelled.restartUpload], ["cancelled", null, true]);
   assert.deepEqual(events.at(-1), ["state", "a.jpg", "cancelled", "uploading", null]);
 
   const deleted = list.add(file("b.jpg"));
+  walk(list, deleted, "waiting", "uploading");
   list.uploaded(deleted, "b");
+  list.setState(deleted, "processing");
   list.done(deleted, { id: "b", variants: [] }, {});
   list.deleted(deleted);
   assert.deepEqual([deleted.state, deleted.id, deleted.image], ["deleted", null, null]);
@@ -123,11 +157,12 @@ test("cancelled and deleted leave nothing on the server to come back to", () => 
 
 test("busy, finished and by state", () => {
   const list = new ImageList();
-  const states = ["ready", "waiting", "uploading", "processing", "done", "failed", "cancelled", "deleted"];
-  for (const state of states) {
-    const item = list.add({ name: `${state}.jpg` });
-    if (state !== "ready") list.setState(item, state);
-  }
+  const ways = {
+    ready: [], waiting: ["waiting"], uploading: ["waiting", "uploading"], processing: ["processing"],
+    done: ["processing", "done"], failed: ["failed"], cancelled: ["processing", "cancelled"],
+    deleted: ["processing", "done", "deleted"],
+  };
+  for (const [state, way] of Object.entries(ways)) walk(list, list.add({ name: `${state}.jpg` }), ...way);
   const names = (found) => found.map((item) => item.source.name);
   assert.deepEqual(names(list.busy()), ["waiting.jpg", "uploading.jpg", "processing.jpg"]);
   assert.deepEqual(names(list.finished()), ["done.jpg", "failed.jpg", "cancelled.jpg", "deleted.jpg"]);
