@@ -57,7 +57,9 @@ def test_without_sign_in_images_are_public_and_nothing_signs_or_holds_a_key():
     resources, resolver = deployed("none")
     assert "TrustedKeyGroups" not in image_behaviour(resources, resolver)
     assert not SIGNED_IN_RESOURCES & set(resources)
-    assert not [r for r in resources.values() if r["Type"].startswith(("AWS::SecretsManager", "Custom::Edge"))]
+    assert not [r for r in resources.values() if r["Type"].startswith("Custom::Edge")]
+    secrets = {name for name, r in resources.items() if r["Type"] == "AWS::SecretsManager::Secret"}
+    assert secrets == {"ApiOriginSecret"}  # the API's origin header's (every AuthMode), no signing key
     # SessionFunction is there (its routes need no condition), answers 404 and may read no secret.
     assert role_statements(resources, resolver, "SessionFunction") == []
     session = resolver.resolve(resources["ImagesApi"]["Properties"]["Body"])["paths"]["/api/session"]
