@@ -23,10 +23,11 @@ const els = {
 let nextCursor = null;
 
 /**
- * After GET /api/options: sign-in controls when the deployment has sign-in on; `onError(text)` reports;
- * `beforeSignIn()` runs (and is awaited) before the page leaves for the sign-in pages.
+ * After GET /api/options: sign-in controls when the deployment has sign-in on, and "Your images" following
+ * the uploads on `list` (model.js); `onError(text)` reports; `beforeSignIn()` runs (and is awaited) before
+ * the page leaves for the sign-in pages.
  */
-export async function startAccount(signInOptions, onError, beforeSignIn = async () => {}) {
+export async function startAccount(signInOptions, list, { onError, beforeSignIn }) {
   onChange(render);
   els.signIn.addEventListener("click", async () => {
     await beforeSignIn();
@@ -34,7 +35,10 @@ export async function startAccount(signInOptions, onError, beforeSignIn = async 
   });
   els.signOut.addEventListener("click", () => signOut());
   els.more.addEventListener("click", () => loadImages({ more: true }));
-  document.addEventListener("images-changed", () => signedIn() && loadImages());
+  // An upload that ended, either way, is a new entry or a new status in the list.
+  list.addEventListener("change", ({ detail: { kind, item } }) => {
+    if (kind === "state" && (item.state === "done" || item.state === "failed") && signedIn()) loadImages();
+  });
   try {
     await startSignIn(signInOptions);
   } catch (error) {

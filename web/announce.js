@@ -1,8 +1,11 @@
 // What the page says: a polite live region for progress, an assertive one for errors, and the
 // visible notice above the list. Text only ever goes in through textContent.
 
-/** {announce(message), announceError(message), notify(message, isError)} over the page's regions. */
-export function createAnnouncer({ liveStatus, liveAlert, notice }) {
+/** {announce, announceError, notify, hideNotice, withdrawNotice} over the page's regions. */
+export function createAnnouncer() {
+  const liveStatus = document.getElementById("live-status");
+  const liveAlert = document.getElementById("live-alert");
+  const notice = document.getElementById("notice");
   let statusTimer = null;
 
   /** A status change for screen readers (polite). Batched so a burst reads as one sentence. */
@@ -33,5 +36,14 @@ export function createAnnouncer({ liveStatus, liveAlert, notice }) {
     else announce(message);
   }
 
-  return { announce, announceError, notify, hideNotice: () => { notice.hidden = true; } };
+  function hideNotice() {
+    notice.hidden = true;
+  }
+
+  /** Hide the notice if it still says what starts with `start`: its cause has gone, and a later message stays. */
+  function withdrawNotice(start) {
+    if (notice.textContent.startsWith(start)) hideNotice();
+  }
+
+  return { announce, announceError, notify, hideNotice, withdrawNotice };
 }

@@ -3,7 +3,7 @@
 
 import { h } from "./dom.js";
 import { formatBytes, sizeChange } from "./format.js";
-import { BUSY_STATES } from "./card.js";
+import { BUSY_STATES } from "./model.js";
 
 const noun = (n, word) => `${n} ${n === 1 ? word : `${word}s`}`;
 
@@ -17,8 +17,39 @@ function progressBytes(item) {
 /** The largest variant of a processed image: what replaces the original on a web page. */
 const largestBytes = (image) => Math.max(...image.variants.map((variant) => variant.bytes));
 
-/** Fill `els` (batch, batchProgress, batchText, batchSummary, cancelAll, zipAll) from the list. */
-export function renderBatch(els, items) {
+/**
+ * The bar over the list's items (model.js), redrawn on every change. `cancelAll()` and `zipAll(items,
+ * button)` are what its buttons do.
+ */
+export class BatchBar {
+  constructor(list, { cancelAll, zipAll }) {
+    const $ = (id) => document.getElementById(id);
+    const els = {
+      batch: $("batch"),
+      batchProgress: $("batch-progress"),
+      batchText: $("batch-text"),
+      batchSummary: $("batch-summary"),
+      cancelAll: $("cancel-all"),
+      zipAll: $("zip-all"),
+    };
+    this.element = els.batch;
+    els.cancelAll.addEventListener("click", () => {
+      cancelAll();
+      this.focus();
+    });
+    els.zipAll.addEventListener("click", () => {
+      zipAll(list.inState("done").filter((item) => item.image), els.zipAll);
+    });
+    list.addEventListener("change", () => render(els, list.items));
+  }
+
+  /** Where the work shows: focus goes here when the button pressed to start or stop it is gone. */
+  focus() {
+    this.element.focus();
+  }
+}
+
+function render(els, items) {
   const started = items.filter((item) => item.state !== "ready" && item.state !== "deleted");
   const busy = started.filter((item) => BUSY_STATES.has(item.state));
   const done = started.filter((item) => item.state === "done" && item.image);

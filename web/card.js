@@ -5,6 +5,7 @@ import { h, append } from "./dom.js";
 import { variantAddress } from "./api.js";
 import { formatBytes, formatClock, formatFromNow, formatName, formatPixels, metadataName, sizeChange } from "./format.js";
 import { filterLabel } from "./options.js";
+import { BUSY_STATES } from "./model.js";
 import { deliveryImage, srcsetSnippet } from "./snippet.js";
 
 const STATE_LABELS = {
@@ -17,9 +18,6 @@ const STATE_LABELS = {
   cancelled: "Cancelled",
   deleted: "Deleted",
 };
-
-/** States in which work is under way and Cancel applies. */
-export const BUSY_STATES = new Set(["waiting", "uploading", "processing"]);
 
 let cardCount = 0;
 

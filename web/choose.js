@@ -1,12 +1,20 @@
-// Choosing files: the picker, a drop anywhere on the page (the overlay shows while files are
-// over it) and paste. Each hands the files to `addFiles(files, how)`.
+// Choosing files: the picker with its hint, a drop anywhere on the page (the overlay shows while files
+// are over it) and paste. Each hands the files to `addFiles(files, how)`.
 
-/** `els` holds chooseButton and fileInput; `addFiles(files, how)` and `notify(message, isError)` come from the page. */
-export function wireChoosing(els, { addFiles, notify }) {
-  els.chooseButton.addEventListener("click", () => els.fileInput.click());
-  els.fileInput.addEventListener("change", () => {
-    addFiles(els.fileInput.files, "Chose");
-    els.fileInput.value = ""; // choosing the same file again fires change again
+import { acceptAttribute, chooseHint } from "./options.js";
+
+/**
+ * `addFiles(files, how)` and `notify(message, isError)` come from the page. Returns {accept(config): the
+ * picker offers, and its hint names, what the API's options accept; focus()}.
+ */
+export function createChooser({ addFiles, notify }) {
+  const chooseButton = document.getElementById("choose-button");
+  const fileInput = document.getElementById("file-input");
+  const hint = document.getElementById("accepted-types");
+  chooseButton.addEventListener("click", () => fileInput.click());
+  fileInput.addEventListener("change", () => {
+    addFiles(fileInput.files, "Chose");
+    fileInput.value = ""; // choosing the same file again fires change again
   });
 
   let dragDepth = 0;
@@ -44,6 +52,14 @@ export function wireChoosing(els, { addFiles, notify }) {
     event.preventDefault();
     addFiles(files.map(numberedPaste), "Pasted");
   });
+
+  return {
+    accept(config) {
+      fileInput.accept = acceptAttribute(config);
+      hint.textContent = chooseHint(config);
+    },
+    focus: () => chooseButton.focus(),
+  };
 }
 
 /** Pasted images are usually all called "image.png": number them so the list can tell them apart. */

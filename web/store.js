@@ -18,7 +18,7 @@ function entry(item) {
 }
 
 /** Keep the list; storage that refuses (private mode, full) only costs the restore. */
-export function saveList(items) {
+function saveList(items) {
   try {
     const kept = items.filter((item) => item.state !== "deleted").map(entry);
     if (kept.length) localStorage.setItem(STORAGE_KEY, JSON.stringify(kept));
@@ -42,4 +42,15 @@ export function loadList() {
   return raw.filter((saved) => saved && isText(saved.name) && Number.isFinite(saved.size)
     && typeof saved.type === "string" && (saved.id === null || isText(saved.id))
     && saved.options && typeof saved.options.format === "string" && Array.isArray(saved.options.filters));
+}
+
+/**
+ * Keep `list` (model.js) from now on: now, and after every change but progress (no kept field counts bytes).
+ * Called once the kept list has been read back: before, saving would overwrite it.
+ */
+export function keepList(list) {
+  saveList(list.items);
+  list.addEventListener("change", ({ detail }) => {
+    if (detail.kind !== "progress") saveList(list.items);
+  });
 }

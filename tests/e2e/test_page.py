@@ -377,39 +377,6 @@ def test_a_text_file_named_jpg_is_not_an_image(open_page):
     watch.assert_clean(page, allow_status=(415,))
 
 
-def test_the_list_model_reports_each_change_in_order(open_page):
-    """web/model.js on its own in the page: every change to the list is one event, in the order made; a state
-    the page does not have is refused."""
-    page, watch = open_page()
-    seen = page.evaluate("""async () => {
-        const { ImageList } = await import("/model.js");
-        const list = new ImageList();
-        const events = [];
-        list.addEventListener("change", ({ detail }) => events.push(
-            [detail.kind, detail.item.source.name, detail.item.state, detail.previous ?? null, detail.index ?? null]));
-        const a = list.add({ name: "a.jpg" });
-        const b = list.add({ name: "b.jpg" });
-        list.setState(a, "waiting");
-        list.setProgress(a, 5, 10);
-        list.setState(a, "done");
-        let refused = null;
-        try { list.setState(b, "lost"); } catch (error) { refused = error.name; }
-        const finished = list.finished().map((item) => item.source.name);
-        const index = list.remove(a);
-        return { events, refused, finished, index, again: list.remove(a), left: list.items.map((i) => i.source.name),
-                 sent: a.sent, b: b.state };
-    }""")
-    assert seen["events"] == [
-        ["added", "a.jpg", "ready", None, None], ["added", "b.jpg", "ready", None, None],
-        ["state", "a.jpg", "waiting", "ready", None], ["progress", "a.jpg", "waiting", None, None],
-        ["state", "a.jpg", "done", "waiting", None], ["removed", "a.jpg", "done", None, 0],
-    ]
-    assert (seen["refused"], seen["b"]) == ("RangeError", "ready")
-    assert (seen["finished"], seen["index"], seen["again"], seen["left"], seen["sent"]) == (["a.jpg"], 0, -1,
-                                                                                          ["b.jpg"], 5)
-    watch.assert_clean(page)
-
-
 def test_a_truncated_jpeg_ends_as_a_readable_failure(open_page):
     page, watch = open_page()
     page.set_input_files("#file-input", files=[
