@@ -37,6 +37,7 @@ from .cfn.template import (
 )
 from .cloudfront import FunctionFailed as CloudFrontFunctionFailed
 from .cloudfront import LocalCloudFront, edge_functions
+from .cloudfront.distribution import origin_custom_headers
 from .cloudwatch.page import PATH as STACK_PAGE
 from .cloudwatch.page import render as render_stack_page
 from .cloudwatch.telemetry import Telemetry
@@ -235,11 +236,15 @@ class LocalStack:
         self.token_lifetime = token_lifetime
         self.console = console or Console()
         self.url = self.storage_url = ""
+        # The HTTP API's own endpoint (the ApiUrl output, execute-api on AWS): the routes without CloudFront.
+        self.api_url = ""
         self.site_origins: tuple[str, ...] = ()
         self.stack: Stack | None = None
         self.stopping = threading.Event()
         self._gateway: Gateway | None = None
         self._serving: threading.Thread | None = None
+        self._api_gateway: Gateway | None = None
+        self._api_serving: threading.Thread | None = None
         self._storage: StorageServer | None = None
         self._pools: dict[str, FunctionPool] = {}
         self._invoker: AsyncInvoker | None = None
@@ -312,6 +317,10 @@ class LocalStack:
         )
         self._gateway.authorizer = self.sign_in.authorizer if self.sign_in else None
         self._gateway.edge = self.cloudfront.edge
+        try:
+            self._gateway.origin_headers = origin_custom_headers(self.stack, f"{app.API_PREFIX}/*")
+        except TemplateError as error:
+            raise StackError(f"template.yaml: {error}", exit_code=2) from None
         # The one path the local stack adds, where the template serves nothing: no route, behaviour or web/ file.
         if (WEB_DIR / STACK_PAGE.strip("/")).exists() or \
                 (self.cloudfront.edge and self.cloudfront.edge.behaviour_for(STACK_PAGE)) or any(
@@ -323,6 +332,7 @@ class LocalStack:
             target=self._gateway.serve_forever, kwargs={"poll_interval": 0.2}, name="gateway", daemon=True
         )
         self._serving.start()
+        self._start_api_endpoint(functions)
         workers = max(1, min([self.workers] + [t.function.reserved_concurrency or self.workers for t in self._triggers]))
         self._invoker = AsyncInvoker(
             self._storage.client("sqs"),
@@ -337,6 +347,23 @@ class LocalStack:
         status, body = wait_until_healthy(shown_host, self.port, self.stopping)
         if status != 200 and not self.stopping.is_set():
             raise StackError(f"GET {HEALTH_PATH} answers {status}: {body}")
+
+    def _start_api_endpoint(self, functions: dict[str, Function]) -> None:
+        """The HTTP API's own endpoint on a port of its own, as execute-api is reachable beside CloudFront: the same
+        routes, functions and authorizer, without the page, the edge behaviours, their headers or the origin's."""
+        self._api_gateway = Gateway(self.host, 0, socket_timeout=self.socket_timeout)
+        self._api_gateway.attach(
+            Router(functions), self._pools, WEB_DIR,
+            lambda method, path, status, ms: self.console.request(method, f"{path} (API endpoint)", status, ms),
+            self.console.error,
+        )
+        self._api_gateway.serves_site = False
+        self._api_gateway.authorizer = self._gateway.authorizer
+        self.api_url = f"{self.url.rsplit(':', 1)[0]}:{self._api_gateway.port}"
+        self._api_serving = threading.Thread(
+            target=self._api_gateway.serve_forever, kwargs={"poll_interval": 0.2}, name="api-endpoint", daemon=True
+        )
+        self._api_serving.start()
 
     def _iam_setup(self) -> dict | None:
         """What each function's process needs to enforce its role (devstack/iam), or None with --skip-iam."""
@@ -407,6 +434,11 @@ class LocalStack:
             self._serving = None
         if self._gateway is not None:
             self._gateway.server_close()
+        if self._api_serving is not None:
+            self._api_gateway.shutdown()
+            self._api_serving = None
+        if self._api_gateway is not None:
+            self._api_gateway.server_close()
         if self._invoker is not None:
             clean = self._invoker.stop()
             self._invoker = None
@@ -460,6 +492,7 @@ def main(argv: list[str] | None = None) -> int:
         if stack.stopping.is_set():
             return 0
         console.say(READY_LINE.format(url=stack.url, storage=stack.storage_url))
+        console.say(f"The HTTP API's own endpoint (ApiUrl; 403 to requests that skip the site): {stack.api_url}")
         if stack.sign_in:
             console.say(f"Sign-in ({stack.stack.parameters['AuthMode']}): local issuer {stack.sign_in.issuer.issuer}, "
                         f"client {stack.sign_in.issuer.client_id}")

@@ -13,8 +13,11 @@ their defaults. This script reads the stack's outputs and parameters (CloudForma
 and gives every environment variable of the template its deployed value: a variable that is a parameter
 (`!Ref Param`) takes the stack's value of that parameter; a variable naming a resource (`!Ref Bucket`, or the
 bucket's own name expression) takes the value of the output that names that resource. Variables that are
-literals are left to the template. The file maps "Parameters" (every function) and any function with
-variables of its own to their values, the format `--env-vars` reads."""
+literals are left to the template. The origin secret (ORIGIN_SECRET, what CloudFront sends the API) is not the
+deployed one but the X-Origin-Verify value the sample events of events/ carry: sam local's requests do not come
+through CloudFront, so they carry what the events (or a `curl -H` to `sam local start-api`) send. The file maps
+"Parameters" (every function) and any function with variables of its own to their values, the format
+`--env-vars` reads."""
 
 import argparse
 import json
@@ -22,6 +25,8 @@ import sys
 from pathlib import Path
 
 TEMPLATE_PATH = Path(__file__).resolve().parents[1] / "template.yaml"
+EVENTS_DIR = TEMPLATE_PATH.parent / "events"
+ORIGIN_HEADER = "x-origin-verify"
 FUNCTION_TYPE = "AWS::Serverless::Function"
 
 
@@ -51,6 +56,8 @@ def env_vars(template: dict, stack: dict) -> tuple[dict[str, dict[str, str]], li
     def deployed(name: str, value) -> str | None:
         if not isinstance(value, dict):
             return None  # a literal: the template's own value is the deployed one
+        if "{{resolve:secretsmanager:" in json.dumps(value):
+            return events_origin_secret()
         if set(value) == {"Ref"} and value["Ref"] in parameters:
             return parameters[value["Ref"]]
         if value == {"Ref": "AWS::StackName"}:
@@ -79,7 +86,18 @@ def env_vars(template: dict, stack: dict) -> tuple[dict[str, dict[str, str]], li
     return result, sorted(set(unknown))
 
 
-EVENTS_DIR = TEMPLATE_PATH.parent / "events"
+
+
+def events_origin_secret(events_dir: Path = EVENTS_DIR) -> str:
+    """The X-Origin-Verify value the HTTP API events of events/ carry (they all carry the same one)."""
+    values = set()
+    for path in events_dir.glob("*.json"):
+        event = json.loads(path.read_text())
+        if isinstance(event, dict) and " /api" in event.get("routeKey", ""):
+            values.add(event.get("headers", {}).get(ORIGIN_HEADER))
+    if len(values) != 1 or None in values:
+        raise StackError(f"the HTTP API events of {events_dir} must all carry one {ORIGIN_HEADER} header")
+    return values.pop()
 
 
 def deployed_events(stack: dict, events_dir: Path = EVENTS_DIR) -> dict[str, dict]:
@@ -158,6 +176,10 @@ def main(argv: list[str] | None = None, describe=describe_stack) -> int:
     if unknown:
         print(f"sam_local_env: left to sam local (no parameter or output gives them): {', '.join(unknown)}",
               file=sys.stderr)
+    if any("ORIGIN_SECRET" in names for names in variables.values()):
+        print(f"sam_local_env: ORIGIN_SECRET is the sample events' {ORIGIN_HEADER}, not the deployed secret: "
+              f"events/ carry it; with sam local start-api send it yourself "
+              f"(curl -H '{ORIGIN_HEADER}: {events_origin_secret()}' ...)", file=sys.stderr)
     print(f"sam_local_env: stack {stack['StackName']} is in {stack_region(stack)}: "
           f"run sam local with --region {stack_region(stack)}", file=sys.stderr)
     return 0

@@ -65,6 +65,11 @@ class Gateway(ThreadingHTTPServer):
         # The local stack's own page (devstack/cloudwatch/page.py): its path and what renders it. Nothing on
         # AWS answers there; the template serves no path that starts with it (devstack/stack.py checks).
         self.stack_page: tuple[str, Callable[[], bytes]] | None = None
+        # The site's server stands for CloudFront too: what its API origin adds to each /api request it forwards
+        # (OriginCustomHeaders, e.g. the origin secret), replacing a viewer's header of the same name.
+        self.origin_headers: dict[str, str] = {}
+        # False for the HTTP API's own endpoint (execute-api): the routes only, no page, no edge behaviour.
+        self.serves_site = True
 
     @property
     def port(self) -> int:
@@ -125,6 +130,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
             matched = self.server.router.match(self.command, raw_path) if self.server.router else None
             if matched:
                 self._api(*matched, raw_path, target.query)
+            elif not self.server.serves_site:
+                self._discard_body()
+                self._json(404, {"message": "Not Found"})  # API Gateway's own answer: no route, no function
             elif (behaviour := self.server.edge.behaviour_for(raw_path) if self.server.edge else None):
                 self._discard_body()
                 answer = self.server.edge.serve(behaviour, self.command, raw_path, target.query,
@@ -218,9 +226,16 @@ class _RequestHandler(BaseHTTPRequestHandler):
     ) -> dict:
         """The payload v2.0 event of this request."""
         return http_event(
-            route, path_params, self.command, raw_path, raw_query, self.request_version, self.headers.items(), body,
-            request_id, source_ip=self.client_address[0], port=self.server.port,
+            route, path_params, self.command, raw_path, raw_query, self.request_version, self._forwarded_headers(),
+            body, request_id, source_ip=self.client_address[0], port=self.server.port,
         )
+
+    def _forwarded_headers(self) -> list[tuple[str, str]]:
+        """The request's headers as they reach API Gateway: a viewer's, with the origin's custom headers in place
+        of any of the same name (CloudFront replaces them; on the API's own endpoint there are none)."""
+        added = self.server.origin_headers
+        replaced = {name.lower() for name in added}
+        return [*((n, v) for n, v in self.headers.items() if n.lower() not in replaced), *added.items()]
 
     def _lower_headers(self):
         for name, value in self.headers.items():

@@ -4,7 +4,9 @@ Only the intrinsic functions the template uses are resolved; an unknown one is a
 template change the local stack cannot follow fails loudly instead of running something else."""
 
 import re
-from collections.abc import Iterable
+import secrets
+import string
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -111,6 +113,9 @@ class Stack:
     distributions: dict[str, str] = field(default_factory=dict)  # CloudFront: logical id -> local id
     # What CloudFront's response-headers policy adds to every answer (empty when the template has none).
     security_headers: dict[str, str] = field(default_factory=dict)
+    # Secrets Manager: logical id -> the value generated when this stack was read (the deploy's GenerateSecretString),
+    # which {{resolve:secretsmanager:...}} references resolve to wherever this stack's values are read.
+    secrets: dict[str, str] = field(default_factory=dict, repr=False)
 
     def bucket_name(self, logical_id: str) -> str:
         return self.buckets[logical_id].name
@@ -130,7 +135,11 @@ def read_stack(
     template = template or load_template()
     parameters = resolve_parameters(template, overrides or {})
     stack = Stack(template=template, parameters=parameters)
-    resolver = _Resolver(template, parameters)
+    conditions = _Resolver(template, parameters)
+    stack.secrets = {logical_id: generated_secret(logical_id, resource.get("Properties", {}))
+                     for logical_id, resource in template["Resources"].items()
+                     if resource["Type"] == SECRET_TYPE and _exists(resource, conditions)}
+    resolver = stack_resolver(stack)
     resolve = resolver.resolve
     deployed_site = _site_origin(template, resolver)
     resources = template["Resources"]
@@ -160,12 +169,59 @@ HTTP_API_TYPE = "AWS::Serverless::HttpApi"
 
 def http_api_bodies(stack: Stack) -> dict[str, dict]:
     """Each HTTP API's OpenAPI DefinitionBody as deployed with the stack's parameters (who may call which route)."""
-    resolver = _Resolver(stack.template, stack.parameters)
+    resolver = stack_resolver(stack)
     return {
         logical_id: resolver.resolve(resource["Properties"]["DefinitionBody"])
         for logical_id, resource in stack.template["Resources"].items()
         if resource["Type"] == HTTP_API_TYPE and "DefinitionBody" in resource.get("Properties", {})
     }
+
+
+def stack_resolver(stack: Stack) -> "_Resolver":
+    """The intrinsics and dynamic references of `stack` as deployed: its parameters, its secrets' values."""
+    return _Resolver(stack.template, stack.parameters, stack.secrets)
+
+
+# ------------------------------------------------------------------------ Secrets Manager
+SECRET_TYPE = "AWS::SecretsManager::Secret"
+# What GetRandomPassword (GenerateSecretString) draws from: letters, digits and ASCII punctuation.
+SECRET_PUNCTUATION = string.punctuation
+_GENERATE_KEYS = {"PasswordLength", "ExcludeCharacters", "ExcludeLowercase", "ExcludeUppercase", "ExcludeNumbers",
+                  "ExcludePunctuation", "IncludeSpace", "RequireEachIncludedType"}
+_DYNAMIC_REFERENCE = re.compile(r"\{\{resolve:([a-z-]+):([^{}]*)\}\}")
+
+
+def generated_secret(logical_id: str, props: dict) -> str:
+    """A secret's value as a deploy creates it: GenerateSecretString's rules, drawn by the secrets module."""
+    if "SecretString" in props:
+        return str(props["SecretString"])
+    rules = props.get("GenerateSecretString")
+    if rules is None or set(rules) - _GENERATE_KEYS:
+        raise TemplateError(f"{logical_id}: the local stack generates secrets from GenerateSecretString's "
+                            f"{', '.join(sorted(_GENERATE_KEYS))} only")
+    excluded = set(str(rules.get("ExcludeCharacters", "")))
+    kinds = [chars for chars, flag in ((string.ascii_lowercase, "ExcludeLowercase"),
+                                       (string.ascii_uppercase, "ExcludeUppercase"),
+                                       (string.digits, "ExcludeNumbers"),
+                                       (SECRET_PUNCTUATION, "ExcludePunctuation")) if not _true(rules.get(flag, False))]
+    if _true(rules.get("IncludeSpace", False)):
+        kinds.append(" ")
+    kinds = [[char for char in chars if char not in excluded] for chars in kinds]
+    kinds = [chars for chars in kinds if chars]
+    length = int(rules.get("PasswordLength", 32))
+    if not kinds or length < 1:
+        raise TemplateError(f"{logical_id}: GenerateSecretString leaves nothing to generate")
+    alphabet = [char for chars in kinds for char in chars]
+    require_each = _true(rules.get("RequireEachIncludedType", True))
+    while True:
+        value = "".join(secrets.choice(alphabet) for _ in range(length))
+        if not require_each or length < len(kinds) or all(any(char in chars for char in value) for chars in kinds):
+            return value
+
+
+def secret_arn(logical_id: str) -> str:
+    """What a secret's !Ref gives locally: an ARN, as on AWS."""
+    return f"arn:aws:secretsmanager:{LOCAL_REGION}:{LOCAL_ACCOUNT}:secret:{local_resource_name(logical_id)}"
 
 
 def _exists(resource: dict, resolver: "_Resolver") -> bool:
@@ -390,9 +446,10 @@ class _Resolver(Intrinsics):
 
     error = TemplateError
 
-    def __init__(self, template: dict, parameters: dict[str, str]):
+    def __init__(self, template: dict, parameters: dict[str, str], secrets: Mapping[str, str] | None = None):
         super().__init__(template.get("Conditions", {}))
         self.resources = template["Resources"]
+        self.secrets = {secret_arn(logical_id): value for logical_id, value in (secrets or {}).items()}
         self.names = {
             "AWS::AccountId": LOCAL_ACCOUNT,
             "AWS::Region": LOCAL_REGION,
@@ -412,7 +469,36 @@ class _Resolver(Intrinsics):
         if resource["Type"] == "AWS::S3::Bucket":
             props = resource.get("Properties", {})
             return self.resolve(props["BucketName"]) if "BucketName" in props else _generated_bucket_name(name)
+        if resource["Type"] == SECRET_TYPE:
+            return secret_arn(name)
         return local_resource_name(name)
+
+    def resolve(self, value):
+        """Intrinsics, then the dynamic references they spell, as CloudFormation resolves both at deploy."""
+        resolved = super().resolve(value)
+        if isinstance(resolved, str) and "{{resolve:" in resolved:
+            return _DYNAMIC_REFERENCE.sub(self._dynamic_reference, resolved)
+        return resolved
+
+    def _dynamic_reference(self, match: re.Match) -> str:
+        service, reference = match[1], match[2]
+        if service != "secretsmanager":
+            raise TemplateError(f"the local stack resolves secretsmanager dynamic references only, not {service}")
+        parts = reference.split(":")
+        cut = 7 if reference.startswith("arn:") else 1  # arn:aws:secretsmanager:region:account:secret:name
+        secret_id, rest = ":".join(parts[:cut]), parts[cut:]
+        value = self.secrets.get(secret_id)
+        if value is None:
+            raise TemplateError(f"a dynamic reference to {secret_id!r}, which is none of the stack's secrets")
+        what, json_key, stage, version = (rest + ["", "", "", ""])[:4]
+        if version:
+            raise TemplateError(f"a dynamic reference names version {version} of a secret, and the local stack's "
+                                "secrets have one version, generated when it starts (leave e.g. OriginSecretVersion "
+                                "empty locally)")
+        if what != "SecretString" or json_key or stage not in ("", "AWSCURRENT"):
+            raise TemplateError(f"the local stack resolves a whole SecretString (the current version) only: "
+                                f"{match[0]!r}")
+        return value
 
     def get_att(self, resource: str, attribute: str) -> str:
         if attribute == "Arn" and self.resources[resource]["Type"] == "AWS::S3::Bucket":

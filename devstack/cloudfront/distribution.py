@@ -9,7 +9,7 @@ The page and /api/* behaviours stay the gateway's (static files and the HTTP API
 
 from dataclasses import dataclass
 
-from ..cfn.template import Stack, TemplateError, _Resolver
+from ..cfn.template import Stack, TemplateError, stack_resolver
 
 DISTRIBUTION_TYPE = "AWS::CloudFront::Distribution"
 FUNCTION_TYPE = "AWS::CloudFront::Function"
@@ -67,7 +67,7 @@ def origin_group_behaviours(stack: Stack) -> list[Behaviour]:
     if found is None:
         return []
     _, config = found
-    resolver = _Resolver(stack.template, stack.parameters)
+    resolver = stack_resolver(stack)
     origins = {origin["Id"]: _origin(origin, stack) for origin in config.get("Origins", [])}
     groups = {group["Id"]: group for group in config.get("OriginGroups", {}).get("Items", [])}
     behaviours = []
@@ -95,7 +95,7 @@ def bucket_behaviours(stack: Stack) -> list[Behaviour]:
     if found is None:
         return []
     _, config = found
-    resolver = _Resolver(stack.template, stack.parameters)
+    resolver = stack_resolver(stack)
     origins = {origin["Id"]: _origin(origin, stack) for origin in config.get("Origins", [])}
     behaviours = []
     for behaviour in resolver.resolve(_unresolved_arns(config.get("CacheBehaviors", []))):
@@ -122,7 +122,7 @@ def edge_behaviours(stack: Stack) -> list[Behaviour]:
         return []
     served = {behaviour.path_pattern: behaviour
               for behaviour in origin_group_behaviours(stack) + bucket_behaviours(stack)}
-    order = [b["PathPattern"] for b in _Resolver(stack.template, stack.parameters).resolve(
+    order = [b["PathPattern"] for b in stack_resolver(stack).resolve(
         _unresolved_arns(found[1].get("CacheBehaviors", [])))]
     return [served[pattern] for pattern in order if pattern in served]
 
@@ -133,7 +133,7 @@ DISTRIBUTION_PRINCIPAL = "cloudfront.amazonaws.com"
 def distribution_reads(stack: Stack) -> tuple[str, ...]:
     """The object ARNs (with wildcards) the buckets' policies let the distribution read (s3:GetObject allowed to
     the CloudFront service principal): what Origin Access Control may fetch, and all the local edge fetches."""
-    resolver = _Resolver(stack.template, stack.parameters)
+    resolver = stack_resolver(stack)
     patterns: list[str] = []
     for resource in stack.template["Resources"].values():
         if resource["Type"] != "AWS::S3::BucketPolicy":
@@ -153,12 +153,31 @@ def _listed(value) -> list:
     return value if isinstance(value, list) else [] if value is None else [value]
 
 
+def origin_custom_headers(stack: Stack, path_pattern: str) -> dict[str, str]:
+    """The headers CloudFront adds to each request the behaviour for `path_pattern` forwards to its origin
+    (OriginCustomHeaders, dynamic references resolved), name -> value; empty without such a behaviour."""
+    found = distribution_config(stack)
+    if found is None:
+        return {}
+    _, config = found
+    resolver = stack_resolver(stack)
+    behaviour = next((b for b in resolver.resolve(config.get("CacheBehaviors", []))
+                      if b.get("PathPattern") == path_pattern), None)
+    if behaviour is None:
+        return {}
+    origin = next((o for o in config.get("Origins", []) if o["Id"] == behaviour["TargetOriginId"]), None)
+    if origin is None:
+        raise TemplateError(f"the {path_pattern} behaviour's origin {behaviour['TargetOriginId']} is not declared")
+    headers = resolver.resolve(origin.get("OriginCustomHeaders", []))
+    return {header["HeaderName"]: str(header["HeaderValue"]) for header in headers}
+
+
 def function_code(stack: Stack, logical_id: str) -> str:
     """A CloudFront Function's code as deployed: its FunctionCode with the template's !Sub done."""
     resource = stack.template["Resources"].get(logical_id)
     if resource is None or resource["Type"] != FUNCTION_TYPE:
         raise TemplateError(f"{logical_id} is not an {FUNCTION_TYPE}")
-    return _Resolver(stack.template, stack.parameters).resolve(resource["Properties"]["FunctionCode"])
+    return stack_resolver(stack).resolve(resource["Properties"]["FunctionCode"])
 
 
 def _unresolved_arns(value):

@@ -15,7 +15,8 @@ from rendering import MAX_INLINE_BYTES, parse_derived_path, render_derived
 
 logger = Logger()
 tracer = get_tracer()
-app = make_resolver(LambdaFunctionUrlResolver)
+# Its URL takes only requests the distribution signs (AWS_IAM, Origin Access Control): no origin header to check.
+app = make_resolver(LambdaFunctionUrlResolver, check_origin_header=False)
 # As ProcessFunction: taken off the remaining time to give rendering its deadline (app.DEADLINE_MARGIN_SECONDS).
 DEADLINE_MARGIN_SECONDS = 5.0
 

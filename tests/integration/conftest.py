@@ -15,6 +15,7 @@ from moto import mock_aws
 
 from devstack.iam import acting_as, acting_function, install_iam
 from devstack.lambda_.functions import LambdaContext, load_handler
+from testkit.events import events_origin_secret
 from testkit.images import gradient_photo
 
 
@@ -31,11 +32,12 @@ def aws_credentials(monkeypatch):
 
 @pytest.fixture
 def function_env(monkeypatch, stack):
-    """The environment of every function, as the template resolves it (all share Globals)."""
+    """The environment of every function, as the template resolves it (all share Globals); the origin secret, which
+    a deploy generates, is the one the sample events carry (as CloudFront sends it to a deployed stack)."""
     def apply(overrides: dict[str, str] | None = None):
         for function in stack.functions.values():
             for name, value in function.environment.items():
-                monkeypatch.setenv(name, value)
+                monkeypatch.setenv(name, events_origin_secret() if name == "ORIGIN_SECRET" else value)
         for name, value in (overrides or {}).items():
             monkeypatch.setenv(name, value)
         get_config.cache_clear()

@@ -12,6 +12,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from testkit.events import events_origin_secret
+
 ROOT = Path(__file__).resolve().parents[2]
 ANSWER_PATH = ROOT / "tests" / "data" / "describe-stacks.json"
 UUID = "8f14e45f-ceea-4e7a-a1b2-3c4d5e6f7a8b"
@@ -46,7 +48,19 @@ def test_every_variable_gets_the_deployed_stack_s_value(script, answer):
         "AUTH_ISSUER": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example1",
         "AUTH_CLIENT_ID": "4tq0v1example7m3q2t8a5fh1b",
         "AUTH_SIGN_IN_URL": "https://sign-in-8f14e45f-ceea-4e7a-a1b2-3c4d5e6f7a8b.auth.us-east-1.amazoncognito.com",
-    }, "InvalidateFunction": {"DISTRIBUTION_ID": "E1A2B3C4D5E6F7"}}
+        "ORIGIN_SECRET": events_origin_secret(),
+    }, "UploadFunction": {"ORIGIN_SECRET": events_origin_secret()},
+        "DeleteFunction": {"ORIGIN_SECRET": events_origin_secret()},
+        "InvalidateFunction": {"DISTRIBUTION_ID": "E1A2B3C4D5E6F7"}}
+
+
+def test_the_origin_secret_is_the_one_the_sample_events_send_and_sam_local_users_are_told(script, capsys):
+    """sam local's requests skip CloudFront: the API functions must expect what the events carry (a deployed
+    secret would refuse every sample event, 403), and whoever calls sam local start-api must learn the header."""
+    assert script.events_origin_secret() == events_origin_secret()
+    assert script.main(["--describe-stacks", str(ANSWER_PATH)]) == 0
+    err = capsys.readouterr().err
+    assert f"x-origin-verify: {events_origin_secret()}" in err
 
 
 def test_every_variable_the_template_computes_is_covered(script):

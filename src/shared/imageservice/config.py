@@ -6,7 +6,7 @@ import math
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 _VARIANT = re.compile(r"([a-z][a-z0-9_-]{0,31})=([1-9][0-9]{0,4})")
 
@@ -38,6 +38,9 @@ class Config:
     widths: tuple[int, ...] = (160, 320, 640, 960, 1280, 1920, 2560)
     # The distribution serving the site; set only for InvalidateFunction, the one function that talks to it.
     distribution_id: str = ""
+    # What CloudFront sends the API in X-Origin-Verify (the ApiOriginSecret, resolved at deploy); set only for the
+    # API functions, which refuse every request without it (imageservice.http).
+    origin_secret: str = field(default="", repr=False)
     threads: int = 1  # cores ProcessFunction decodes and encodes one image on (processing_threads)
     memory_mb: int | None = None  # the function's memory (Lambda's AWS_LAMBDA_FUNCTION_MEMORY_SIZE); None elsewhere
 
@@ -57,6 +60,7 @@ class Config:
             sign_in=SignIn.from_environ(environ),
             widths=parse_widths(_require(environ, "IMAGE_WIDTHS")),
             distribution_id=environ.get("DISTRIBUTION_ID", "").strip(),
+            origin_secret=environ.get("ORIGIN_SECRET", "").strip(),
             threads=processing_threads(environ),
             memory_mb=function_memory_mb(environ),
         )

@@ -20,6 +20,11 @@ class InvalidOption(AppError):
     code = "invalid_option"
 
 
+class Forbidden(AppError):
+    status = 403
+    code = "forbidden"
+
+
 class NotFound(AppError):
     status = 404
     code = "not_found"

@@ -1,6 +1,7 @@
 """The one mapping from errors to HTTP answers, shared by every API function."""
 
 import base64
+import hmac
 import json
 import re
 from collections.abc import Callable
@@ -9,7 +10,8 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
-from .errors import AppError, BadRequest
+from .config import ConfigError, get_config
+from .errors import AppError, BadRequest, Forbidden
 
 logger = Logger()
 _DECIMAL = re.compile(r"[0-9]{1,12}")
@@ -28,12 +30,25 @@ def error_body(code: str, message: str) -> dict:
     return {"error": {"code": code, "message": message}}
 
 
+# The header CloudFront's API origin adds to every request it forwards (template.yaml, ApiOrigin), replacing any
+# a viewer sent; its value is the stack's ApiOriginSecret, which the API functions get as ORIGIN_SECRET.
+ORIGIN_HEADER = "x-origin-verify"
+
+
 def make_resolver(
-    kind: type[APIGatewayHttpResolver] | None = None, on_refused: Callable[[AppError], None] | None = None
+    kind: type[APIGatewayHttpResolver] | None = None,
+    on_refused: Callable[[AppError], None] | None = None,
+    check_origin_header: bool = True,
 ) -> APIGatewayHttpResolver:
     """An HTTP API router (or another Powertools resolver: `kind`) whose errors all come out as
-    {"error": {"code", "message"}}; `on_refused` sees each refusal (a function's metrics)."""
+    {"error": {"code", "message"}}; `on_refused` sees each refusal (a function's metrics).
+
+    With `check_origin_header` (the API functions) every request must carry the origin secret CloudFront sends
+    (`require_origin_secret`); a function CloudFront reaches another way (a function URL behind Origin Access
+    Control, which IAM guards) passes False."""
     resolver = (kind or APIGatewayHttpResolver)()
+    if check_origin_header:
+        resolver.use(middlewares=[require_origin_secret])
 
     @resolver.exception_handler(AppError)
     def app_error(error: AppError) -> Response:
@@ -52,6 +67,24 @@ def make_resolver(
         return json_response(500, error_body("internal_error", "Something went wrong on our side; try again."))
 
     return resolver
+
+
+def require_origin_secret(app: APIGatewayHttpResolver, next_middleware):
+    """Powertools middleware: a request that did not come through the distribution (no X-Origin-Verify, or
+    another value) is refused with 403 before any route runs.
+
+    An API function without the secret configured refuses everything (a 500 that names ORIGIN_SECRET in its log):
+    the template always sets it, so its absence is a broken deployment, never a reason to open the API."""
+    expected = get_config().origin_secret
+    if not expected:
+        raise ConfigError("environment variable ORIGIN_SECRET must be set for the API functions")
+    sent = app.current_event.headers.get(ORIGIN_HEADER) or ""  # Powertools: a case-insensitive mapping
+    if not hmac.compare_digest(sent.encode("utf-8", "surrogateescape"), expected.encode("utf-8")):
+        raise Forbidden(
+            "This API answers only requests that come through the site: call it at the site's own address "
+            "(the SiteUrl, under /api), not at its execute-api endpoint."
+        )
+    return next_middleware(app)
 
 
 def request_body(resolver: APIGatewayHttpResolver) -> bytes:
