@@ -1,12 +1,18 @@
-"""Clients waiting for an image, measured: how many get a 5xx, and how long /api/options takes meanwhile.
+"""Clients waiting for images, measured: how many get a 5xx, and how long /api/options takes meanwhile.
 
-    .venv/bin/python bench/bench_waiting.py [--clients 300] [--wait 20]     # starts a local stack
+    .venv/bin/python bench/bench_waiting.py [--clients 300] [--seconds 60]            # the status objects (default)
+    .venv/bin/python bench/bench_waiting.py --design wait [--clients 300] [--wait 20]  # ?wait=, the old way
 
---clients threads each ask GET /api/images/{id}?wait=W for an image that stays pending (uploaded while the stack
-delivers no S3 events, so it is never processed),
-while one more thread asks GET /api/options every 0.2 s. Printed: the waiting answers by status, their p50 and
-p95 time, and the options probes' p50, p95 and max. Issue 22 asks for no 5xx with 300 waiting clients and an
-options p95 of 1 s at most; this script measures the design the stack has, whatever it is.
+Both start a local stack with processing held (its asynchronous invoker stopped, so no S3 event reaches
+ProcessFunction and every image stays pending for the whole measurement), while one more thread asks
+GET /api/options every 0.2 s. Issue 22 asks for no 5xx with 300 waiting clients and an options p95 of 1 s at most.
+
+--design status: each client has an image of its own and waits for it with the CLI's wait_for (docs/delivery.md):
+GET /status/{id} every second with If-None-Match (304 while unchanged) and GET /api/images/{id} about once a
+minute (first at a random point of the first minute), for --seconds. Printed: the answers by path and
+status, the requests per client per minute each path got, the options probes' p50, p95 and max.
+--design wait: every client asks GET /api/images/{id}?wait=W once for one shared image (the baseline).
+
 The figures measure this machine and the local stack (a process per execution environment, at most 64 per
 function), not Lambda."""
 
@@ -24,76 +30,151 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: repo_paths
 import repo_paths  # noqa: E402, F401
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cli"))
+from imageservice_cli.main import Client, CommandError, StillPending, wait_for  # noqa: E402
 
-def pending_image(base_url: str) -> str:
+
+def pending_image(base_url: str, seed: int = 0, session: requests.Session | None = None) -> str:
     """An image that stays pending: uploaded while the stack delivers no S3 events (main() holds them)."""
     from testkit.images import small_photo
 
-    answer = requests.post(f"{base_url}/api/images", files={"file": ("p.jpg", small_photo(320, 240), "image/jpeg")},
-                           timeout=30)
+    answer = (session or requests).post(f"{base_url}/api/images", timeout=60,
+                                        files={"file": ("p.jpg", small_photo(64, 48, seed=seed), "image/jpeg")})
     answer.raise_for_status()
     return answer.json()["id"]
 
 
-def measure(base_url: str, clients: int, wait: int) -> dict:
+class Prober:
+    """GET /api/options every 0.2 s until stopped; the seconds each took."""
+
+    def __init__(self, base_url: str):
+        self.base_url, self.took, self.statuses = base_url, [], {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        with requests.Session() as session:
+            while not self._stop.is_set():
+                started = time.perf_counter()
+                try:
+                    status = session.get(f"{self.base_url}/api/options", timeout=60).status_code
+                except requests.RequestException:
+                    status = 0
+                self.took.append(time.perf_counter() - started)
+                self.statuses[str(status)] = self.statuses.get(str(status), 0) + 1
+                self._stop.wait(0.2)
+
+    def figures(self) -> dict:
+        return {"options_p50_s": round(statistics.median(self.took), 3),
+                "options_p95_s": round(statistics.quantiles(self.took, n=20, method="inclusive")[-1], 3),
+                "options_max_s": round(max(self.took), 3), "options_probes": len(self.took),
+                "options_statuses": self.statuses}
+
+
+def measure_wait(base_url: str, clients: int, wait: int) -> dict:
+    """The baseline: every client holds GET /api/images/{id}?wait=W once, on one shared pending image."""
     image_id = pending_image(base_url)
     first = requests.get(f"{base_url}/api/images/{image_id}", timeout=30)
     assert first.status_code == 202, first.text
-    stop = threading.Event()
-    probes: list[float] = []
-
-    def probe() -> None:
-        with requests.Session() as session:
-            while not stop.is_set():
-                started = time.perf_counter()
-                try:
-                    session.get(f"{base_url}/api/options", timeout=60)
-                except requests.RequestException:
-                    pass
-                probes.append(time.perf_counter() - started)
-                stop.wait(0.2)
 
     def waiting(_: int) -> tuple[int, float]:
         started = time.perf_counter()
         try:
-            status = requests.get(f"{base_url}/api/images/{image_id}", params={"wait": wait}, timeout=wait + 40).status_code
+            status = requests.get(f"{base_url}/api/images/{image_id}", params={"wait": wait},
+                                  timeout=wait + 40).status_code
         except requests.RequestException:
             status = 0  # no answer at all
         return status, time.perf_counter() - started
 
-    prober = threading.Thread(target=probe, daemon=True)
-    prober.start()
-    with ThreadPoolExecutor(clients) as pool:
+    with Prober(base_url) as prober, ThreadPoolExecutor(clients) as pool:
         results = list(pool.map(waiting, range(clients)))
-    stop.set()
-    prober.join()
     statuses: dict[str, int] = {}
     for status, _ in results:
         statuses[str(status)] = statuses.get(str(status), 0) + 1
     times = sorted(took for _, took in results)
     return {
-        "first_answer": first.status_code,
-        "clients": clients, "wait": wait, "statuses": statuses,
+        "design": "wait", "clients": clients, "wait": wait, "statuses": statuses,
         "five_xx_or_none": sum(1 for status, _ in results if status == 0 or status >= 500),
         "waiting_p50_s": statistics.median(times), "waiting_p95_s": statistics.quantiles(times, n=20)[-1],
-        "options_p50_s": statistics.median(probes), "options_p95_s": statistics.quantiles(probes, n=20)[-1],
-        "options_max_s": max(probes), "options_probes": len(probes),
+        **prober.figures(),
+    }
+
+
+def measure_status(base_url: str, clients: int, seconds: float) -> dict:
+    """Every client waits on an image of its own with the CLI's own code (imageservice_cli.main.wait_for, which
+    the page's waitForResult mirrors): status polls, and a rare API check; each answer is counted by a hook."""
+    with ThreadPoolExecutor(8) as pool, requests.Session() as session:
+        image_ids = list(pool.map(lambda seed: pending_image(base_url, seed, session), range(clients)))
+    counts: dict[str, int] = {}
+    lock = threading.Lock()
+    start = threading.Barrier(clients + 1)
+
+    def count(path: str, status: int) -> None:
+        with lock:
+            counts[f"{path} {status}"] = counts.get(f"{path} {status}", 0) + 1
+
+    def counted(response: requests.Response, *args, **kwargs) -> None:
+        path = "GET /status/{id}" if "/status/" in response.url else "GET /api/images/{id}"
+        count(path, response.status_code)
+
+    def waiting(image_id: str) -> None:
+        client = Client(base_url, 60)
+        client.session.hooks["response"].append(counted)
+        start.wait()
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                wait_for(client, image_id, deadline)
+            except StillPending:
+                return
+            except CommandError:
+                count("no answer or a 5xx", 0)  # a 5xx is counted by the hook as well
+
+    with Prober(base_url) as prober:
+        threads = [threading.Thread(target=waiting, args=(image_id,), daemon=True) for image_id in image_ids]
+        for thread in threads:
+            thread.start()
+        start.wait()
+        began = time.monotonic()
+        for thread in threads:
+            thread.join()
+        elapsed = time.monotonic() - began
+    per_minute = {path: round(sum(n for key, n in counts.items() if key.startswith(path)) / clients / elapsed * 60, 1)
+                  for path in ("GET /status/{id}", "GET /api/images/{id}")}
+    failed = sum(n for key, n in counts.items() if key.endswith(" 0") or int(key.rsplit(" ", 1)[1]) >= 500)
+    return {
+        "design": "status", "clients": clients, "seconds": round(elapsed, 1), "answers": dict(sorted(counts.items())),
+        "five_xx_or_none": failed, "requests_per_client_per_minute": per_minute, **prober.figures(),
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--design", choices=("status", "wait"), default="status")
     parser.add_argument("--clients", type=int, default=300)
-    parser.add_argument("--wait", type=int, default=20)
+    parser.add_argument("--wait", type=int, default=20, help="--design wait: the ?wait= seconds")
+    parser.add_argument("--seconds", type=float, default=60, help="--design status: how long the clients wait")
     args = parser.parse_args()
     from devstack.stack import LocalStack
 
     with LocalStack(port=0) as stack:
+        requests.get(f"{stack.url}/api/options", timeout=60).raise_for_status()  # PresignFunction started once
         # Processing held: the stack's asynchronous invoker stops, so no S3 event reaches ProcessFunction and the
-        # image stays pending for the whole measurement (stop() leaves it alone once it is gone).
+        # images stay pending for the whole measurement (stop() leaves it alone once it is gone).
         stack._invoker.stop()
         stack._invoker = None
-        print(json.dumps(measure(stack.url, args.clients, args.wait), indent=2))
+        if args.design == "wait":
+            print(json.dumps(measure_wait(stack.url, args.clients, args.wait), indent=2))
+        else:
+            print(json.dumps(measure_status(stack.url, args.clients, args.seconds), indent=2))
 
 
 if __name__ == "__main__":

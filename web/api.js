@@ -234,6 +234,36 @@ export async function getImage(id, waitSeconds = 0, signal = null) {
   throw errorFromResponse(response.status, text);
 }
 
+const STATUS_STATES = ["pending", "done", "failed"];
+
+/**
+ * GET /status/{id}: the image's status object, which CloudFront serves from storage (no function runs for it):
+ * "pending", "done" or "failed", or "missing" when there is none (deleted, unknown, or a site without status
+ * objects). `cache: "no-cache"` makes the browser revalidate its copy with If-None-Match, which is answered 304
+ * while the status is unchanged. Throws ApiError when there is no answer at all, as the API's requests do.
+ */
+export async function getStatus(id, signal = null) {
+  const timeout = AbortSignal.timeout(REQUEST_MARGIN_MS);
+  let response;
+  try {
+    // No Authorization header: the object is the same in every AuthMode (docs/delivery.md says why).
+    response = await fetch(`/status/${encodeURIComponent(id)}`, {
+      cache: "no-cache", signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+    });
+  } catch (error) {
+    if (signal?.aborted) throw new ApiError("cancelled");
+    if (navigator.onLine === false) throw new ApiError("offline");
+    throw new ApiError(error?.name === "TimeoutError" ? "timeout" : "network");
+  }
+  if (response.status !== 200) return "missing";
+  try {
+    const { status } = await response.json();
+    return STATUS_STATES.includes(status) ? status : "missing";
+  } catch {
+    return "missing"; // not a status object (a proxy's page, say): the API tells
+  }
+}
+
 /** GET /api/images: a page of the signed-in caller's images, newest first ({images, next_cursor}). */
 export async function listImages(cursor = null) {
   const query = cursor ? `?${new URLSearchParams({ cursor })}` : "";

@@ -104,7 +104,6 @@ export function readConfig(body) {
     directUploadMaxBytes: limits.direct_upload_max_bytes,
     largeUploadMaxBytes: isCount(limits.large_upload_max_bytes) ? limits.large_upload_max_bytes : null,
     maxPixels: isCount(limits.max_pixels) ? limits.max_pixels : null,
-    maxWaitSeconds: isCount(limits.max_wait_seconds) ? limits.max_wait_seconds : 0,
     delivery: readDelivery(body.delivery),
     links: {
       // Whether /api/images/{id}/{variant} works for whoever holds it (not with sign-in on: no bearer token).

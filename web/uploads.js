@@ -1,11 +1,11 @@
 // Sending files and following their processing: two small connection pools, the direct or the
-// pre-signed route by size, long polls until done or failed, and cancelling either.
+// pre-signed route by size, status polls until done or failed, and cancelling either.
 
-import { ApiError, deleteImage, getImage, requestUpload, uploadDirect, uploadToStorage } from "./api.js";
+import { ApiError, deleteImage, getImage, getStatus, requestUpload, uploadDirect, uploadToStorage } from "./api.js";
 import { CONTENT_TYPES, sniffFile } from "./sniff.js";
 
-// Same-origin connections are few (6 per host in HTTP/1.1) and a long poll holds one for up to
-// max_wait_seconds: uploads and polls get separate, small pools so neither starves the other.
+// Same-origin connections are few (6 per host in HTTP/1.1): uploads and polls get separate, small pools
+// so neither starves the other.
 const uploadSlots = semaphore(2);
 const pollSlots = semaphore(3);
 
@@ -88,14 +88,27 @@ export function upload(item, config, { onUploading, onProgress }) {
   });
 }
 
-/** Long-poll GET /api/images/{id}?wait=… until the image is done (returns the answer) or failed (throws). */
-export async function waitForResult(item, maxWaitSeconds) {
+// Waiting holds no function (docs/delivery.md, "Waiting without holding Lambdas"): the page polls the image's
+// status object about once a second (GET /status/{id}, from CloudFront, 304 while unchanged) and asks the API
+// (GET /api/images/{id}) only for the outcome, and about once a minute meanwhile: processing_timeout is the
+// one outcome only the API tells. The first of those checks comes at a random point of the first minute, so
+// many pages started together spread them. The CLI waits the same way (cli/imageservice_cli/main.py, wait_for).
+const STATUS_POLL_MS = 1000;
+const API_CHECK_MS = 60_000;
+
+/** Wait until the image is done (returns the API's answer) or failed (throws). */
+export async function waitForResult(item) {
   const { signal } = item.controller;
+  let nextCheck = Date.now() + API_CHECK_MS * (0.5 + Math.random() / 2);
   for (;;) {
-    const answer = await pollSlots.run(() => getImage(item.id, maxWaitSeconds, signal));
-    if (answer.state === "done") return answer;
-    if (answer.state === "failed") throw answer.error;
-    await sleep(Math.min(Math.max(answer.retryAfter, 1), 10) * 1000, signal);
+    const status = await pollSlots.run(() => getStatus(item.id, signal));
+    if (status !== "pending" || Date.now() >= nextCheck) {
+      const answer = await pollSlots.run(() => getImage(item.id, 0, signal));
+      if (answer.state === "done") return answer;
+      if (answer.state === "failed") throw answer.error;
+      nextCheck = Date.now() + API_CHECK_MS;
+    }
+    await sleep(STATUS_POLL_MS, signal);
   }
 }
 

@@ -8,6 +8,7 @@ import argparse
 import json
 import mimetypes
 import os
+import random
 import sys
 import time
 from importlib.metadata import PackageNotFoundError, version
@@ -49,7 +50,11 @@ IMAGE_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".jfif": "image/jpeg
                ".gif": "image/gif", ".webp": "image/webp", ".avif": "image/avif", ".heic": "image/heic",
                ".heif": "image/heif", ".tif": "image/tiff", ".tiff": "image/tiff", ".bmp": "image/bmp"}
 PROGRESS_FROM_BYTES = 1 << 20  # files larger than this get a progress bar
-POLL_SECONDS = 20  # the API holds a status request at most this long
+# Waiting polls the image's status object on the site (GET /status/{id}, served by CloudFront from storage, no
+# function held) with If-None-Match, and asks the API only for the outcome, or once a minute while it is pending
+# (which also learns processing_timeout, the one outcome the status object cannot show). docs/delivery.md.
+STATUS_POLL_SECONDS = 1
+API_CHECK_SECONDS = 60
 
 
 class CommandError(Exception):
@@ -225,21 +230,49 @@ class StillPending(CommandError):
 
 
 def wait_for(client: Client, image_id: str, deadline: float) -> dict:
-    """GET /api/images/{id}?wait=… until done (returns the body), failed, or the deadline (StillPending)."""
+    """Until the image is done (returns the API's body), failed (FAILED), or the deadline (StillPending): polls
+    GET /status/{id} with If-None-Match (a 304 while unchanged), and asks GET /api/images/{id} once the status is
+    no longer pending (or missing: deleted, unknown, or a service without status objects), at the deadline, and
+    about once a minute meanwhile (first at a random point of the first minute, so clients started together
+    spread their checks)."""
+    status_url = f"{client.url}/status/{quote(image_id, safe='')}"
+    etag = None
+    next_check = time.monotonic() + API_CHECK_SECONDS * (0.5 + random.random() / 2)
     while True:
-        left = int(deadline - time.monotonic())
-        response = client.call("GET", f"/api/images/{image_id}", (200, 202, 422),
-                               params={"wait": max(0, min(POLL_SECONDS, left))}, timeout=POLL_SECONDS + 30)
-        body = response.json()
-        if response.status_code == 200:
-            return body
-        if response.status_code == 422:
-            error = body.get("error", {})
-            raise CommandError(FAILED, f"{image_id} failed: {error.get('code')}: {error.get('message')}")
-        if left <= 0:
-            pending = StillPending(image_id)
-            pending.body = body
-            raise pending
+        state, etag = poll_status(client, status_url, etag)
+        now = time.monotonic()
+        if state != "pending" or now >= next_check or now >= deadline:
+            response = client.call("GET", f"/api/images/{quote(image_id, safe='')}", (200, 202, 422))
+            body = response.json()
+            if response.status_code == 200:
+                return body
+            if response.status_code == 422:
+                error = body.get("error", {})
+                raise CommandError(FAILED, f"{image_id} failed: {error.get('code')}: {error.get('message')}")
+            if now >= deadline:
+                pending = StillPending(image_id)
+                pending.body = body
+                raise pending
+            next_check = now + API_CHECK_SECONDS
+        time.sleep(max(0.0, min(STATUS_POLL_SECONDS, deadline - now)))
+
+
+def poll_status(client: Client, url: str, etag: str | None) -> tuple[str, str | None]:
+    """The state the status object says ("pending", "done", "failed"; "missing" when there is none or the
+    answer is not one) and its ETag; an unchanged one (304) is still pending."""
+    try:
+        answer = client.session.get(url, headers={"If-None-Match": etag} if etag else {}, timeout=client.timeout)
+    except requests.RequestException as error:
+        raise CommandError(UNREACHABLE, f"could not reach {client.url}: {why_unreachable(error)}") from None
+    if answer.status_code == 304:
+        return "pending", etag
+    try:
+        state = answer.json().get("status") if answer.status_code == 200 else None
+    except (ValueError, AttributeError):
+        state = None
+    if state not in ("pending", "done", "failed"):
+        return "missing", None
+    return state, answer.headers.get("ETag")
 
 
 def download(client: Client, image: dict, directory: Path, fallback_stem: str) -> list[Path]:

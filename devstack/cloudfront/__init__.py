@@ -1,12 +1,13 @@
-"""CloudFront for the local stack: the behaviours that reach an origin group (edge.py: the viewer-request
-function in Node, the cache, the failover) and the API its functions call (api.py: CreateInvalidation)."""
+"""CloudFront for the local stack: the behaviours that reach an origin group or a bucket (edge.py: the
+viewer-request function in Node, the cache, conditional GETs, the failover) and the API its functions call (api.py:
+CreateInvalidation)."""
 
 from collections.abc import Callable, Mapping
 
 from ..cfn.template import Function, Stack
 from ..iam.identity import Credentials
 from .api import CloudFrontApi
-from .distribution import distribution_config, function_code, origin_group_behaviours, trusted_keys
+from .distribution import distribution_config, distribution_reads, edge_behaviours, function_code, trusted_keys
 from .edge import Answer, Edge
 from .functions import CloudFrontFunction, FunctionFailed
 
@@ -15,20 +16,20 @@ __all__ = ["Answer", "Edge", "FunctionFailed", "LocalCloudFront", "edge_function
 
 def edge_functions(stack: Stack) -> dict[str, Function]:
     """The Lambda functions the distribution calls (function URL origins), which the local stack must run."""
-    return {origin.function: stack.functions[origin.function] for behaviour in origin_group_behaviours(stack)
+    return {origin.function: stack.functions[origin.function] for behaviour in edge_behaviours(stack)
             for origin in behaviour.origins if origin.function}
 
 
 class LocalCloudFront:
     """The distribution's edge behaviours and its API, started together; `edge` is None when the template has
-    no behaviour with an origin group (then nothing runs)."""
+    no behaviour with an origin group or a bucket origin (then nothing runs)."""
 
     def __init__(self, stack: Stack, host: str, domain: str, s3, invoke: Callable[[str, dict], dict],
                  answer_of, known: Mapping[str, Credentials], log: Callable[[str], None] = lambda line: None):
         self.edge: Edge | None = None
         self.api: CloudFrontApi | None = None
         found = distribution_config(stack)
-        behaviours = origin_group_behaviours(stack)
+        behaviours = edge_behaviours(stack)
         if found is None or not behaviours:
             return
         functions: dict[str, CloudFrontFunction] = {}
@@ -36,7 +37,8 @@ class LocalCloudFront:
             for name in {behaviour.viewer_request for behaviour in behaviours if behaviour.viewer_request}:
                 functions[name] = CloudFrontFunction(name, function_code(stack, name))
             distribution_id = stack.distributions[found[0]]
-            self.edge = Edge(distribution_id, domain, behaviours, functions, s3, invoke, answer_of, log=log)
+            self.edge = Edge(distribution_id, domain, behaviours, functions, s3, invoke, answer_of, log=log,
+                             readable=distribution_reads(stack))
             self.api = CloudFrontApi(host, distribution_id, self.edge.invalidate, known).start()
         except BaseException:
             for function in functions.values():

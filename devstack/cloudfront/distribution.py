@@ -1,5 +1,6 @@
 """The template's CloudFront distribution as the local stack serves it: the cache behaviours that reach an
-origin group (the /img/* behaviour), their viewer-request function's code and their cache policy.
+origin group (the /img/* behaviour) or a bucket of the stack (the /status/* behaviour), their viewer-request
+function's code, their cache policy, and what the buckets' policies let the distribution read.
 
 Read, not guessed: an origin must be a bucket (`!GetAtt <Bucket>.RegionalDomainName`) or a function URL
 (`!GetAtt <Function>Url.FunctionUrl`, SAM's name for a function's URL), and a cache policy one of the
@@ -88,6 +89,72 @@ def origin_group_behaviours(stack: Stack) -> list[Behaviour]:
             trusted_key_groups=tuple(behaviour.get("TrustedKeyGroups", [])),
         ))
     return behaviours
+
+
+def bucket_behaviours(stack: Stack) -> list[Behaviour]:
+    """The distribution's cache behaviours whose target is one bucket of the stack (not the website bucket, which
+    only the default behaviour serves, from web/), as deployed with the stack's parameters."""
+    found = distribution_config(stack)
+    if found is None:
+        return []
+    _, config = found
+    resolver = stack_resolver(stack)
+    origins = {origin["Id"]: _origin(origin, stack) for origin in config.get("Origins", [])}
+    behaviours = []
+    for behaviour in resolver.resolve(_unresolved_arns(config.get("CacheBehaviors", []))):
+        origin = origins.get(behaviour["TargetOriginId"])
+        if origin is None or origin.bucket is None:
+            continue
+        if behaviour.get("FunctionAssociations"):
+            raise TemplateError(f"{behaviour['PathPattern']}: the local stack runs functions only on origin groups")
+        behaviours.append(Behaviour(
+            path_pattern=behaviour["PathPattern"],
+            origins=(origin,),
+            failover_statuses=frozenset(),
+            viewer_request=None,
+            cache=_cache_policy(stack, behaviour["CachePolicyId"]),
+            allowed_methods=frozenset(behaviour.get("AllowedMethods", ["GET", "HEAD"])),
+            trusted_key_groups=tuple(behaviour.get("TrustedKeyGroups", [])),
+        ))
+    return behaviours
+
+
+def edge_behaviours(stack: Stack) -> list[Behaviour]:
+    """Every behaviour the local edge serves: to an origin group, or to one bucket (in the template's order)."""
+    found = distribution_config(stack)
+    if found is None:
+        return []
+    served = {behaviour.path_pattern: behaviour
+              for behaviour in origin_group_behaviours(stack) + bucket_behaviours(stack)}
+    order = [b["PathPattern"] for b in stack_resolver(stack).resolve(
+        _unresolved_arns(found[1].get("CacheBehaviors", [])))]
+    return [served[pattern] for pattern in order if pattern in served]
+
+
+DISTRIBUTION_PRINCIPAL = "cloudfront.amazonaws.com"
+
+
+def distribution_reads(stack: Stack) -> tuple[str, ...]:
+    """The object ARNs (with wildcards) the buckets' policies let the distribution read (s3:GetObject allowed to
+    the CloudFront service principal): what Origin Access Control may fetch, and all the local edge fetches."""
+    resolver = stack_resolver(stack)
+    patterns: list[str] = []
+    for resource in stack.template["Resources"].values():
+        if resource["Type"] != "AWS::S3::BucketPolicy":
+            continue
+        for statement in resolver.resolve(resource["Properties"]["PolicyDocument"]).get("Statement", []):
+            principal = statement.get("Principal")
+            services = principal.get("Service") if isinstance(principal, dict) else None
+            actions = statement.get("Action")
+            if statement.get("Effect") != "Allow" or DISTRIBUTION_PRINCIPAL not in _listed(services) or \
+                    "s3:GetObject" not in _listed(actions):
+                continue
+            patterns += _listed(statement.get("Resource"))
+    return tuple(patterns)
+
+
+def _listed(value) -> list:
+    return value if isinstance(value, list) else [] if value is None else [value]
 
 
 def origin_custom_headers(stack: Stack, path_pattern: str) -> dict[str, str]:

@@ -1,9 +1,12 @@
-"""What CloudFront does for the behaviours that reach an origin group (GET /img/...): the viewer-request
-function run in Node, a cache keyed by the normalised path with CloudFront's X-Cache header, the origin group
-(the bucket first, failing over to the function URL on the template's statuses) and invalidation.
+"""What CloudFront does for the behaviours that reach an origin group (GET /img/...) or one bucket (GET
+/status/...): the viewer-request function run in Node, a cache keyed by the normalised path with CloudFront's
+X-Cache header, the origin group (the bucket first, failing over to the function URL on the template's statuses),
+conditional GETs (a viewer's If-None-Match naming the object's ETag gets 304, no body) and invalidation.
 
 Deployed, the distribution reads the bucket with Origin Access Control and may not list it, so a missing key
 answers 403; locally the edge reads with the stack's credentials and turns a missing key into that same 403.
+The edge reads only the keys the buckets' policies let the distribution read (`readable`, from
+distribution.distribution_reads): any other answers 403, as S3 answers Origin Access Control.
 Errors are not cached here (CloudFront keeps them ErrorCachingMinTTL, 10 s by default): a local answer is
 never staler than a deployed one."""
 
@@ -60,6 +63,8 @@ class Edge:
     # Each trusted key group's keys (logical id -> {key id: public key PEM}), once the stack's custom resources
     # made them (LocalCloudFront.trust); a behaviour whose group is not here refuses every request.
     key_groups: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Object ARN patterns the distribution may read (bucket policies); None reads anything (unit tests' fakes).
+    readable: tuple[str, ...] | None = None
     _cache: dict[str, _Cached] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -102,14 +107,14 @@ class Edge:
             if cached and self.clock() - cached.stored < cached.ttl:
                 age = int(self.clock() - cached.stored)
                 hit = Answer(cached.answer.status, [*cached.answer.headers, ("Age", str(age))], cached.answer.body)
-                return _tagged(hit, "Hit", request_id)
+                return _tagged(_conditional(hit, headers), "Hit", request_id)
         answer = self._from_origins(behaviour, request, headers, client_ip, request_id)
         if answer.status == 200:
             ttl = behaviour.cache.ttl(_max_age(answer))
             if ttl > 0:
                 with self._lock:
                     self._cache[key] = _Cached(answer, self.clock(), ttl)
-        return _tagged(answer, "Miss" if answer.status < 400 else "Error", request_id)
+        return _tagged(_conditional(answer, headers), "Miss" if answer.status < 400 else "Error", request_id)
 
     def invalidate(self, paths: list[str]) -> int:
         """Drop what the paths name (a trailing * matches any rest, as CloudFront's invalidation paths do)."""
@@ -144,6 +149,9 @@ class Edge:
         raise ValueError(f"origin {origin.id} is neither a bucket nor a function URL")
 
     def _from_bucket(self, bucket: str, key: str) -> Answer:
+        if self.readable is not None and not any(fnmatchcase(f"arn:aws:s3:::{bucket}/{key}", pattern)
+                                                 for pattern in self.readable):
+            return Answer(403, [("Content-Type", "application/xml")], b"")  # AccessDenied: no policy lets it read
         try:
             found = self.s3.get_object(Bucket=bucket, Key=key)
         except ClientError as error:
@@ -185,6 +193,20 @@ def _tagged(answer: Answer, outcome: str, request_id: str) -> Answer:
     return Answer(answer.status, [*answer.headers, ("X-Cache", f"{outcome} from cloudfront"),
                                   ("Via", "1.1 local.cloudfront.net (CloudFront)"), ("X-Amz-Cf-Id", request_id)],
                   answer.body)
+
+
+def _conditional(answer: Answer, headers: dict[str, str]) -> Answer:
+    """A 200 whose ETag the viewer's If-None-Match names becomes 304 with no body, as CloudFront answers it."""
+    wanted = headers.get("if-none-match")
+    etag = next((value for name, value in answer.headers if name.lower() == "etag"), None)
+    if answer.status != 200 or not wanted or etag is None:
+        return answer
+    named = {tag.strip().removeprefix("W/") for tag in wanted.split(",")}
+    if "*" not in named and etag.removeprefix("W/") not in named:
+        return answer
+    kept = [(name, value) for name, value in answer.headers
+            if name.lower() in ("etag", "cache-control", "last-modified", "age")]
+    return Answer(304, kept, b"")
 
 
 def _generated(response: dict) -> Answer:

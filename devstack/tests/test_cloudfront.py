@@ -13,7 +13,13 @@ from devstack.apigw.events import http_answer
 from devstack.cfn.template import TemplateError, read_stack
 from devstack.cloudfront import LocalCloudFront
 from devstack.cloudfront.api import CloudFrontApi
-from devstack.cloudfront.distribution import function_code, origin_group_behaviours, trusted_keys
+from devstack.cloudfront.distribution import (
+    distribution_reads,
+    edge_behaviours,
+    function_code,
+    origin_group_behaviours,
+    trusted_keys,
+)
 from devstack.cloudfront.edge import Edge
 from devstack.cloudfront.functions import CloudFrontFunction
 from devstack.iam.identity import STACK_CREDENTIALS, Credentials
@@ -217,15 +223,10 @@ def test_create_invalidation_is_refused_unsigned_wrongly_signed_or_for_another_d
     assert api.dropped == []
 
 
-def test_a_template_without_an_image_behaviour_starts_nothing():
-    import copy
-
-    from devstack.cfn.template import load_template
-
-    template = copy.deepcopy(load_template())
-    config = template["Resources"]["Distribution"]["Properties"]["DistributionConfig"]
-    config["CacheBehaviors"] = [b for b in config["CacheBehaviors"] if b.get("PathPattern") != "/img/*"]
-    stack = read_stack(template=template)
+def test_a_template_without_an_edge_behaviour_starts_nothing():
+    stack = read_stack({"AuthMode": "oidc", "OidcIssuer": "https://issuer.example", "OidcAudience": "page"})
+    config = stack.template["Resources"]["Distribution"]["Properties"]["DistributionConfig"]
+    config["CacheBehaviors"] = [b for b in config["CacheBehaviors"] if b.get("PathPattern") == "/api/*"]
     cloudfront = LocalCloudFront(stack, "127.0.0.1", "127.0.0.1", FakeBucket(), lambda f, e: {}, http_answer, {})
     assert (cloudfront.edge, cloudfront.api_url) == (None, None)
     cloudfront.stop()
@@ -306,3 +307,63 @@ def test_a_key_group_whose_keys_never_came_admits_nothing(signed_edge):
     cookies = cookies_for(signed_edge)
     signed_edge.key_groups = {}
     assert signed_get(signed_edge, f"/img/{OWNER}/{IMAGE_ID}/640.auto", cookies).status == 403
+
+
+# ---------------------------------------------------------------- /status/*: one bucket, a second's TTL, 304s
+def test_the_status_behaviour_is_read_from_the_template_in_every_auth_mode():
+    for parameters in ({}, {"AuthMode": "oidc", "OidcIssuer": "https://issuer.example", "OidcAudience": "page"}):
+        stack = read_stack(parameters)
+        status = next(b for b in edge_behaviours(stack) if b.path_pattern == "/status/*")
+        assert [(o.bucket, o.function) for o in status.origins] == [(stack.bucket_name("ProcessedImagesBucket"), None)]
+        assert (status.failover_statuses, status.viewer_request) == (frozenset(), None)
+        assert status.cache.ttl(None) == status.cache.ttl(1) == status.cache.ttl(3600) == 1
+        assert status.cache.ttl(0) == 0
+    assert [b.path_pattern for b in edge_behaviours(read_stack())] == ["/img/*", "/status/*"]
+
+
+def test_the_distribution_reads_only_what_the_bucket_policy_grants_it():
+    stack = read_stack()
+    bucket, site = stack.bucket_name("ProcessedImagesBucket"), stack.bucket_name("WebsiteBucket")
+    assert sorted(distribution_reads(stack)) == [f"arn:aws:s3:::{bucket}/img/*", f"arn:aws:s3:::{bucket}/status/*",
+                                                 f"arn:aws:s3:::{site}/*"]
+
+
+@pytest.fixture
+def status_edge():
+    stack = read_stack()
+    bucket = FakeBucket()
+    clock = [1000.0]
+    edge = Edge("E-LOCAL", "127.0.0.1", edge_behaviours(stack), {}, bucket, lambda f, e: {}, http_answer,
+                clock=lambda: clock[0], readable=distribution_reads(stack))
+    edge.bucket, edge.clock_value, edge.name = bucket, clock, stack.bucket_name("ProcessedImagesBucket")
+    return edge
+
+
+def get_status(edge, path, if_none_match=None):
+    behaviour = edge.behaviour_for(path)
+    headers = {"host": "127.0.0.1", **({"if-none-match": if_none_match} if if_none_match else {})}
+    return edge.serve(behaviour, "GET", path, "", headers, "127.0.0.1")
+
+
+def test_a_status_is_cached_a_second_and_a_matching_if_none_match_gets_304(status_edge):
+    status_edge.bucket.objects[status_edge.name, f"status/{IMAGE_ID}"] = (b'{"status":"pending"}', "application/json")
+    first = get_status(status_edge, f"/status/{IMAGE_ID}")
+    assert (first.status, first.body, header(first, "ETag")) == (200, b'{"status":"pending"}', '"e"')
+    hit = get_status(status_edge, f"/status/{IMAGE_ID}", if_none_match='"e"')
+    assert (hit.status, hit.body, header(hit, "ETag")) == (304, b"", '"e"')
+    assert header(hit, "X-Cache") == "Hit from cloudfront"
+    assert status_edge.bucket.reads == 1
+    other = get_status(status_edge, f"/status/{IMAGE_ID}", if_none_match='"other"')
+    assert (other.status, other.body) == (200, b'{"status":"pending"}')
+    status_edge.clock_value[0] += 1  # the TTL (max-age 1 at most) has passed: the origin is asked again
+    again = get_status(status_edge, f"/status/{IMAGE_ID}", if_none_match='"e"')
+    assert (again.status, header(again, "X-Cache"), status_edge.bucket.reads) == (304, "Miss from cloudfront", 2)
+
+
+def test_a_missing_status_is_403_and_keys_the_policy_does_not_grant_are_never_read(status_edge):
+    assert get_status(status_edge, f"/status/{IMAGE_ID}").status == 403
+    status_edge.bucket.objects[status_edge.name, f"images/{IMAGE_ID}/manifest.json"] = (b"{}", "application/json")
+    behaviour = status_edge.behaviour_for(f"/status/{IMAGE_ID}")
+    # A path that leaves the behaviour's prefix in the bucket: the edge asks only for what the policy grants.
+    answer = status_edge._from_bucket(behaviour.origins[0].bucket, f"images/{IMAGE_ID}/manifest.json")
+    assert answer.status == 403 and status_edge.bucket.reads == 1

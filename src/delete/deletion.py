@@ -1,7 +1,7 @@
-"""Removing an image now: its original, its variants, its derived images and its manifest, leaving a tombstone in
-its place, and asking for its derived images to leave CloudFront's caches too."""
+"""Removing an image now: its original, its variants, its derived images, its status object and its manifest,
+leaving a tombstone in its place, and asking for its derived images to leave CloudFront's caches too."""
 
-from imageservice import records
+from imageservice import progress, records
 from imageservice.config import Config
 from imageservice.errors import NotFound
 from imageservice.keys import derived_prefix, image_prefix, invalidation_key, is_image_id, manifest_key, upload_key
@@ -30,8 +30,11 @@ def delete_image(s3, config: Config, image_id: str, owner: str | None = None) ->
     processed = _keys(s3, config.processed_images_bucket, image_prefix(image_id))
     # The manifest is read only when listed: this role may list only by prefix, so a missing key reads 403.
     if not originals and processed <= {manifest} and (not processed or records.is_deleted(s3, config, image_id)):
+        progress.remove(s3, config, image_id)  # an upload ticket never used leaves its `pending` status
         raise NotFound("No image has this id.")
     records.tombstone(s3, config, image_id)
+    # After the tombstone: an outcome's status written from here on is removed by its writer (imageservice.progress).
+    progress.remove(s3, config, image_id)
     deleted = _delete(s3, config.stored_images_bucket, originals)
     deleted += _delete(s3, config.processed_images_bucket,
                        _keys(s3, config.processed_images_bucket, image_prefix(image_id)) - {manifest})

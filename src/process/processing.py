@@ -18,7 +18,7 @@ from urllib.parse import unquote_plus
 import imaging
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
-from imageservice import records
+from imageservice import progress, records
 from imageservice.config import Config
 from imageservice.errors import InvalidOption
 from imageservice.keys import parse_upload_key, variant_key
@@ -132,6 +132,7 @@ def process_upload(s3, config: Config, stored: StoredObject, deadline: float | N
     """Process one original; returns the outcome written, or None when there was nothing to do."""
     claim = records.get(s3, config, stored.image_id)
     if claim is not None and claim.manifest.status != PENDING:
+        _show_outcome_again(s3, config, claim.manifest)
         _remove_later_original(s3, stored, claim.manifest)
         return None
     try:
@@ -144,6 +145,7 @@ def process_upload(s3, config: Config, stored: StoredObject, deadline: float | N
     if claim is None:
         claim = records.claim(s3, config, stored.image_id, source_etag)
     if claim.manifest.status != PENDING:
+        _show_outcome_again(s3, config, claim.manifest)
         _remove_later_original(s3, stored, claim.manifest)
         return None
     if claim.manifest.source_etag != source_etag:
@@ -167,13 +169,24 @@ def process_upload(s3, config: Config, stored: StoredObject, deadline: float | N
     with get_tracer().span("publish manifest"):
         published = records.publish(s3, config, manifest, claim)
     if published:
+        # Then the status object waiting clients poll (imageservice.progress): the API has the outcome by now.
+        with get_tracer().span("publish status"):
+            progress.publish(s3, config, manifest)
         return manifest
     now = records.get(s3, config, stored.image_id)
     if now is not None and now.manifest.finished and now.manifest.source_etag == source_etag:
+        progress.publish(s3, config, now.manifest)
         return now.manifest  # a duplicate delivery of this original finished first, with the same bytes
     _remove_variants(s3, config, manifest)
     logger.info("image deleted during processing; its variants were removed")
     return None
+
+
+def _show_outcome_again(s3, config: Config, manifest: Manifest) -> None:
+    """A repeated event for a finished image writes its status object again (the same bytes): a delivery that
+    stopped between the manifest and the status object leaves no client waiting on `pending`."""
+    if manifest.finished:
+        progress.publish(s3, config, manifest)
 
 
 def _remove_variants(s3, config: Config, manifest: Manifest) -> None:

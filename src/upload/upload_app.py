@@ -8,6 +8,7 @@ from imageservice.aws import s3_client
 from imageservice.config import get_config
 from imageservice.errors import AppError
 from imageservice.http import json_body, json_response, make_resolver, request_body
+from imageservice.keys import status_path
 from imageservice.options import ImageOptions
 from imageservice.owners import caller
 from imageservice.tracing import get_tracer
@@ -42,7 +43,7 @@ def create_image():
     logger.info("original stored", extra={"bytes": len(image)})
     metrics.add_metric("ImagesUploaded", MetricUnit.Count, 1)
     location = f"/api/images/{image_id}"
-    body = {"id": image_id, "status": "pending", "links": {"self": location}}
+    body = {"id": image_id, "status": "pending", "links": {"self": location, "status": status_path(image_id)}}
     return json_response(202, body, {"Location": location})
 
 
@@ -62,7 +63,7 @@ def create_upload():
         "upload": post,
         "max_bytes": get_config().large_upload_max_bytes,
         "expires_in": get_config().url_expires_seconds,
-        "links": {"self": f"/api/images/{image_id}"},
+        "links": {"self": f"/api/images/{image_id}", "status": status_path(image_id)},
     })
 
 

@@ -1,5 +1,6 @@
 """Taking originals in: direct uploads through the API and pre-signed POSTs straight to S3."""
 
+from imageservice import progress
 from imageservice.config import Config
 from imageservice.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType, quoted
 from imageservice.keys import new_image_id, upload_key
@@ -103,6 +104,8 @@ def store_direct_upload(
     image_id = new_image_id()
     if owner is not None:
         record_owner(s3, config, owner, image_id)
+    # Before the original: its event may finish processing at once, and `pending` must never land after that.
+    progress.write_pending(s3, config, image_id)
     s3.put_object(
         Bucket=config.stored_images_bucket,
         Key=upload_key(image_id),
@@ -130,6 +133,7 @@ def presigned_upload(
     image_id = new_image_id()
     if owner is not None:
         record_owner(s3, config, owner, image_id)
+    progress.write_pending(s3, config, image_id)  # before the ticket exists, so before any original can
     stored = OriginalMetadata.of_upload(options, owner, file_name).to_s3()
     metadata = {f"x-amz-meta-{name}": value for name, value in stored.items()}
     fields = dict(metadata)

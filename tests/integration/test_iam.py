@@ -12,6 +12,7 @@ from imageservice.keys import invalidation_key, new_image_id, upload_key
 # it. PublishFunction's statements are tested with the publisher (test_publish.py).
 AUTHORED_STATEMENTS = {
     ("UploadFunction", "StoreOriginals"),
+    ("UploadFunction", "WritePendingStatus"),
     ("PresignFunction", "ReadManifestsAndVariants"),
     ("PresignFunction", "TellMissingManifests"),
     ("PresignFunction", "ListOriginals"),
@@ -32,6 +33,7 @@ AUTHORED_STATEMENTS = {
     ("ProcessFunction", "ReadManifests"),
     ("ProcessFunction", "TellMissingManifests"),
     ("ProcessFunction", "RemoveUnpublished"),
+    ("ProcessFunction", "WriteStatus"),
 }
 PUBLISHER_STATEMENTS = {("PublishFunction", "ListSite"), ("PublishFunction", "SyncSiteFiles"),
                         ("PublishFunction", "InvalidateSite")}

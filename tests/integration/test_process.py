@@ -12,7 +12,7 @@ from unittest import mock
 import numpy as np
 import pytest
 from botocore.exceptions import ClientError
-from imageservice.keys import manifest_key, new_image_id, upload_key, variant_key
+from imageservice.keys import manifest_key, new_image_id, status_key, upload_key, variant_key
 from PIL import Image
 
 from devstack.lambda_.functions import LambdaContext, load_handler
@@ -76,7 +76,8 @@ def test_the_same_event_twice_gives_the_same_result(invoke, load_event, s3, conf
     second = {item["Key"]: s3.get_object(Bucket=config.processed_images_bucket, Key=item["Key"])["Body"].read()
               for item in s3.list_objects_v2(Bucket=config.processed_images_bucket)["Contents"]}
     assert first == second
-    assert len(first) == 3  # 900 × 700 is under medium's edge too: large and medium are one image, stored once
+    # 900 × 700 is under medium's edge too: large and medium are one image, stored once; and the status object.
+    assert len(first) == 4 and first[status_key(SAMPLE_ID)] == b'{"status":"done"}'
 
 
 def test_a_variant_that_repeats_a_larger_one_is_stored_once(invoke, load_event, s3, config, photo):
@@ -90,7 +91,7 @@ def test_a_variant_that_repeats_a_larger_one_is_stored_once(invoke, load_event, 
     assert (entries["large"]["width"], entries["large"]["height"]) == (800, 600)
     assert "aliases" not in entries["thumb"]
     keys = {item["Key"] for item in s3.list_objects_v2(Bucket=config.processed_images_bucket)["Contents"]}
-    assert keys == {entries["large"]["key"], entries["thumb"]["key"], manifest_key(SAMPLE_ID)}
+    assert keys == {entries["large"]["key"], entries["thumb"]["key"], manifest_key(SAMPLE_ID), status_key(SAMPLE_ID)}
 
 
 def test_the_original_file_name_is_kept_sanitised_in_the_manifest(invoke, load_event, s3, config, photo):
@@ -192,7 +193,8 @@ def test_a_job_longer_than_the_time_left_fails_before_work_without_raising(invok
         invoke_with(load_event("process_put.json"), 3)
     manifest = read_manifest(s3, config, SAMPLE_ID)
     assert manifest["status"] == "failed" and manifest["error"]["code"] == "image_too_complex"
-    assert s3.list_objects_v2(Bucket=config.processed_images_bucket)["KeyCount"] == 1  # the manifest alone
+    listing = s3.list_objects_v2(Bucket=config.processed_images_bucket)["Contents"]
+    assert {item["Key"] for item in listing} == {manifest_key(SAMPLE_ID), status_key(SAMPLE_ID)}  # no variant
 
 
 def test_an_invocation_out_of_time_writes_processing_timeout_without_raising(invoke_with, load_event, s3, config,

@@ -84,10 +84,11 @@ def test_tracing_on_sends_the_stages_and_the_s3_calls_of_one_image():
         "s3 GetObject",  # the manifest: is the image claimed?
         "s3 GetObject",  # the original
         "s3 PutObject",  # the claim
-        "build variants", "store variants", "publish manifest",
+        "build variants", "store variants", "publish manifest", "publish status",
     ])
     assert children["store variants"] == ["s3 PutObject"] * 3
     assert children["publish manifest"] == ["s3 PutObject"]
+    assert children["publish status"] == ["s3 PutObject", "s3 GetObject"]  # written, then read back against a DELETE
     assert {segment["trace_id"] for segment in segments} == {TRACE_HEADER.split(";")[0].removeprefix("Root=")}
     handler = next(segment for segment in segments if segment["name"] == "## handler")
     assert handler["annotations"]["image_id"] == IMAGE_ID

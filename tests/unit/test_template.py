@@ -93,10 +93,13 @@ def test_buckets_are_private_encrypted_tls_only_and_expire(template, bucket):
     statement, *grants = policies[0]["Properties"]["PolicyDocument"]["Statement"]
     assert statement["Effect"] == "Deny"
     assert statement["Condition"] == {"Bool": {"aws:SecureTransport": False}}
-    # The one grant: the distribution reads derived images (GET /img/...), and nothing else.
+    # The grants: the distribution reads derived images (GET /img/...) and status objects (GET /status/...), and
+    # nothing else (no variant, manifest or original).
     assert [(g["Principal"], g["Action"], g["Resource"]) for g in grants] == (
         [] if bucket == "StoredImagesBucket" else
-        [({"Service": "cloudfront.amazonaws.com"}, "s3:GetObject", {"Fn::Sub": "${ProcessedImagesBucket.Arn}/img/*"})])
+        [({"Service": "cloudfront.amazonaws.com"}, "s3:GetObject", {"Fn::Sub": "${ProcessedImagesBucket.Arn}/img/*"}),
+         ({"Service": "cloudfront.amazonaws.com"}, "s3:GetObject",
+          {"Fn::Sub": "${ProcessedImagesBucket.Arn}/status/*"})])
 
 
 def test_originals_expire_by_a_parameter_defaulting_to_30_days(template):

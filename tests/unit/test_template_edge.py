@@ -56,13 +56,29 @@ def behaviour_for(distribution, pattern: str) -> dict:
     return found
 
 
-def test_the_behaviours_are_images_and_the_api(distribution):
-    assert [b["PathPattern"] for b in behaviours(distribution)] == ["/img/*", "/api/*"]
+def test_the_behaviours_are_images_status_objects_and_the_api(distribution):
+    assert [b["PathPattern"] for b in behaviours(distribution)] == ["/img/*", "/status/*", "/api/*"]
 
 
 def test_signed_in_images_are_served_too_behind_signed_cookies(distribution):
     """The key group that guards them: tests/unit/test_template_signed_cookies.py."""
-    assert [b["PathPattern"] for b in behaviours(distribution, auth_on=True)] == ["/img/*", "/api/*"]
+    assert [b["PathPattern"] for b in behaviours(distribution, auth_on=True)] == ["/img/*", "/status/*", "/api/*"]
+
+
+def test_status_objects_come_from_the_processed_bucket_kept_a_second_at_most(distribution, resources):
+    behaviour = behaviour_for(distribution, "/status/*")
+    assert set(behaviour["AllowedMethods"]) == set(behaviour["CachedMethods"]) == {"GET", "HEAD"}
+    assert behaviour["ViewerProtocolPolicy"] == "redirect-to-https"
+    assert "FunctionAssociations" not in behaviour and "TrustedKeyGroups" not in behaviour
+    bucket = origin(distribution, behaviour["TargetOriginId"])
+    assert bucket["DomainName"] == {"Fn::GetAtt": ["ProcessedImagesBucket", "RegionalDomainName"]}
+    assert "OriginAccessControlId" in bucket
+    cache = resources[behaviour["CachePolicyId"]["Ref"]]["Properties"]["CachePolicyConfig"]
+    keyed = cache["ParametersInCacheKeyAndForwardedToOrigin"]
+    assert (keyed["HeadersConfig"], keyed["CookiesConfig"], keyed["QueryStringsConfig"]) == (
+        {"HeaderBehavior": "none"}, {"CookieBehavior": "none"}, {"QueryStringBehavior": "none"})
+    # A poll is answered from a copy at most a second old; the objects say max-age=1 themselves (progress.py).
+    assert (cache["MinTTL"], cache["DefaultTTL"], cache["MaxTTL"]) == (0, 1, 1)
 
 
 def test_api_paths_go_to_the_http_api_uncached_with_everything_it_needs(distribution):

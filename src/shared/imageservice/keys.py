@@ -116,6 +116,22 @@ def parse_invalidation_key(key: str) -> tuple[str, str | None] | None:
     return (match[2], match[1]) if match else None
 
 
+# ---------------------------------------------------------------- status objects (GET /status/{id})
+# One small object per image in the processed-images bucket, which a waiting client polls through CloudFront's
+# /status/* behaviour (conditional GETs: ETag -> 304) instead of holding a function (imageservice.progress).
+# The distribution asks its origin for the viewer's path less the slash, so the key is that path.
+STATUS_PREFIX = "status/"
+
+
+def status_key(image_id: str) -> str:
+    return f"{STATUS_PREFIX}{image_id}"
+
+
+def status_path(image_id: str) -> str:
+    """Where the site serves the status object (the upload answers' links.status)."""
+    return f"/{status_key(image_id)}"
+
+
 # ---------------------------------------------------------------- owners (AuthMode cognito or oidc)
 # Two empty objects in the stored-images bucket per owned image, under a hash of the owner's `sub` (so no
 # identifier of a person is in a key, and any sub makes a valid key):
