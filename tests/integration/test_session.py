@@ -11,6 +11,8 @@ import uuid
 
 import boto3
 import pytest
+from cryptography.hazmat.primitives import serialization
+from edge_signing import load_signing_key
 from imageservice.aws import cloudfront_client, s3_client
 from imageservice.keys import owner_hash
 from lambda_responses import response_json
@@ -202,3 +204,26 @@ def test_without_its_statement_the_key_pair_is_not_made_and_cloudformation_hears
 def test_without_its_statement_no_cookie_is_signed(run, load_event):
     response = session(run, load_event, ALICE)
     assert response["statusCode"] == 500 and not response.get("cookies")
+
+
+def test_an_update_makes_a_new_key_under_a_new_physical_id(public_key, run, monkeypatch):
+    """A new SigningKeyVersion: CloudFormation sends Update; the new id replaces the CloudFront public key."""
+    answers = cloudformation_answers(monkeypatch)
+    run("EdgeKeyPairFunction", {**KEY_PAIR_CREATE, "RequestType": "Update", "PhysicalResourceId": "edge-key-old",
+                                "OldResourceProperties": KEY_PAIR_CREATE["ResourceProperties"]})
+    ((_, answer),) = answers
+    assert answer["Status"] == "SUCCESS" and answer["PhysicalResourceId"] != "edge-key-old"
+    assert answer["Data"]["PublicKey"] != public_key
+    secret = boto3.client("secretsmanager", region_name="us-east-1").get_secret_value(SecretId=SECRET)["SecretString"]
+    derived = load_signing_key(secret).public_key().public_bytes(serialization.Encoding.PEM,
+                                                                  serialization.PublicFormat.SubjectPublicKeyInfo)
+    assert derived.decode() == answer["Data"]["PublicKey"]  # the secret holds the new key's private half
+
+
+def test_a_delete_leaves_the_secret_to_cloudformation(public_key, run, monkeypatch):
+    answers = cloudformation_answers(monkeypatch)
+    run("EdgeKeyPairFunction", {**KEY_PAIR_CREATE, "RequestType": "Delete", "PhysicalResourceId": "edge-key-old"})
+    ((_, answer),) = answers
+    assert (answer["Status"], answer["PhysicalResourceId"]) == ("SUCCESS", "edge-key-old")
+    secrets = boto3.client("secretsmanager", region_name="us-east-1")
+    assert secrets.get_secret_value(SecretId=SECRET)["SecretString"].startswith("-----BEGIN PRIVATE KEY-----")

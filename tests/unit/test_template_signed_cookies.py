@@ -77,6 +77,7 @@ def test_signed_in_images_need_a_cookie_signed_by_the_stack_s_own_key(mode):
     assert key["EncodedKey"] == "EdgeKeyPair.PublicKey"  # made at deploy, never written in the template
     pair = resolver.resolve(resources["EdgeKeyPair"]["Properties"])
     assert pair["ServiceToken"] == "EdgeKeyPairFunction.Arn" and pair["SecretId"] == "EdgeSigningKey"
+    assert pair["Version"] == "1"  # SigningKeyVersion: a new value is an Update, which makes a new key
     secret = resources["EdgeSigningKey"]["Properties"]
     assert "SecretString" not in secret and "GenerateSecretString" not in secret  # EdgeKeyPair writes it
 
@@ -92,7 +93,8 @@ def test_one_role_writes_the_private_key_and_one_reads_it(mode):
     assert [s["Resource"] for s in role_statements(resources, resolver, "SessionFunction")] == ["EdgeSigningKey"]
     environment = resolver.resolve(resources["SessionFunction"]["Properties"]["Environment"]["Variables"])
     assert environment["EDGE_KEY_PAIR_ID"] == "EdgePublicKey" and environment["EDGE_SIGNING_KEY"] == "EdgeSigningKey"
-    others = [name for name, r in resources.items() if r["Type"] == "AWS::Lambda::Function" and name != "SessionFunction"]
+    others = [name for name, r in resources.items()
+              if r["Type"] == "AWS::Lambda::Function" and name != "SessionFunction"]
     for name in others:  # the secret's ARN reaches no other function
         variables = resolver.resolve(resources[name]["Properties"].get("Environment", {}).get("Variables", {}))
         assert "EdgeSigningKey" not in variables.values(), name
@@ -106,3 +108,14 @@ def test_the_session_routes_are_behind_the_jwt_authorizer(mode):
     for operation in path.values():
         assert operation["security"] == [{"JwtAuthorizer": []}]
         assert "SessionFunction.Arn" in str(operation["x-amazon-apigateway-integration"]["uri"])
+
+
+def test_a_new_signing_key_version_changes_the_key_pair_resource_and_nothing_else():
+    def deployed_with(version: str) -> dict:
+        template = transformed()
+        resolver = Resolver(template, "images", "0f1e2d3c-4b5a-4697-8877-665544332211",
+                            {**PARAMETERS["oidc"], "SigningKeyVersion": version}, physical=_named)
+        return {name: resolver.resolve(resource.get("Properties", {}))
+                for name, resource in template["Resources"].items()}
+    before, after = deployed_with("1"), deployed_with("2")
+    assert [name for name in before if before[name] != after[name]] == ["EdgeKeyPair"]
