@@ -50,11 +50,12 @@ class Prober:
     """GET /api/options every 0.2 s until stopped; the seconds each took."""
 
     def __init__(self, base_url: str):
-        self.base_url, self.took, self.statuses = base_url, [], {}
+        self.base_url, self.took, self.statuses, self.at = base_url, [], {}, []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def __enter__(self):
+        self._began = time.monotonic()
         self._thread.start()
         return self
 
@@ -71,6 +72,7 @@ class Prober:
                 except requests.RequestException:
                     status = 0
                 self.took.append(time.perf_counter() - started)
+                self.at.append(round(time.monotonic() - self._began - self.took[-1], 1))
                 self.statuses[str(status)] = self.statuses.get(str(status), 0) + 1
                 self._stop.wait(0.2)
 
@@ -78,6 +80,9 @@ class Prober:
         return {"options_p50_s": round(statistics.median(self.took), 3),
                 "options_p95_s": round(statistics.quantiles(self.took, n=20, method="inclusive")[-1], 3),
                 "options_max_s": round(max(self.took), 3), "options_probes": len(self.took),
+                # The three slowest probes: [seconds into the measurement when sent, seconds taken].
+                "options_slowest": sorted(([at, round(took, 3)] for at, took in zip(self.at, self.took, strict=True)),
+                                          key=lambda probe: -probe[1])[:3],
                 "options_statuses": self.statuses}
 
 
