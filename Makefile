@@ -8,7 +8,7 @@ PARAMS ?=
 
 .PHONY: install dev test check e2e corpus lint build clean build-WebLayer
 
-$(VENV)/.installed: requirements-dev.txt src/shared/requirements.txt src/process/requirements.txt src/publish/requirements.txt src/upload/requirements.txt src/signin/requirements.txt
+$(VENV)/.installed: requirements-dev.txt src/shared/requirements.txt src/process/requirements.txt src/publish/requirements.txt src/upload/requirements.txt src/signin/requirements.txt src/edgeauth/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt

@@ -16,7 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 SHARED_LAYER = ROOT / "src" / "shared"
-FUNCTIONS = ("upload", "process", "presign", "delete", "publish", "signin", "invalidate")
+FUNCTIONS = ("upload", "process", "presign", "delete", "publish", "signin", "invalidate", "edgeauth")
 
 
 def function_dir(name: str) -> Path:

@@ -1,8 +1,21 @@
 """Creating what the template declares on the storage server: the buckets with their CORS rules, the S3
 triggers (a queue standing in for each function's event queue, and the bucket notifications that feed
-it), and the queues of the on-failure destinations."""
+it), the queues of the on-failure destinations and the secrets; then running the custom resources the local stack
+can run, as CloudFormation does (custom_resources)."""
 
-from .cfn.template import LOCAL_STACK_NAME, Function, Stack
+import json
+import uuid
+from collections.abc import Callable
+
+from .cfn.template import (
+    LOCAL_STACK_ID,
+    LOCAL_STACK_NAME,
+    Function,
+    Stack,
+    TemplateError,
+    local_resource_name,
+    stack_resolver,
+)
 from .lambda_.lambdas import Trigger
 from .s3.storage import StorageServer
 
@@ -51,7 +64,88 @@ def provision(storage: StorageServer, stack: Stack) -> list[Trigger]:
         s3.put_bucket_notification_configuration(
             Bucket=bucket, NotificationConfiguration={"QueueConfigurations": configs}
         )
+    if stack.secrets:
+        secrets = storage.client("secretsmanager")
+        for logical_id, value in stack.secrets.items():
+            # Named as its local ARN ends; without a value (no SecretString or GenerateSecretString) it is created
+            # empty, as CloudFormation does, for a custom resource to write.
+            secrets.create_secret(Name=local_resource_name(logical_id), Description=f"{logical_id} of the local stack",
+                                  **({"SecretString": value} if value is not None else {}))
     return triggers
+
+
+# The custom resources the local stack runs at start, as CloudFormation runs them on a deploy: Custom::EdgeKeyPair
+# makes the key pair of the signed cookies. Custom::SignInUrls is not run: it sets a Cognito client's URLs, and the
+# local sign-in issuer (devstack/cognito) has its own.
+LOCAL_CUSTOM_RESOURCES = ("Custom::EdgeKeyPair",)
+RESPONSES_BUCKET = f"{LOCAL_STACK_NAME}-cloudformation-responses"
+
+
+def _sigv4_s3(storage: StorageServer):
+    """The storage server's S3 with SigV4 pre-signed URLs (CloudFormation's ResponseURL is one)."""
+    import boto3
+    from botocore.config import Config
+
+    from .cfn.template import LOCAL_REGION
+    from .iam.identity import STACK_CREDENTIALS
+
+    return boto3.client("s3", endpoint_url=storage.endpoint, region_name=LOCAL_REGION,
+                        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+                        **STACK_CREDENTIALS.as_client_arguments())
+
+
+def custom_resource_functions(stack: Stack) -> dict[str, Function]:
+    """The functions of the custom resources the local stack runs (their ServiceToken)."""
+    return {name: stack.functions[name] for name, _ in _custom_resources(stack)}
+
+
+def _custom_resources(stack: Stack) -> list[tuple[str, str]]:
+    """(function, resource) of each custom resource the local stack runs, in template order."""
+    resolver = stack_resolver(stack)
+    found = []
+    for logical_id, resource in stack.template["Resources"].items():
+        if resource["Type"] not in LOCAL_CUSTOM_RESOURCES or not (
+                "Condition" not in resource or resolver.condition(resource["Condition"])):
+            continue
+        token = resource["Properties"]["ServiceToken"]
+        target = token.get("Fn::GetAtt") if isinstance(token, dict) else None
+        function = (target[0] if isinstance(target, list) else str(target).split(".", 1)[0]) if target else None
+        if function not in stack.functions:
+            raise TemplateError(f"{logical_id}: its ServiceToken must be !GetAtt <a function of the template>.Arn")
+        found.append((function, logical_id))
+    return found
+
+
+def run_custom_resources(storage: StorageServer, stack: Stack, invoke: Callable[[str, dict], object]) -> dict[str, dict]:
+    """Create each custom resource the local stack runs, as CloudFormation does: its function gets the Create event
+    and answers with a PUT to the pre-signed ResponseURL (an object in a bucket of the storage server). Returns each
+    resource's Data (its attributes); a FAILED answer, or none, is a TemplateError with the function's reason."""
+    s3 = _sigv4_s3(storage)
+    if _custom_resources(stack):
+        s3.create_bucket(Bucket=RESPONSES_BUCKET)
+    resolver = stack_resolver(stack)
+    attributes: dict[str, dict] = {}
+    for function, logical_id in _custom_resources(stack):
+        resource = stack.template["Resources"][logical_id]
+        request_id = str(uuid.uuid4())
+        key = f"{logical_id}/{request_id}"
+        event = {
+            "RequestType": "Create", "RequestId": request_id, "StackId": LOCAL_STACK_ID,
+            "LogicalResourceId": logical_id, "ResourceType": resource["Type"],
+            "ServiceToken": f"arn:aws:lambda:us-east-1:123456789012:function:{function}",
+            "ResponseURL": s3.generate_presigned_url("put_object", Params={"Bucket": RESPONSES_BUCKET, "Key": key},
+                                                     ExpiresIn=3600),
+            "ResourceProperties": resolver.resolve(resource["Properties"]),
+        }
+        invoke(function, event)
+        try:
+            answer = json.loads(s3.get_object(Bucket=RESPONSES_BUCKET, Key=key)["Body"].read())
+        except s3.exceptions.NoSuchKey:
+            raise TemplateError(f"{logical_id}: {function} did not answer CloudFormation") from None
+        if answer.get("Status") != "SUCCESS":
+            raise TemplateError(f"{logical_id}: {function} answered {answer.get('Status')}: {answer.get('Reason')}")
+        attributes[logical_id] = answer.get("Data") or {}
+    return attributes
 
 
 def _cors_rule(rule: dict) -> dict:

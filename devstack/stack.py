@@ -34,6 +34,7 @@ from .cfn.template import (
     local_site_origins,
     parse_overrides,
     read_stack,
+    secret_arn,
 )
 from .cloudfront import FunctionFailed as CloudFrontFunctionFailed
 from .cloudfront import LocalCloudFront, edge_functions
@@ -44,7 +45,7 @@ from .cloudwatch.telemetry import Telemetry
 from .cognito.oidc import DEFAULT_TOKEN_SECONDS, LocalSignIn
 from .iam.identity import function_credentials, known_credentials
 from .lambda_.lambdas import AsyncInvoker, FunctionError, FunctionPool, Trigger, lambda_environment
-from .provision import invoked_functions, provision
+from .provision import custom_resource_functions, invoked_functions, provision, run_custom_resources
 from .s3.storage import SOCKET_TIMEOUT, StorageError, StorageServer
 
 WEB_DIR = app.WEB_DIR
@@ -286,7 +287,8 @@ class LocalStack:
         except (TemplateError, ValueError) as error:
             raise StackError(f"template.yaml: {error}", exit_code=2) from None
         try:
-            functions = invoked_functions(self.stack) | edge_functions(self.stack)
+            functions = invoked_functions(self.stack) | edge_functions(self.stack) | \
+                custom_resource_functions(self.stack)
         except TemplateError as error:
             raise StackError(f"template.yaml: {error}", exit_code=2) from None
         try:
@@ -304,6 +306,10 @@ class LocalStack:
                 lambda function, event: self._pools[function].invoke(event), answer_of,
                 known_credentials(self.stack.functions), self.console.line)
             self._start_functions(functions)
+            # As CloudFormation, once what they refer to exists; the edge then trusts the keys they made.
+            attributes = run_custom_resources(self._storage, self.stack,
+                                              lambda function, event: self._pools[function].invoke(event))
+            self.cloudfront.trust(self.stack, attributes)
         except (StorageError, TemplateError, FunctionError, CloudFrontFunctionFailed) as error:
             raise StackError(str(error)) from None
         logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)  # "connection pool is full" noise
@@ -374,6 +380,7 @@ class LocalStack:
         physical_ids = {logical_id: bucket.name for logical_id, bucket in self.stack.buckets.items()}
         physical_ids |= self.stack.queues
         physical_ids |= self.stack.distributions
+        physical_ids |= {logical_id: secret_arn(logical_id) for logical_id in self.stack.secrets}
         return {"rendered_template": render_template(), "physical_ids": physical_ids, "parameters": self.overrides}
 
     def _function_output(self, function: str, line: str) -> None:

@@ -14,7 +14,7 @@ ROOT = repo_paths.ROOT
 
 from parliament import analyze_policy_string  # noqa: E402
 
-from devstack.cfn.template import read_stack  # noqa: E402
+from devstack.cfn.template import secret_arn, read_stack  # noqa: E402
 from devstack.iam.roles import MANAGED_POLICIES, StackPolicies, render_template  # noqa: E402
 
 # (policy, parliament issue) -> why the finding stands.
@@ -34,7 +34,7 @@ def policies(rendered: dict, resolver: StackPolicies) -> dict[str, dict]:
     for logical_id, resource in rendered["Resources"].items():
         props = resource.get("Properties", {})
         if resource["Type"] == "AWS::IAM::Role":
-            for policy in props.get("Policies", []):
+            for policy in _branches(props.get("Policies", [])):
                 found[f"role {logical_id}, policy {policy['PolicyName']}"] = resolver.resolve(policy["PolicyDocument"])
             for arn in resolver.resolve(props.get("ManagedPolicyArns", [])):
                 found[f"managed policy {arn}"] = MANAGED_POLICIES[arn]
@@ -43,11 +43,25 @@ def policies(rendered: dict, resolver: StackPolicies) -> dict[str, dict]:
     return found
 
 
+def _branches(policies: list) -> list[dict]:
+    """Every policy a role may get, whatever the AuthMode: both sides of a conditional one (Fn::If)."""
+    found = []
+    for policy in policies:
+        if isinstance(policy, dict) and set(policy) == {"Fn::If"}:
+            found += _branches(policy["Fn::If"][1:])
+        elif policy != {"Ref": "AWS::NoValue"}:
+            found.append(policy)
+    return found
+
+
 def findings(template_path: Path) -> dict[tuple[str, str], str]:
     """(policy, issue) -> parliament's detail, for every finding in the template's policies."""
     rendered = render_template(template_path)
     stack = read_stack()
-    resolver = StackPolicies(rendered, {name: bucket.name for name, bucket in stack.buckets.items()})
+    # Secrets exist only with sign-in on (AuthMode cognito, oidc); their ARN shape is what parliament checks.
+    secrets = {name: secret_arn(name) for name, resource in rendered["Resources"].items()
+               if resource["Type"] == "AWS::SecretsManager::Secret"}
+    resolver = StackPolicies(rendered, {name: bucket.name for name, bucket in stack.buckets.items()} | secrets)
     found = {}
     for name, document in policies(rendered, resolver).items():
         analysed = analyze_policy_string(json.dumps({"Version": "2012-10-17", **document}),

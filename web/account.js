@@ -4,8 +4,12 @@
 import { ApiError, deleteImage, listImages } from "./api.js";
 import { onChange, signIn, signInEnabled, signOut, signedIn, startSignIn, userName } from "./auth.js";
 import { h } from "./dom.js";
+import { edgeDelivery, endEdgeSession, onEdgeChange } from "./edge-session.js";
 import { formatBytes, formatName, formatPixels } from "./format.js";
 import { describeError } from "./messages.js";
+import { deliveryImage } from "./snippet.js";
+
+const OWNED_THUMB_PIXELS = 56; // the list's square thumbnail box (style.css .owned-thumb-box), covered
 
 const $ = (id) => document.getElementById(id);
 const els = {
@@ -29,11 +33,15 @@ let nextCursor = null;
  */
 export async function startAccount(signInOptions, list, { onError, beforeSignIn }) {
   onChange(render);
+  onEdgeChange(() => { if (signedIn()) loadImages(); }); // the cookies came: thumbnails from the edge
   els.signIn.addEventListener("click", async () => {
     await beforeSignIn();
     signIn().catch((error) => onError(error.message));
   });
-  els.signOut.addEventListener("click", () => signOut());
+  els.signOut.addEventListener("click", async () => {
+    await endEdgeSession(); // the cookies go first: clearing them needs the token signing out forgets
+    signOut();
+  });
   els.more.addEventListener("click", () => loadImages({ more: true }));
   // An upload that ended, either way, is a new entry or a new status in the list.
   list.addEventListener("change", ({ detail: { kind, item } }) => {
@@ -59,10 +67,16 @@ function render() {
   else els.list.replaceChildren();
 }
 
+// Each listing's number: only the latest one still wanted renders (a sign-in, the edge's cookies and a finished
+// upload may each ask for one, and a delete makes those under way stale).
+let listings = 0;
+
 async function loadImages({ more = false } = {}) {
+  const listing = ++listings;
   els.status.textContent = "Loading your images…";
   try {
     const page = await listImages(more ? nextCursor : null);
+    if (listing !== listings) return;
     nextCursor = page.next_cursor ?? null;
     const items = (page.images ?? []).map(listItem);
     if (more) els.list.append(...items);
@@ -71,7 +85,7 @@ async function loadImages({ more = false } = {}) {
     els.more.hidden = nextCursor === null;
     els.status.textContent = "";
   } catch (error) {
-    els.status.textContent = describeError(error).title;
+    if (listing === listings) els.status.textContent = describeError(error).title;
   }
 }
 
@@ -89,8 +103,13 @@ function listItem({ image, created_at: createdAt }) {
   const item = h("li", { class: "owned", "data-id": image.id, "data-status": image.status });
   const when = new Date(createdAt);
   const smallest = image.status === "done" ? image.variants[image.variants.length - 1] : null;
+  // From the edge where the user's cookies admit their images (a width for the box, the browser's best format),
+  // else the smallest variant's pre-signed URL.
+  const aspect = image.original?.width > 0 ? image.original.width / Math.max(1, image.original.height) : 1;
+  const edge = smallest && edgeDelivery()
+    ? deliveryImage(image, edgeDelivery(), `${Math.ceil(OWNED_THUMB_PIXELS * Math.max(1, aspect))}px`) : null;
   item.append(h("div", { class: "owned-thumb-box" }, smallest
-    ? h("img", { class: "owned-thumb", src: smallest.url, alt: `Preview of ${label}`,
+    ? h("img", { class: "owned-thumb", src: smallest.url, ...(edge ?? {}), alt: `Preview of ${label}`,
       width: smallest.width, height: smallest.height })
     : h("span", { class: "owned-no-thumb", "aria-hidden": "true" }, formatName(image.original?.format ?? "") || "…")));
   const main = h("div", { class: "owned-main" },
@@ -112,6 +131,7 @@ function listItem({ image, created_at: createdAt }) {
     remove.disabled = true;
     try {
       await deleteImage(image.id);
+      listings += 1; // a listing under way may still hold it
       const next = item.nextElementSibling ?? item.previousElementSibling;
       item.remove();
       els.empty.hidden = els.list.children.length > 0;

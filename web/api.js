@@ -281,6 +281,21 @@ export async function deleteImage(id) {
   }
 }
 
+/**
+ * POST /api/session (sign-in on): the API sets the signed cookies that admit this user's own images at the edge
+ * (HttpOnly: no script sees them) and answers {path: "/img/<owner>", expires_at}. DELETE clears them.
+ */
+export async function startSession(path) {
+  const response = await request(path, { method: "POST" });
+  const text = await response.text();
+  if (response.status !== 200) throw errorFromResponse(response.status, text);
+  return parseJson(text);
+}
+
+export async function endSession(path) {
+  await request(path, { method: "DELETE" });
+}
+
 /** The stable address of a variant: it redirects to a freshly signed URL on every request. */
 export function variantAddress(id, name, origin = window.location.origin) {
   return `${origin}/api/images/${encodeURIComponent(id)}/${encodeURIComponent(name)}`;

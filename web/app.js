@@ -8,6 +8,7 @@ import { createAnnouncer } from "./announce.js";
 import { BatchBar } from "./batch.js";
 import { setLinkPolicy } from "./card.js";
 import { createChooser } from "./choose.js";
+import { startEdgeSession } from "./edge-session.js";
 import { takeKeptFiles } from "./keep.js";
 import { setAcceptedTypes } from "./messages.js";
 import { ImageList } from "./model.js";
@@ -41,6 +42,8 @@ function optionsLoaded(config, body) {
   queue.configure(config);
   work.resume(loadList());
   keepList(list);
+  // Signed in, the signed cookies of the user's own images at the edge follow each sign-in and token refresh.
+  startEdgeSession(config.delivery);
   // Sign-in (when the deployment has it) finishes on its own; the controls follow its changes.
   const onError = (message) => announcer.notify(message, true);
   startAccount(body.sign_in, list, { onError, beforeSignIn: () => queue.keepChosenFiles() }).finally(async () => {

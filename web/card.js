@@ -6,7 +6,7 @@ import { variantAddress } from "./api.js";
 import { formatBytes, formatClock, formatFromNow, formatName, formatPixels, metadataName, sizeChange } from "./format.js";
 import { filterLabel } from "./options.js";
 import { BUSY_STATES } from "./model.js";
-import { deliveryImage, srcsetSnippet } from "./snippet.js";
+import { deliveryImage, deliveryLink, srcsetSnippet } from "./snippet.js";
 
 const STATE_LABELS = {
   ready: "Ready",
@@ -254,7 +254,9 @@ export class Card {
     });
     return h("section", { class: "snippet" },
       h("div", { class: "subhead" }, h("h4", {}, "Responsive image HTML"), copySnippet),
-      h("p", { class: "hint" }, delivery
+      h("p", { class: "hint" }, delivery?.signed
+        ? `Uses your own /img/… addresses on this site: each width in the format the browser prefers, from the CDN's cache. They work only in a browser signed in here (a cookie admits your images), not on other people's pages. ${retentionSentence()}`.trim()
+        : delivery
         ? `Uses this site's /img/… addresses: each width in the format the browser prefers (AVIF, WebP or JPEG), from the CDN's cache. ${retentionSentence()}`.trim()
         : `Uses this service's own addresses (/api/images/…), which keep working after the signed links expire: each one redirects to a freshly signed link. ${retentionSentence()}`.trim()),
       h("pre", { class: "code", tabindex: "0", "aria-label": "HTML snippet" }, code));
@@ -292,6 +294,7 @@ export class Card {
    */
   showResult(image, clock = {}, delivery = null) {
     this.image = image;
+    this.delivery = delivery;
     this.element.dataset.imageId = image.id;
     this.expiresAt = localExpiry(image, clock);
     const name = this.name;
@@ -326,7 +329,9 @@ export class Card {
     const variantList = h("ul", { class: "variants", "aria-label": `Variants of ${name}` },
       variants.map((variant) => this.buildVariant(image, variant, paint)));
 
-    const snippet = links.lasting ? this.buildSnippet(image, name, delivery) : h("section", { class: "snippet no-links" },
+    // Signed in, the user's own /img/… addresses (their cookie admits them) stand in for the API's.
+    const shareable = links.lasting || Boolean(delivery?.signed);
+    const snippet = shareable ? this.buildSnippet(image, name, delivery) : h("section", { class: "snippet no-links" },
       h("h4", {}, "Links to share"),
       h("p", { class: "hint" },
         "Sign-in is on, so this service's addresses answer only signed-in requests, which a shared link or an <img> on another page never is: no links or HTML to share are offered. Download the files to use them elsewhere."));
@@ -341,7 +346,9 @@ export class Card {
     this.result.replaceChildren(
       h("div", { class: "result-grid" }, sections),
       h("div", { class: "subhead" }, h("h4", {}, `Variants (${variants.length})`), zipButton),
-      links.lasting
+      delivery?.signed
+        ? h("p", { class: "hint variants-hint" }, `Copy link gives your own /img/… address of a variant's width, which works in a browser signed in here. ${retentionSentence()}`.trim())
+        : links.lasting
         ? h("p", { class: "hint variants-hint" }, `Copy link gives a lasting address of a variant. ${retentionSentence()}`.trim())
         : null,
       variantList,
@@ -465,9 +472,11 @@ export class Card {
       target: saves ? null : "_blank", rel: saves ? null : "noopener",
       "aria-label": `Download: ${variant.name} variant`,
     }, "Download");
-    // The lasting address (it redirects to a freshly signed URL), not the signed URL that dies with the links.
-    const lasting = variantAddress(image.id, variant.name);
-    const copy = links.lasting ? this.button("Copy link", `Copy link: ${variant.name} variant`, "", () => {
+    // The lasting address (it redirects to a freshly signed URL), not the signed URL that dies with the links;
+    // signed in, the user's own edge address of that width (the API's would need a bearer token).
+    const edge = this.delivery?.signed ? deliveryLink(image, this.delivery, variant.width) : null;
+    const lasting = edge ?? variantAddress(image.id, variant.name);
+    const copy = links.lasting || edge ? this.button("Copy link", `Copy link: ${variant.name} variant`, "", () => {
       this.actions.copy(lasting, `Link to the ${variant.name} variant`, copy);
     }) : null;
     const aliases = Array.isArray(variant.aliases) ? variant.aliases : [];

@@ -116,12 +116,16 @@ export function readConfig(body) {
   };
 }
 
-/** Images at the edge (GET /img/...): {path, widths}, or null where the deployment has none. */
+/**
+ * Images at the edge (GET /img/...): {path, widths, session}, or null where the deployment has none. `session`
+ * (sign-in on) is the route that sets the signed cookies and answers the user's own path (edge-session.js).
+ */
 function readDelivery(delivery) {
   const widths = Array.isArray(delivery?.widths) ? delivery.widths.filter((width) => isCount(width) && width > 0) : [];
   const path = delivery?.path;
   if (typeof path !== "string" || !/^\/[a-z]+$/.test(path) || !widths.length) return null;
-  return { path, widths };
+  const session = typeof delivery.session === "string" && /^\/api\/[a-z]+$/.test(delivery.session) ? delivery.session : null;
+  return { path, widths, session };
 }
 
 /**

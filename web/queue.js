@@ -4,6 +4,7 @@
 
 import { ApiError } from "./api.js";
 import { signIn, signInEnabled, signedIn, onChange as onSignInChange } from "./auth.js";
+import { edgeDelivery } from "./edge-session.js";
 import { Card } from "./card.js";
 import { keepFiles } from "./keep.js";
 import { describeError, errorSentence } from "./messages.js";
@@ -130,7 +131,7 @@ export class Queue {
     if (kind === "added") this.#addCard(item);
     else if (kind === "removed") this.#removeCard(item, detail.index);
     else if (kind === "progress") item.card.setProgress(detail.loaded, detail.total);
-    else if (kind === "image") item.card.showResult(item.image, item.clock, this.config?.delivery ?? null);
+    else if (kind === "image") item.card.showResult(item.image, item.clock, edgeDelivery());
     else if (kind === "state") this.#showState(item);
     if (kind !== "progress") this.render();
   }

@@ -49,6 +49,13 @@ export function deliveryImage(image, delivery, sizes, origin = window.location.o
   };
 }
 
+/** The edge address that answers this width of the image (the next width of the deployment, the original's at most). */
+export function deliveryLink(image, delivery, width, origin = window.location.origin) {
+  const candidates = deliveryCandidates(image.original, delivery.widths);
+  const candidate = candidates.find((item) => item.width >= width) ?? candidates.at(-1);
+  return candidate ? deliveryAddress(image.id, candidate.request, delivery, origin) : null;
+}
+
 /** Each candidate as {url, width, height}: the edge's widths when there is delivery, else the variants. */
 function candidatesFor(image, delivery, origin) {
   if (delivery) {

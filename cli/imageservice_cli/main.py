@@ -357,13 +357,21 @@ def command_url(client: Client, args) -> int:
     against what the service delivers (GET /api/options); the image itself is not fetched."""
     delivery = client.options().get("delivery")
     if not delivery:
-        raise CommandError(REFUSED, "this service delivers no /img addresses (signed-in deployments do not yet)")
+        raise CommandError(REFUSED, "this service delivers no /img addresses")
     widths, formats = delivery["widths"], delivery["formats"]
     if args.width not in widths:
         raise CommandError(USAGE, f"--width must be one of {', '.join(map(str, widths))}, not {args.width}")
     if args.format not in formats:
         raise CommandError(USAGE, f"--format must be one of {', '.join(formats)}, not {args.format}")
-    print(f"{client.url}{delivery['path']}/{quote(args.id, safe='')}/{args.width}.{args.format}")
+    path = delivery["path"]
+    if delivery.get("session"):
+        # Signed in: your own images are under your own path, which the session route names (its cookies admit
+        # them, in a browser: this command keeps none).
+        origin = "{0.scheme}://{0.netloc}".format(urlparse(client.url))
+        path = client.call("POST", delivery["session"], (200,), headers={"Origin": origin}).json()["path"]
+        print(f"imageservice: this address works only in a browser signed in to {origin} (a cookie admits your "
+              "images there); elsewhere it answers 403", file=sys.stderr)
+    print(f"{client.url}{path}/{quote(args.id, safe='')}/{args.width}.{args.format}")
     return OK
 
 

@@ -114,8 +114,10 @@ class Stack:
     # What CloudFront's response-headers policy adds to every answer (empty when the template has none).
     security_headers: dict[str, str] = field(default_factory=dict)
     # Secrets Manager: logical id -> the value generated when this stack was read (the deploy's GenerateSecretString),
-    # which {{resolve:secretsmanager:...}} references resolve to wherever this stack's values are read.
-    secrets: dict[str, str] = field(default_factory=dict, repr=False)
+    # which {{resolve:secretsmanager:...}} references resolve to wherever this stack's values are read; None for a
+    # secret created empty (no SecretString or GenerateSecretString: a custom resource writes it, EdgeKeyPair).
+    # Its ARN (its !Ref) is secret_arn(logical id).
+    secrets: dict[str, str | None] = field(default_factory=dict, repr=False)
 
     def bucket_name(self, logical_id: str) -> str:
         return self.buckets[logical_id].name
@@ -191,10 +193,12 @@ _GENERATE_KEYS = {"PasswordLength", "ExcludeCharacters", "ExcludeLowercase", "Ex
 _DYNAMIC_REFERENCE = re.compile(r"\{\{resolve:([a-z-]+):([^{}]*)\}\}")
 
 
-def generated_secret(logical_id: str, props: dict) -> str:
+def generated_secret(logical_id: str, props: dict) -> str | None:
     """A secret's value as a deploy creates it: GenerateSecretString's rules, drawn by the secrets module."""
     if "SecretString" in props:
         return str(props["SecretString"])
+    if "GenerateSecretString" not in props:
+        return None  # created empty, as CloudFormation does: something else writes its value
     rules = props.get("GenerateSecretString")
     if rules is None or set(rules) - _GENERATE_KEYS:
         raise TemplateError(f"{logical_id}: the local stack generates secrets from GenerateSecretString's "
@@ -446,7 +450,7 @@ class _Resolver(Intrinsics):
 
     error = TemplateError
 
-    def __init__(self, template: dict, parameters: dict[str, str], secrets: Mapping[str, str] | None = None):
+    def __init__(self, template: dict, parameters: dict[str, str], secrets: Mapping[str, str | None] | None = None):
         super().__init__(template.get("Conditions", {}))
         self.resources = template["Resources"]
         self.secrets = {secret_arn(logical_id): value for logical_id, value in (secrets or {}).items()}
@@ -487,9 +491,11 @@ class _Resolver(Intrinsics):
         parts = reference.split(":")
         cut = 7 if reference.startswith("arn:") else 1  # arn:aws:secretsmanager:region:account:secret:name
         secret_id, rest = ":".join(parts[:cut]), parts[cut:]
-        value = self.secrets.get(secret_id)
-        if value is None:
+        if secret_id not in self.secrets:
             raise TemplateError(f"a dynamic reference to {secret_id!r}, which is none of the stack's secrets")
+        value = self.secrets[secret_id]
+        if value is None:
+            raise TemplateError(f"a dynamic reference to {secret_id!r}, which has no value at deploy (created empty)")
         what, json_key, stage, version = (rest + ["", "", "", ""])[:4]
         if version:
             raise TemplateError(f"a dynamic reference names version {version} of a secret, and the local stack's "

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from ..cfn.template import Function, Stack
 from ..iam.identity import Credentials
 from .api import CloudFrontApi
-from .distribution import distribution_config, distribution_reads, edge_behaviours, function_code
+from .distribution import distribution_config, distribution_reads, edge_behaviours, function_code, trusted_keys
 from .edge import Answer, Edge
 from .functions import CloudFrontFunction, FunctionFailed
 
@@ -44,6 +44,13 @@ class LocalCloudFront:
             for function in functions.values():
                 function.close()
             raise
+
+    def trust(self, stack: Stack, attributes: dict[str, dict[str, str]]) -> None:
+        """Give the edge the keys of its behaviours' key groups, once the custom resources that make them ran."""
+        if self.edge is None:
+            return
+        groups = {group for behaviour in self.edge.behaviours for group in behaviour.trusted_key_groups}
+        self.edge.key_groups = {group: trusted_keys(stack, group, attributes) for group in groups}
 
     @property
     def api_url(self) -> str | None:

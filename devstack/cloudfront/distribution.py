@@ -43,6 +43,8 @@ class Behaviour:
     viewer_request: str | None  # the logical id of its viewer-request CloudFront Function
     cache: CachePolicy
     allowed_methods: frozenset[str]
+    # The key groups (logical ids) whose signed cookies the behaviour requires (TrustedKeyGroups); empty: none.
+    trusted_key_groups: tuple[str, ...] = ()
 
     def matches(self, path: str) -> bool:
         prefix = self.path_pattern[:-1] if self.path_pattern.endswith("*") else None
@@ -84,6 +86,7 @@ def origin_group_behaviours(stack: Stack) -> list[Behaviour]:
             viewer_request=functions[0] if functions else None,
             cache=_cache_policy(stack, behaviour["CachePolicyId"]),
             allowed_methods=frozenset(behaviour.get("AllowedMethods", ["GET", "HEAD"])),
+            trusted_key_groups=tuple(behaviour.get("TrustedKeyGroups", [])),
         ))
     return behaviours
 
@@ -111,6 +114,7 @@ def bucket_behaviours(stack: Stack) -> list[Behaviour]:
             viewer_request=None,
             cache=_cache_policy(stack, behaviour["CachePolicyId"]),
             allowed_methods=frozenset(behaviour.get("AllowedMethods", ["GET", "HEAD"])),
+            trusted_key_groups=tuple(behaviour.get("TrustedKeyGroups", [])),
         ))
     return behaviours
 
@@ -193,7 +197,48 @@ def _unresolved_arns(value):
         resource = target[0] if isinstance(target, list) else target.split(".", 1)[0]
         return {"EventType": value["EventType"], "FunctionARN": resource}
     return {key: item["Ref"] if key == "CachePolicyId" and isinstance(item, dict) and "Ref" in item
+            else _refs_as_names(item) if key == "TrustedKeyGroups"
             else _unresolved_arns(item) for key, item in value.items()}
+
+
+def _refs_as_names(value):
+    """Each !Ref inside as the logical id it names (key groups are read from the template, not by a local name)."""
+    if isinstance(value, list):
+        return [_refs_as_names(item) for item in value]
+    if isinstance(value, dict):
+        if set(value) == {"Ref"} and value["Ref"] != "AWS::NoValue":
+            return value["Ref"]
+        return {key: _refs_as_names(item) for key, item in value.items()}
+    return value
+
+
+KEY_GROUP_TYPE = "AWS::CloudFront::KeyGroup"
+PUBLIC_KEY_TYPE = "AWS::CloudFront::PublicKey"
+
+
+def trusted_keys(stack: Stack, key_group: str, attributes: dict[str, dict[str, str]]) -> dict[str, str]:
+    """The public keys of a key group as deployed: key id (what the public key's !Ref gives) -> PEM. A key's
+    EncodedKey is read from the template, where it may be a custom resource's attribute (`attributes`: each custom
+    resource's Data, from running it)."""
+    resources = stack.template["Resources"]
+    group = resources.get(key_group)
+    if group is None or group["Type"] != KEY_GROUP_TYPE:
+        raise TemplateError(f"{key_group} is not an {KEY_GROUP_TYPE}")
+    resolver = stack_resolver(stack)
+    keys = {}
+    for item in group["Properties"]["KeyGroupConfig"]["Items"]:
+        name = item.get("Ref") if isinstance(item, dict) else None
+        key = resources.get(name) if name else None
+        if key is None or key["Type"] != PUBLIC_KEY_TYPE:
+            raise TemplateError(f"{key_group}: a key group item the local stack cannot follow: {item}")
+        encoded = key["Properties"]["PublicKeyConfig"]["EncodedKey"]
+        target = _get_att(encoded)
+        if target is not None:
+            if target[0] not in attributes or target[1] not in attributes[target[0]]:
+                raise TemplateError(f"{name}: {target[0]}.{target[1]} is not known (its custom resource did not run)")
+            encoded = attributes[target[0]][target[1]]
+        keys[resolver.ref(name)] = resolver.resolve(encoded)
+    return keys
 
 
 def _origin(origin: dict, stack: Stack) -> Origin:

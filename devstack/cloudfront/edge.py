@@ -24,6 +24,7 @@ from botocore.exceptions import ClientError
 
 from .distribution import Behaviour, Origin
 from .functions import CloudFrontFunction, FunctionFailed
+from .signed import check_signed_cookies
 
 _MAX_AGE = re.compile(r"(?:^|,)\s*(?:s-maxage|max-age)\s*=\s*([0-9]+)", re.IGNORECASE)
 # What CloudFront passes on from the origin's answer (the rest of S3's own headers are not the page's business).
@@ -59,6 +60,9 @@ class Edge:
     answer_of: Callable[[dict], tuple[int, list[tuple[str, str]], bytes]]
     clock: Callable[[], float] = time.time
     log: Callable[[str], None] = lambda line: None  # one line per origin request: which origin, what it answered
+    # Each trusted key group's keys (logical id -> {key id: public key PEM}), once the stack's custom resources
+    # made them (LocalCloudFront.trust); a behaviour whose group is not here refuses every request.
+    key_groups: dict[str, dict[str, str]] = field(default_factory=dict)
     # Object ARN patterns the distribution may read (bucket policies); None reads anything (unit tests' fakes).
     readable: tuple[str, ...] | None = None
     _cache: dict[str, _Cached] = field(default_factory=dict)
@@ -73,6 +77,14 @@ class Edge:
         if method not in behaviour.allowed_methods:
             return _tagged(Answer(403, [("Content-Type", "text/plain")], b"This distribution is not configured to "
                                   b"allow the HTTP request method that was used for this request."), "Error", request_id)
+        if behaviour.trusted_key_groups:  # checked first: the viewer-request function never sees a refused request
+            trusted = {key_id: pem for group in behaviour.trusted_key_groups
+                       for key_id, pem in self.key_groups.get(group, {}).items()}
+            url = f"http://{headers.get('host', self.domain)}{path}" + (f"?{query}" if query else "")
+            cookies = {name: item["value"] for name, item in _cookies(headers.get("cookie", "")).items()}
+            refused = check_signed_cookies(cookies, url, client_ip, trusted, self.clock())
+            if refused is not None:
+                return _tagged(Answer(403, [("Content-Type", "text/xml")], refused.body()), "Error", request_id)
         request = {"method": method, "uri": path, "querystring": _querystring(query),
                    "headers": {name: {"value": value} for name, value in headers.items() if name != "cookie"},
                    "cookies": _cookies(headers.get("cookie", ""))}

@@ -114,6 +114,16 @@ def _distribution_check(action: str):
     return checks
 
 
+def _secret_check(action: str):
+    """A call naming a secret by ARN (or partial ARN) or by name."""
+    def checks(params: Mapping, where: Where) -> list[Check]:
+        secret = params["SecretId"]
+        arn = secret if secret.startswith("arn:") else \
+            f"arn:{where.partition}:secretsmanager:{where.region}:{where.account}:secret:{secret}"
+        return [Check(action, arn)]
+    return checks
+
+
 OPERATIONS = {
     "s3": {
         "GetObject": _object_checks("s3:GetObject", "s3:GetObjectVersion"),
@@ -139,6 +149,10 @@ OPERATIONS = {
         "ReceiveMessage": _queue_check("sqs:ReceiveMessage"),
         "DeleteMessage": _queue_check("sqs:DeleteMessage"),
         "GetQueueAttributes": _queue_check("sqs:GetQueueAttributes"),
+    },
+    "secretsmanager": {
+        "GetSecretValue": _secret_check("secretsmanager:GetSecretValue"),
+        "PutSecretValue": _secret_check("secretsmanager:PutSecretValue"),
     },
     "cloudfront": {
         "CreateInvalidation": _distribution_check("cloudfront:CreateInvalidation"),

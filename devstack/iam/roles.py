@@ -122,9 +122,10 @@ class StackPolicies(Intrinsics):
         role = self.resources[role_id]["Properties"]
         role_name = self._role_name(role_id)
         found: list[Statement] = []
-        for policy in role.get("Policies", []):
+        # A policy may be conditional (SAM passes an Fn::If of a function's Policies on to the role).
+        for policy in self.resolve(role.get("Policies", [])):
             source = f"role {role_id}, policy {policy['PolicyName']}"
-            found += statements(self.resolve(policy["PolicyDocument"]), source)
+            found += statements(policy["PolicyDocument"], source)
         for arn in self.resolve(role.get("ManagedPolicyArns", [])):
             if arn not in MANAGED_POLICIES:
                 raise RenderError(f"{role_id} attaches managed policy {arn}, whose document is not known here")

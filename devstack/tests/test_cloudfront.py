@@ -10,7 +10,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from devstack.apigw.events import http_answer
-from devstack.cfn.template import read_stack
+from devstack.cfn.template import TemplateError, read_stack
 from devstack.cloudfront import LocalCloudFront
 from devstack.cloudfront.api import CloudFrontApi
 from devstack.cloudfront.distribution import (
@@ -18,6 +18,7 @@ from devstack.cloudfront.distribution import (
     edge_behaviours,
     function_code,
     origin_group_behaviours,
+    trusted_keys,
 )
 from devstack.cloudfront.edge import Edge
 from devstack.cloudfront.functions import CloudFrontFunction
@@ -42,9 +43,22 @@ def test_the_image_behaviour_is_read_from_the_template():
     assert "'320,640'.split" in function_code(read_stack({"Widths": "320,640"}), "ImageRequestFunction")
 
 
-def test_signed_in_the_template_has_no_image_behaviour_and_the_local_stack_none_either():
-    assert origin_group_behaviours(read_stack({"AuthMode": "oidc", "OidcIssuer": "https://issuer.example",
-                                               "OidcAudience": "page"})) == []
+OIDC = {"AuthMode": "oidc", "OidcIssuer": "https://issuer.example", "OidcAudience": "page"}
+
+
+def test_signed_in_the_image_behaviour_trusts_the_stack_s_key_group_and_without_sign_in_none():
+    (signed_in,) = origin_group_behaviours(read_stack(OIDC))
+    assert signed_in.trusted_key_groups == ("EdgeKeyGroup",)
+    (public,) = origin_group_behaviours(read_stack())
+    assert public.trusted_key_groups == ()
+
+
+def test_a_key_group_s_keys_are_its_public_keys_as_their_custom_resource_made_them():
+    stack = read_stack(OIDC)
+    keys = trusted_keys(stack, "EdgeKeyGroup", {"EdgeKeyPair": {"PublicKey": "PEM"}})
+    assert keys == {"image-processing-local-EdgePublicKey": "PEM"}
+    with pytest.raises(TemplateError):
+        trusted_keys(stack, "EdgeKeyGroup", {})  # the custom resource did not run
 
 
 class FakeBucket:
@@ -216,6 +230,83 @@ def test_a_template_without_an_edge_behaviour_starts_nothing():
     cloudfront = LocalCloudFront(stack, "127.0.0.1", "127.0.0.1", FakeBucket(), lambda f, e: {}, http_answer, {})
     assert (cloudfront.edge, cloudfront.api_url) == (None, None)
     cloudfront.stop()
+
+
+# ---------------------------------------------------------------------------------------------- signed cookies
+OWNER = "ab" * 32
+OTHER = "cd" * 32
+
+
+@pytest.fixture
+def signed_edge():
+    """The signed-in /img/* behaviour (AuthMode oidc), trusting one key made as EdgeKeyPair makes it."""
+    from edge_signing import generate_key_pair
+
+    stack = read_stack(OIDC)
+    behaviours = origin_group_behaviours(stack)
+    bucket, calls, clock = FakeBucket(), [], [1_800_000_000.0]
+    bucket.objects[stack.bucket_name("ProcessedImagesBucket"), f"img/{OWNER}/{IMAGE_ID}/640.webp"] = (b"w", "image/webp")
+
+    def invoke(function, event):
+        calls.append(event)
+        return {"statusCode": 404, "headers": {"Content-Type": "application/json"}, "body": "{}"}
+
+    function = CloudFrontFunction("ImageRequestFunction", function_code(stack, "ImageRequestFunction"))
+    edge = Edge("E-LOCAL", "127.0.0.1", behaviours, {"ImageRequestFunction": function}, bucket, invoke, http_answer,
+                clock=lambda: clock[0])
+    pair = generate_key_pair()
+    edge.key_groups = {"EdgeKeyGroup": {"KEY1": pair.public_pem}}
+    edge.pair, edge.calls, edge.clock_value, edge.bucket = pair, calls, clock, bucket
+    yield edge
+    function.close()
+
+
+def signed_get(edge, path, cookies: dict[str, str], query=""):
+    cookie = "; ".join(f"{name}={value}" for name, value in cookies.items())
+    return edge.serve(edge.behaviours[0], "GET", path, query,
+                      {"accept": "image/webp", "host": "127.0.0.1:8000", "cookie": cookie}, "127.0.0.1")
+
+
+def cookies_for(edge, owner=OWNER, expires=1_800_003_600, key_id="KEY1", site="http://127.0.0.1:8000"):
+    from edge_signing import load_signing_key, owner_resource, signed_cookies
+
+    return signed_cookies(load_signing_key(edge.pair.private_pem), key_id, owner_resource(site, owner), expires)
+
+
+def test_a_signed_cookie_for_the_owner_s_paths_admits_them(signed_edge):
+    answer = signed_get(signed_edge, f"/img/{OWNER}/{IMAGE_ID}/640.auto", cookies_for(signed_edge))
+    assert (answer.status, answer.body, header(answer, "X-Cache")) == (200, b"w", "Miss from cloudfront")
+
+
+def test_without_a_valid_cookie_for_the_path_cloudfront_answers_403_before_anything_runs(signed_edge):
+    path = f"/img/{OWNER}/{IMAGE_ID}/640.auto"
+    good = cookies_for(signed_edge)
+    tampered = dict(good, **{"CloudFront-Signature": good["CloudFront-Signature"][:-8] + "AAAAAAA_"})
+    sha1_claimed = dict(good, **{"CloudFront-Hash-Algorithm": "SHA1"})
+    cases = {
+        "no cookie": ({}, "MissingKey"),
+        "another owner's cookie": (cookies_for(signed_edge, owner=OTHER), "AccessDenied"),
+        "expired": (cookies_for(signed_edge, expires=1_800_000_000), "AccessDenied"),
+        "another site": (cookies_for(signed_edge, site="http://localhost:8000"), "AccessDenied"),
+        "an unknown key": (cookies_for(signed_edge, key_id="KEY2"), "AccessDenied"),
+        "a tampered signature": (tampered, "AccessDenied"),
+        "another hash than signed": (sha1_claimed, "AccessDenied"),
+        "no policy": ({k: v for k, v in good.items() if k != "CloudFront-Policy"}, "AccessDenied"),
+    }
+    for why, (cookies, code) in cases.items():
+        answer = signed_get(signed_edge, path, cookies)
+        assert answer.status == 403 and f"<Code>{code}</Code>".encode() in answer.body, why
+        assert header(answer, "X-Cache") == "Error from cloudfront", why
+    # The owner's cookie never reaches another owner's path, not even by a query string naming its own.
+    theirs = signed_get(signed_edge, f"/img/{OTHER}/{IMAGE_ID}/640.auto", good, query=f"x=/img/{OWNER}/")
+    assert theirs.status == 403
+    assert signed_edge.bucket.reads == 0 and signed_edge.calls == []
+
+
+def test_a_key_group_whose_keys_never_came_admits_nothing(signed_edge):
+    cookies = cookies_for(signed_edge)
+    signed_edge.key_groups = {}
+    assert signed_get(signed_edge, f"/img/{OWNER}/{IMAGE_ID}/640.auto", cookies).status == 403
 
 
 # ---------------------------------------------------------------- /status/*: one bucket, a second's TTL, 304s

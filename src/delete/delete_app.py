@@ -7,6 +7,7 @@ from deletion import delete_image
 from imageservice.aws import s3_client
 from imageservice.config import get_config
 from imageservice.http import json_response, make_resolver
+from imageservice.keys import owner_hash
 from imageservice.owners import caller, forget_owner, require_owner
 from imageservice.tracing import get_tracer
 
@@ -19,7 +20,7 @@ app = make_resolver()
 def remove_image(image_id: str):
     owner = caller(app.current_event.raw_event, get_config())
     created_ms = require_owner(s3_client(), get_config(), owner, image_id)
-    deleted = delete_image(s3_client(), get_config(), image_id)
+    deleted = delete_image(s3_client(), get_config(), image_id, owner_hash(owner) if owner is not None else None)
     if owner is not None:
         forget_owner(s3_client(), get_config(), owner, image_id, created_ms)
     logger.info("image deleted", extra={"objects": deleted})

@@ -11,7 +11,7 @@ class DeletionIncomplete(Exception):
     """S3 refused to delete some of the image's objects; the DELETE may be repeated."""
 
 
-def delete_image(s3, config: Config, image_id: str) -> int:
+def delete_image(s3, config: Config, image_id: str, owner: str | None = None) -> int:
     """Delete every object of the image and return how many there were.
 
     The tombstone (a `deleted` manifest) is written first. Processing publishes only by replacing its own
@@ -21,7 +21,8 @@ def delete_image(s3, config: Config, image_id: str) -> int:
     Rendering stores a derived image before it reads the manifest again, so it too is listed here or removes its own.
 
     Last, an invalidations/{id} object asks InvalidateFunction to drop /img/{id}/* from CloudFront's caches: always,
-    since the edge may keep a derived image for a year, longer than the bucket (its lifecycle) does."""
+    since the edge may keep a derived image for a year, longer than the bucket (its lifecycle) does. With sign-in
+    on, `owner` is the owner's hash: their derived images are under /img/{owner}/{id}/ (keys.py)."""
     if not is_image_id(image_id):
         raise NotFound("No image has this id.")
     manifest = manifest_key(image_id)
@@ -38,8 +39,8 @@ def delete_image(s3, config: Config, image_id: str) -> int:
     deleted += _delete(s3, config.processed_images_bucket,
                        _keys(s3, config.processed_images_bucket, image_prefix(image_id)) - {manifest})
     deleted += _delete(s3, config.processed_images_bucket, _keys(s3, config.processed_images_bucket,
-                                                                 derived_prefix(image_id)))
-    s3.put_object(Bucket=config.stored_images_bucket, Key=invalidation_key(image_id), Body=b"")
+                                                                 derived_prefix(image_id, owner)))
+    s3.put_object(Bucket=config.stored_images_bucket, Key=invalidation_key(image_id, owner), Body=b"")
     return deleted + 1  # and the manifest, now a tombstone
 
 

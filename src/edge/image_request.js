@@ -3,11 +3,14 @@
 // width must be one of the Widths parameter, and format auto becomes avif, webp or fallback (JPEG, or PNG
 // for an image with transparency) by the Accept header, so the cache key holds the chosen format and never
 // Accept itself. Anything else is answered here: 400 or 404 with the API's error shape, never cached.
+// With sign-in on (AuthMode cognito, oidc) the path names the owner, /img/{owner}/{id}/{width}.{format}, and
+// CloudFront admits the request only with a signed cookie for /img/{owner}/* (checked before this function
+// runs); the owner stays in the URI, so in the cache key and the bucket's key, and RenderFunction checks it.
 // template.yaml deploys this file (FunctionCode, kept equal to it by tests/unit/test_edge_function.py,
 // scripts/sync_edge_function.py writes it there); CloudFormation's !Sub fills in the parameter below.
 var WIDTHS = '${Widths}'.split(',').map(Number);
 var FORMATS = ['auto', 'avif', 'webp', 'jpeg', 'png'];
-var PATH = /^\/img\/([0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})\/([0-9]{1,5})\.([A-Za-z0-9]{1,10})$/;
+var PATH = /^\/img\/((?:[0-9a-f]{64}\/)?[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})\/([0-9]{1,5})\.([A-Za-z0-9]{1,10})$/;
 
 function handler(event) {
     var request = event.request;

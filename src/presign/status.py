@@ -176,17 +176,22 @@ def processing_options(config: Config) -> dict:
 def lasting_links(config: Config) -> bool:
     """Whether /api/images/{id}/{variant} works for whoever holds it (a link, an <img> on another page): only
     without sign-in. With it, API Gateway's JWT authorizer answers 401 to a request without a bearer token, which
-    a link or an <img> never carries, so the page offers no such links. (Edge delivery with signed cookies, issue
-    22, is what would make them work with sign-in on: this is the one place to say so.)"""
+    a link or an <img> never carries, so the page offers no such links; it offers the edge's /img/{owner}/...
+    addresses instead (delivery_options), which work in a browser holding the signed cookies of POST /api/session."""
     return not config.sign_in.enabled
 
 
-def delivery_options(config: Config) -> dict | None:
-    """Images at the edge (GET /img/{id}/{width}.{format}, docs/delivery.md): where, which widths and formats;
-    None where the distribution has no /img/* behaviour (signed in: until a signed cookie guards it)."""
+SESSION_PATH = "/api/session"
+
+
+def delivery_options(config: Config) -> dict:
+    """Images at the edge (GET /img/{id}/{width}.{format}, docs/delivery.md): where, which widths and formats.
+    With sign-in on, `session` names the route that sets the signed cookies and answers the caller's own path,
+    /img/{owner} (an owner's images are there alone, and only with the cookies)."""
+    options = {"path": DELIVERY_PATH, "widths": list(config.widths), "formats": list(REQUESTED_FORMATS)}
     if config.sign_in.enabled:
-        return None
-    return {"path": DELIVERY_PATH, "widths": list(config.widths), "formats": list(REQUESTED_FORMATS)}
+        options["session"] = SESSION_PATH
+    return options
 
 
 SIGN_IN_SCOPES = ("openid", "email", "profile")

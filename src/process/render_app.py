@@ -22,7 +22,8 @@ DEADLINE_MARGIN_SECONDS = 5.0
 
 
 @app.get("/img/<image_id>/<name>")
-def render(image_id: str, name: str):
+@app.get("/img/<owner>/<image_id>/<name>")  # sign-in on: the owner's hash first (rendering.parse_derived_path)
+def render(image_id: str, name: str, owner: str | None = None):
     logger.append_keys(image_id=image_id)
     tracer.put_annotation("image_id", image_id)
     request = parse_derived_path(app.current_event.path, get_config())

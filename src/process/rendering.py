@@ -2,6 +2,10 @@
 to the render function, which renders the image from its original with processing's engine, budget and
 limits, stores it under its derived key (where the bucket answers every later request) and returns it.
 
+With sign-in on, the path names the owner (/img/{owner}/{id}/...: the signed cookie admits only the owner's
+own paths) and an image is rendered only for the owner it names, so a cookie for /img/{mine}/* never reaches
+another's image under /img/{mine}/{their id}/... (the bucket holds theirs under their own owner).
+
 Only a done image is rendered, at a width of the Widths parameter and in one of the derived formats, so an
 image has at most len(Widths) x len(DERIVED_FORMATS) derived objects. A DELETE (its tombstone) that comes
 while an image renders wins: what was stored is removed again, as processing does with its variants."""
@@ -15,6 +19,7 @@ from imageservice import records
 from imageservice.config import Config
 from imageservice.errors import AppError, InvalidOption, NotFound
 from imageservice.keys import derived_key, parse_derived_key, upload_key
+from imageservice.owners import owned_since_by_hash
 from imageservice.manifest import DONE, FAILED, PENDING
 from imageservice.records import OriginalMetadata
 from imageservice.tracing import get_tracer
@@ -49,10 +54,11 @@ class DerivedRequest:
     image_id: str
     width: int
     format: str  # one of keys.DERIVED_FORMATS
+    owner: str | None = None  # the owner's hash the path names (sign-in on), None without sign-in
 
     @property
     def key(self) -> str:
-        return derived_key(self.image_id, self.width, self.format)
+        return derived_key(self.image_id, self.width, self.format, self.owner)
 
 
 @dataclass(frozen=True)
@@ -66,12 +72,12 @@ class Rendered:
 def parse_derived_path(path: str, config: Config) -> DerivedRequest:
     """The request CloudFront passes on after its viewer-request function: /img/{id}/{width}.{format}."""
     parsed = parse_derived_key(path[1:]) if path.startswith("/") else None
-    if parsed is None:
+    # Signed in, every path names its owner; without sign-in, none does (nobody owns anything).
+    if parsed is None or (parsed.owner is not None) != config.sign_in.enabled:
         raise NotFound("There is no image at this address.")
-    image_id, width, fmt = parsed
-    if width not in config.widths:
+    if parsed.width not in config.widths:
         raise InvalidOption(f"The width must be one of {', '.join(map(str, config.widths))} pixels.")
-    return DerivedRequest(image_id, width, fmt)
+    return DerivedRequest(parsed.image_id, parsed.width, parsed.format, parsed.owner)
 
 
 def cache_control(config: Config) -> str:
@@ -79,7 +85,10 @@ def cache_control(config: Config) -> str:
 
 
 def render_derived(s3, config: Config, request: DerivedRequest, deadline: float | None = None) -> Rendered:
-    """Render, store and return one derived image; refused (an AppError) for an image that is not done."""
+    """Render, store and return one derived image; refused (an AppError) for an image that is not done, or (sign-in
+    on) not the path's owner's: answered as an unknown one, as the API answers another's image."""
+    if request.owner is not None and owned_since_by_hash(s3, config, request.owner, request.image_id) is None:
+        raise NotFound("No image has this id.")
     manifest = _done_manifest(s3, config, request.image_id)
     try:
         original = s3.get_object(Bucket=config.stored_images_bucket, Key=upload_key(request.image_id))

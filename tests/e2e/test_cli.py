@@ -5,6 +5,7 @@ import fcntl
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -264,6 +265,12 @@ def test_login_then_upload_in_each_sign_in_mode(installed, tmp_path, start_stack
     assert uploaded.returncode == 0, uploaded.stderr
     image_id = uploaded.stdout.split("\t")[0]
     assert json.loads(run("status", image_id).stdout)["status"] == "done"
+    # Signed in, the edge address is the user's own (/img/{owner}/...), and works only with a browser's cookie.
+    url = run("url", image_id, "--width", "320")
+    assert url.returncode == 0, url.stderr
+    assert re.fullmatch(rf"{re.escape(stack.url)}/img/[0-9a-f]{{64}}/{image_id}/320\.auto\n", url.stdout), url.stdout
+    assert "works only in a browser signed in to" in url.stderr
+    assert requests.get(url.stdout.strip(), timeout=10).status_code == 403  # no cookie here
 
     assert run("logout").stdout == f"signed out of {stack.url}\n"
     assert run("status", image_id).returncode == 1  # no token any more: 401

@@ -4,6 +4,7 @@ and the page signing in and out in headless Chromium under the CSP."""
 import base64
 import hashlib
 import json
+import re
 import secrets
 import time
 from urllib.parse import parse_qs, urlsplit
@@ -123,6 +124,48 @@ def test_only_signed_in_callers_reach_the_api_and_each_sees_only_their_own(signe
     assert deleted.status_code == 204
 
 
+def cookie_header(answer: requests.Response) -> dict:
+    """The signed cookies a browser would send back (requests keeps Secure cookies from plain http)."""
+    return {"Cookie": "; ".join(f"{name}={value}" for name, value in answer.cookies.items())}
+
+
+def test_signed_cookies_admit_the_owner_s_images_at_the_edge_and_no_one_else_s(signed_in_stack, photo):
+    url = signed_in_stack.url
+    alice, bob = sign_in(url, "alice@example.com"), sign_in(url, "bob@example.com")
+    created = requests.post(f"{url}/api/images", data=photo(), timeout=30,
+                            headers={"Content-Type": "image/jpeg", **bearer(alice["access_token"])})
+    image_id = created.json()["id"]
+    assert requests.get(f"{url}/api/images/{image_id}", params={"wait": 20}, headers=bearer(alice["access_token"]),
+                        timeout=30).json()["status"] == "done"
+    assert requests.post(f"{url}/api/session", headers={"Origin": url}, timeout=10).status_code == 401
+    session = requests.post(f"{url}/api/session", headers={"Origin": url, **bearer(alice["access_token"])}, timeout=10)
+    assert session.status_code == 200, session.text
+    path = session.json()["path"]
+    address = f"{url}{path}/{image_id}/640.auto"
+    first = requests.get(address, headers={"Accept": "image/webp", **cookie_header(session)}, timeout=60)
+    assert (first.status_code, first.headers["Content-Type"]) == (200, "image/webp")
+    again = requests.get(address, headers={"Accept": "image/webp", **cookie_header(session)}, timeout=10)
+    assert again.headers["X-Cache"] == "Hit from cloudfront" and again.content == first.content
+
+    # No cookie, or Bob's: CloudFront's 403, even for the cached image. Bob's own path with Alice's id: unknown.
+    assert requests.get(address, headers={"Accept": "image/webp"}, timeout=10).status_code == 403
+    bobs = requests.post(f"{url}/api/session", headers={"Origin": url, **bearer(bob["access_token"])}, timeout=10)
+    refused = requests.get(address, headers={"Accept": "image/webp", **cookie_header(bobs)}, timeout=10)
+    assert refused.status_code == 403 and b"AccessDenied" in refused.content
+    swapped = requests.get(f"{url}{bobs.json()['path']}/{image_id}/640.auto", timeout=30,
+                           headers={"Accept": "image/webp", **cookie_header(bobs)})
+    assert (swapped.status_code, swapped.json()["error"]["code"]) == (404, "not_found")
+    assert requests.get(f"{url}/img/{image_id}/640.auto", headers=cookie_header(session), timeout=10).status_code == 403
+
+    # Deleted: gone from the edge too (the owner's path is invalidated).
+    assert requests.delete(f"{url}/api/images/{image_id}", headers=bearer(alice["access_token"]), timeout=10).ok
+    deadline = time.monotonic() + 30
+    while (gone := requests.get(address, headers={"Accept": "image/webp", **cookie_header(session)},
+                                timeout=30)).status_code == 200 and time.monotonic() < deadline:
+        time.sleep(0.2)  # InvalidateFunction runs on the S3 event of DELETE's invalidations/{owner}/{id} object
+    assert gone.status_code == 404  # it was a cache hit: the owner's path was invalidated
+
+
 @pytest.mark.browser
 def test_the_page_signs_in_uploads_lists_only_your_images_and_signs_out(signed_in_stack, mode):
     url = signed_in_stack.url
@@ -173,17 +216,36 @@ def test_the_page_signs_in_uploads_lists_only_your_images_and_signs_out(signed_i
         expect(own.first).to_have_attribute("data-status", "done")
         expect(own.first.locator(".owned-variants li")).to_have_count(3)
         expect(own.first.locator(".owned-name")).to_have_text("lake.jpg")  # its name, not an id prefix
-        page.wait_for_function("() => document.querySelector('#your-images-list .owned-thumb')?.naturalWidth > 0")
         expect(own.first.get_by_role("button", name="Delete: lake.jpg")).to_be_visible()
         image_id = own.first.get_attribute("data-id")
 
-        # No lasting link or srcset HTML: API Gateway answers 401 to a link or an <img>, which carry no token.
+        # The API's addresses need a bearer token (401 to a link or an <img>, which carry none), so the page uses the
+        # user's own /img/{owner}/... addresses, which the signed cookies of POST /api/session admit in this browser:
+        # the list's preview comes from the edge, with no token and no Lambda once cached.
+        edge_address = re.compile(rf"^{re.escape(url)}/img/[0-9a-f]{{64}}/{image_id}/[0-9]+\.auto$")
+        page.wait_for_function("""(id) => {
+            const img = document.querySelector(`#your-images-list .owned[data-id="${id}"] .owned-thumb`);
+            return img && img.currentSrc.includes('/img/') && img.complete && img.naturalWidth > 0;
+        }""", arg=image_id)
+        thumb = own.first.locator(".owned-thumb")
+        preview = thumb.evaluate("(img) => img.currentSrc")
+        assert edge_address.match(preview), preview
         card = page.locator(".card[data-state=done]")
-        expect(card.locator(".snippet.no-links")).to_have_count(1)
-        expect(card.locator(".snippet code")).to_have_count(0)
-        expect(card.locator("button", has_text="Copy link")).to_have_count(0)
+        expect(card.locator(".snippet.no-links")).to_have_count(0)
+        snippet = card.locator(".snippet code").inner_text()
+        assert f"/{image_id}/" in snippet and "/img/" in snippet and "/api/images/" not in snippet, snippet
+        expect(card.locator(".snippet .hint")).to_contain_text("only in a browser signed in here")
+        expect(card.locator("button", has_text="Copy link")).to_have_count(3)
         expect(card.locator(".variant")).to_have_count(3)  # the variants, with their downloads, are all there
         assert requests.get(f"{url}/api/images/{image_id}/large", timeout=10, allow_redirects=False).status_code == 401
+        # The page's own fetch of that address is admitted by the cookies (HttpOnly: its script never sees them);
+        # without them, or with another user's, CloudFront answers 403.
+        assert page.evaluate("(src) => fetch(src).then((r) => r.status)", preview) == 200
+        assert "CloudFront" not in page.evaluate("() => document.cookie")
+        assert requests.get(preview, timeout=10).status_code == 403
+        bobs = requests.post(f"{url}/api/session", headers={"Origin": url, **bearer(bob["access_token"])}, timeout=10)
+        refused = requests.get(preview, headers=cookie_header(bobs), timeout=10)
+        assert refused.status_code == 403 and b"AccessDenied" in refused.content
 
         # Bob, with his own token, cannot see it.
         theirs = requests.get(f"{url}/api/images/{image_id}", headers=bearer(bob["access_token"]), timeout=10)
@@ -206,15 +268,24 @@ def test_the_page_signs_in_uploads_lists_only_your_images_and_signs_out(signed_i
         authorize = [address for address in asked if "/oauth2/authorize" in address]
         assert len(authorize) == 1 and (mode == "oidc") == ("prompt=none" in authorize[0]), authorize
         expect(own).to_have_count(1, timeout=20_000)
+        # Signed in again, the page asks for new cookies, and the list's preview comes from the edge once more.
+        page.wait_for_function("""() => {
+            const img = document.querySelector('#your-images-list .owned-thumb');
+            return img && img.currentSrc.includes('/img/') && img.complete && img.naturalWidth > 0;
+        }""")
+        assert any(address.endswith("/api/session") for address in asked), asked
 
         # Delete from the list by keyboard, then sign out.
         own.first.locator(".owned-delete").focus()
         page.keyboard.press("Enter")
         expect(own).to_have_count(0)
         expect(page.locator("#your-images-empty")).to_be_visible()
+        assert {c["name"] for c in context.cookies() if c["name"].startswith("CloudFront-")} == {
+            "CloudFront-Policy", "CloudFront-Signature", "CloudFront-Key-Pair-Id", "CloudFront-Hash-Algorithm"}
         page.locator("#sign-out-button").click()
         page.wait_for_function("() => document.documentElement.dataset.signIn === 'signed-out'")
         expect(page.locator("#sign-in-button")).to_be_visible()
+        assert not [c for c in context.cookies() if c["name"].startswith("CloudFront-")]  # cleared on sign-out
         page.reload()  # signed out stays signed out: no silent attempt after signing out
         page.wait_for_function("() => document.documentElement.dataset.signIn === 'signed-out'")
         if mode == "oidc":  # a silent attempt the issuer answers login_required ends signed out, quietly

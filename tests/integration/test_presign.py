@@ -211,9 +211,13 @@ def test_options_describe_what_clients_may_ask(invoke, load_event, config):
                                 "formats": ["auto", "avif", "webp", "jpeg", "png"]}
 
 
-def test_signed_in_options_offer_no_delivery_until_a_signed_cookie_guards_it(invoke, load_event, function_env):
+def test_signed_in_options_offer_delivery_behind_the_session_s_signed_cookies(invoke, load_event, function_env,
+                                                                               config):
     function_env({"AUTH_MODE": "cognito"})
-    assert response_json(invoke("PresignFunction", load_event("presign_get_options.json")))["delivery"] is None
+    body = response_json(invoke("PresignFunction", load_event("presign_get_options.json")))
+    assert body["delivery"] == {"path": "/img", "widths": list(config.widths),
+                                "formats": ["auto", "avif", "webp", "jpeg", "png"], "session": "/api/session"}
+    assert body["lasting_links"] is False  # /api/images/{id}/{variant} still needs a bearer token
 
 
 def test_health_is_ok_when_buckets_answer(invoke, load_event):

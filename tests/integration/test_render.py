@@ -17,6 +17,7 @@ from imageservice.keys import (
     invalidation_key,
     manifest_key,
     new_image_id,
+    owner_hash,
     upload_key,
 )
 from imageservice.manifest import Manifest
@@ -168,10 +169,77 @@ def test_a_delete_while_rendering_wins(done_image, render, s3, config, monkeypat
     assert derived_keys(s3, config, image_id) == set()
 
 
-def test_signed_in_a_derived_image_is_private_to_browsers(done_image, render, function_env):
-    image_id = done_image()
-    function_env({"AUTH_MODE": "cognito"})
-    assert render(f"/img/{image_id}/320.webp")["headers"]["Cache-Control"] == "private, max-age=31536000, immutable"
+ALICE, BOB = "7a1c2e34-5b6d-4e7f-8a9b-0c1d2e3f4a5b", "google-oauth2|104729384756102938475"
+
+
+@pytest.fixture
+def owned_image(invoke, load_event, http_event, photo, process, function_env):
+    """Sign-in on (AuthMode oidc): `user` uploads a photo through UploadFunction, and it is processed."""
+    function_env({"AUTH_MODE": "oidc"})
+
+    def make(user: str) -> str:
+        event = http_event(load_event("upload_post_image.json"), body=photo(), query={})
+        event["requestContext"]["authorizer"] = {"jwt": {"claims": {"sub": user}, "scopes": None}}
+        response = invoke("UploadFunction", event)
+        assert response["statusCode"] == 202, response
+        image_id = response_json(response)["id"]
+        process(image_id)
+        return image_id
+    return make
+
+
+def test_signed_in_the_owner_s_path_renders_privately_under_the_owner(owned_image, render, s3, config):
+    image_id = owned_image(ALICE)
+    response = render(f"/img/{owner_hash(ALICE)}/{image_id}/320.webp")
+    assert image_of(response).size[0] == 320
+    assert response["headers"]["Cache-Control"] == "private, max-age=31536000, immutable"
+    stored = s3.list_objects_v2(Bucket=config.processed_images_bucket, Prefix="img/")["Contents"]
+    assert [item["Key"] for item in stored] == [derived_key(image_id, 320, "webp", owner_hash(ALICE))]
+
+
+def test_signed_in_another_user_s_path_never_reaches_the_image(owned_image, render, s3, config):
+    """Bob's cookie admits /img/{bob}/*: with Alice's image id there it is an unknown image, rendered or not."""
+    image_id = owned_image(ALICE)
+    bob = owner_hash(BOB)
+    assert response_json(render(f"/img/{bob}/{image_id}/320.webp"))["error"]["code"] == "not_found"
+    render(f"/img/{owner_hash(ALICE)}/{image_id}/320.webp")  # Alice's own, now in the bucket
+    assert render(f"/img/{bob}/{image_id}/320.webp")["statusCode"] == 404
+    assert s3.list_objects_v2(Bucket=config.processed_images_bucket, Prefix=f"img/{bob}/")["KeyCount"] == 0
+
+
+def test_signed_in_a_path_without_its_owner_is_404_and_without_sign_in_one_with_an_owner(
+        owned_image, render, done_image, function_env):
+    image_id = owned_image(ALICE)
+    assert render(f"/img/{image_id}/320.webp")["statusCode"] == 404
+    function_env({"AUTH_MODE": "none"})
+    public = done_image()
+    assert render(f"/img/{owner_hash(ALICE)}/{public}/320.webp")["statusCode"] == 404
+    assert render(f"/img/{public}/320.webp")["statusCode"] == 200
+
+
+def test_signed_in_delete_removes_the_owner_s_derived_images_and_invalidates_their_path(
+        owned_image, render, s3, config, invoke, load_event, http_event):
+    image_id, alice = owned_image(ALICE), owner_hash(ALICE)
+    render(f"/img/{alice}/{image_id}/320.webp")
+    event = http_event(load_event("delete_image.json"), path=f"/api/images/{image_id}",
+                       path_parameters={"id": image_id})
+    event["requestContext"]["authorizer"] = {"jwt": {"claims": {"sub": ALICE}, "scopes": None}}
+    assert invoke("DeleteFunction", event)["statusCode"] == 204
+    assert s3.list_objects_v2(Bucket=config.processed_images_bucket, Prefix="img/")["KeyCount"] == 0
+    s3.head_object(Bucket=config.stored_images_bucket, Key=invalidation_key(image_id, alice))
+
+
+def test_an_owner_s_invalidation_request_invalidates_the_owner_s_path(invoke, load_event, config):
+    import boto3
+
+    image_id, alice = new_image_id(), owner_hash(ALICE)
+    event = load_event("invalidate_put.json")
+    event["Records"][0]["s3"]["object"]["key"] = quote_plus(invalidation_key(image_id, alice))
+    invoke("InvalidateFunction", event)
+    cloudfront = boto3.client("cloudfront", region_name="us-east-1")
+    (item,) = cloudfront.list_invalidations(DistributionId=config.distribution_id)["InvalidationList"]["Items"]
+    batch = cloudfront.get_invalidation(DistributionId=config.distribution_id, Id=item["Id"])["Invalidation"]
+    assert batch["InvalidationBatch"]["Paths"]["Items"] == [f"/img/{alice}/{image_id}/*"]
 
 
 def test_a_render_too_large_for_a_function_url_redirects_to_the_stored_object(done_image, render, monkeypatch):

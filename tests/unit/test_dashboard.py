@@ -72,7 +72,7 @@ def test_the_alarm_widget_shows_every_alarm(template, body):
 def test_every_invoked_function_has_its_errors_throttles_and_concurrency(template, body, metric):
     functions = invoked_functions(template)
     assert functions == {"UploadFunction", "PresignFunction", "DeleteFunction", "ProcessFunction", "RenderFunction",
-                         "InvalidateFunction"}
+                         "InvalidateFunction", "SessionFunction"}
     shown = {dict(m.dimensions)["FunctionName"] for m in plotted_metrics(body)
              if m.namespace == "AWS/Lambda" and m.name == metric}
     # Resolver names a resource's Ref "<logical id>.None": each is this template's function, no other's.

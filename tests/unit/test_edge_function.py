@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 from imageservice.config import parse_widths
-from imageservice.keys import DELIVERY_PATH, DERIVED_FORMATS, REQUESTED_FORMATS, new_image_id, parse_derived_key
+from imageservice.keys import DELIVERY_PATH, DERIVED_FORMATS, REQUESTED_FORMATS, new_image_id, owner_hash, parse_derived_key
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ROOT / "src" / "edge" / "image_request.js"
@@ -64,5 +64,21 @@ def test_every_uri_the_function_makes_is_a_derived_key_in_the_layout(template):
     uris = json.loads(run.stdout)
     parsed = [parse_derived_key(uri[1:]) for uri in uris]
     assert all(parsed), uris
-    assert {fmt for _, _, fmt in parsed} == set(DERIVED_FORMATS)
-    assert {(image_id, 640)} == {(found_id, width) for found_id, width, _ in parsed}
+    assert {found.format for found in parsed} == set(DERIVED_FORMATS)
+    assert {(image_id, 640, None)} == {(found.image_id, found.width, found.owner) for found in parsed}
+
+
+def test_an_owner_path_becomes_the_owner_s_derived_key(template):
+    """Signed in, the URI keeps the owner the signed cookie admitted: the bucket and RenderFunction read it."""
+    widths = template["Parameters"]["Widths"]["Default"]
+    image_id, owner = new_image_id(), owner_hash("alice")
+    script = """
+        const fs = require('fs'), vm = require('vm');
+        const context = vm.createContext({});
+        vm.runInContext(fs.readFileSync(process.argv[1], 'utf8').split('${Widths}').join(process.argv[2]), context);
+        console.log(context.handler({request: {method: 'GET', uri: process.argv[3], querystring: {},
+                                               headers: {accept: {value: 'image/webp'}}, cookies: {}}}).uri);
+    """
+    run = subprocess.run([node(), "-e", script, str(SOURCE), widths, f"/img/{owner}/{image_id}/320.auto"],
+                         capture_output=True, text=True, timeout=60, check=True)
+    assert parse_derived_key(run.stdout.strip()[1:]) == (image_id, 320, "webp", owner)

@@ -78,7 +78,7 @@ def test_derived_key_round_trip_for_every_format():
         key = derived_key(image_id, 640, fmt)
         assert key == f"img/{image_id}/640.{fmt}"
         assert key.startswith(derived_prefix(image_id)) and key.startswith(DERIVED_PREFIX)
-        assert parse_derived_key(key) == (image_id, 640, fmt)
+        assert parse_derived_key(key) == (image_id, 640, fmt, None)
     with pytest.raises(ValueError):
         derived_key(image_id, 640, "auto")
 
@@ -93,15 +93,36 @@ def test_parse_derived_key_ignores_keys_outside_the_layout(key):
     assert parse_derived_key(key) is None
 
 
+def test_an_owner_s_derived_keys_name_the_owner_first():
+    from imageservice.keys import delivery_path, owner_hash
+
+    image_id, owner = new_image_id(), owner_hash("alice")
+    key = derived_key(image_id, 640, "webp", owner)
+    assert key == f"img/{owner}/{image_id}/640.webp" and key.startswith(derived_prefix(image_id, owner))
+    assert parse_derived_key(key) == (image_id, 640, "webp", owner)
+    assert f"/{key}".startswith(delivery_path(owner) + "/") and delivery_path() == "/img"
+    for forged in (f"img/{owner.upper()}/{image_id}/640.webp", f"img/{owner[:-1]}/{image_id}/640.webp",
+                   f"img/{owner}/{owner}/{image_id}/640.webp", f"img/alice/{image_id}/640.webp"):
+        assert parse_derived_key(forged) is None, forged
+
+
 def test_one_invalidation_path_covers_every_derived_key():
-    image_id = new_image_id()
+    from imageservice.keys import owner_hash
+
+    image_id, owner = new_image_id(), owner_hash("alice")
     assert derived_paths(image_id) == f"/img/{image_id}/*"
     assert f"/{derived_key(image_id, 2560, 'fallback')}".startswith(derived_paths(image_id)[:-1])
+    assert derived_paths(image_id, owner) == f"/img/{owner}/{image_id}/*"
+    assert f"/{derived_key(image_id, 2560, 'fallback', owner)}".startswith(derived_paths(image_id, owner)[:-1])
 
 
 def test_invalidation_key_round_trip():
-    image_id = new_image_id()
+    from imageservice.keys import owner_hash
+
+    image_id, owner = new_image_id(), owner_hash("alice")
     assert invalidation_key(image_id).startswith(INVALIDATION_PREFIX)
-    assert parse_invalidation_key(invalidation_key(image_id)) == image_id
+    assert parse_invalidation_key(invalidation_key(image_id)) == (image_id, None)
+    assert parse_invalidation_key(invalidation_key(image_id, owner)) == (image_id, owner)
     assert parse_invalidation_key(upload_key(image_id)) is None
     assert parse_invalidation_key(f"{INVALIDATION_PREFIX}{image_id}/x") is None
+    assert parse_invalidation_key(f"{INVALIDATION_PREFIX}alice/{image_id}") is None

@@ -77,7 +77,7 @@ def test_the_document_is_valid_openapi_31(document):
 def test_schemathesis_loads_every_operation():
     schema = schemathesis.openapi.from_path(str(OPENAPI_PATH))
     labels = {result.ok().label for result in schema.get_all_operations()}
-    assert len(labels) == 8
+    assert len(labels) == 10
 
 
 def test_the_paths_are_exactly_the_template_routes(document, stack):

@@ -51,7 +51,11 @@ def test_every_variable_gets_the_deployed_stack_s_value(script, answer):
         "ORIGIN_SECRET": events_origin_secret(),
     }, "UploadFunction": {"ORIGIN_SECRET": events_origin_secret()},
         "DeleteFunction": {"ORIGIN_SECRET": events_origin_secret()},
-        "InvalidateFunction": {"DISTRIBUTION_ID": "E1A2B3C4D5E6F7"}}
+        "InvalidateFunction": {"DISTRIBUTION_ID": "E1A2B3C4D5E6F7"}, "SessionFunction": {
+        "ORIGIN_SECRET": events_origin_secret(),
+        "EDGE_KEY_PAIR_ID": "K2JCJMDEHXQW5F",
+        "EDGE_SIGNING_KEY": "arn:aws:secretsmanager:us-east-1:123456789012:secret:EdgeSigningKey-Ab12Cd34Ef56-x1Y2z3",
+    }}
 
 
 def test_the_origin_secret_is_the_one_the_sample_events_send_and_sam_local_users_are_told(script, capsys):

@@ -16,6 +16,8 @@ API_ROUTES = {
     ("GET", "/api/options"): "PresignFunction",
     ("GET", "/api/health"): "PresignFunction",
     ("DELETE", "/api/images/{id}"): "DeleteFunction",
+    ("POST", "/api/session"): "SessionFunction",
+    ("DELETE", "/api/session"): "SessionFunction",
 }
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
 

@@ -90,7 +90,7 @@ def test_url_lifetime_is_capped_at_what_function_role_credentials_outlive(templa
 def test_every_function_logs_to_its_own_group_kept_log_retention_days(template):
     resources = template["Resources"]
     functions = {name: r for name, r in resources.items() if r["Type"] == "AWS::Lambda::Function"}
-    assert len(functions) == 8  # SignInUrlsFunction (AuthMode cognito) included
+    assert len(functions) == 10  # SignInUrlsFunction (cognito), EdgeKeyPairFunction and SessionFunction included
     groups = {}
     for name, function in functions.items():
         group = function["Properties"].get("LoggingConfig", {}).get("LogGroup")

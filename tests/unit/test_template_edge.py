@@ -60,8 +60,9 @@ def test_the_behaviours_are_images_status_objects_and_the_api(distribution):
     assert [b["PathPattern"] for b in behaviours(distribution)] == ["/img/*", "/status/*", "/api/*"]
 
 
-def test_signed_in_images_are_not_served_until_a_signed_cookie_guards_them(distribution):
-    assert [b["PathPattern"] for b in behaviours(distribution, auth_on=True)] == ["/status/*", "/api/*"]
+def test_signed_in_images_are_served_too_behind_signed_cookies(distribution):
+    """The key group that guards them: tests/unit/test_template_signed_cookies.py."""
+    assert [b["PathPattern"] for b in behaviours(distribution, auth_on=True)] == ["/img/*", "/status/*", "/api/*"]
 
 
 def test_status_objects_come_from_the_processed_bucket_kept_a_second_at_most(distribution, resources):

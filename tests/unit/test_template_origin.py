@@ -57,7 +57,7 @@ def test_exactly_the_functions_behind_the_http_api_get_the_same_secret(resources
     given = {name: r["Properties"].get("Environment", {}).get("Variables", {}).get("ORIGIN_SECRET")
              for name, r in functions.items()}
     behind_the_api = {f.logical_id for f in stack.functions.values() if f.routes}
-    assert behind_the_api == {"UploadFunction", "PresignFunction", "DeleteFunction"}
+    assert behind_the_api == {"UploadFunction", "PresignFunction", "DeleteFunction", "SessionFunction"}
     assert {name for name, value in given.items() if value is not None} == behind_the_api
     assert all(given[name] == header["HeaderValue"] for name in behind_the_api)
 

@@ -38,6 +38,10 @@ class Config:
     widths: tuple[int, ...] = (160, 320, 640, 960, 1280, 1920, 2560)
     # The distribution serving the site; set only for InvalidateFunction, the one function that talks to it.
     distribution_id: str = ""
+    # Sign-in on: the CloudFront public key's id and the secret holding its private key, with which SessionFunction
+    # signs the cookies of /img/{owner}/* (src/edgeauth); set only for SessionFunction.
+    edge_key_pair_id: str = ""
+    edge_signing_key: str = ""
     # What CloudFront sends the API in X-Origin-Verify (the ApiOriginSecret, resolved at deploy); set only for the
     # API functions, which refuse every request without it (imageservice.http).
     origin_secret: str = field(default="", repr=False)
@@ -60,6 +64,8 @@ class Config:
             sign_in=SignIn.from_environ(environ),
             widths=parse_widths(_require(environ, "IMAGE_WIDTHS")),
             distribution_id=environ.get("DISTRIBUTION_ID", "").strip(),
+            edge_key_pair_id=environ.get("EDGE_KEY_PAIR_ID", "").strip(),
+            edge_signing_key=environ.get("EDGE_SIGNING_KEY", "").strip(),
             origin_secret=environ.get("ORIGIN_SECRET", "").strip(),
             threads=processing_threads(environ),
             memory_mb=function_memory_mb(environ),

@@ -13,8 +13,9 @@ from .keys import (
     newest_entry,
     newest_key,
     newest_prefix,
+    owned_prefix,
+    owner_hash,
     ownership_key,
-    ownership_prefix,
     parse_newest_entry,
     parse_ownership_key,
 )
@@ -49,8 +50,13 @@ def record_owner(s3, config: Config, subject: str, image_id: str) -> None:
 
 def owned_since(s3, config: Config, subject: str, image_id: str) -> int | None:
     """When the caller's image was created (ms), or None when it is not theirs: one ListObjectsV2."""
+    return owned_since_by_hash(s3, config, owner_hash(subject), image_id)
+
+
+def owned_since_by_hash(s3, config: Config, owner: str, image_id: str) -> int | None:
+    """owned_since for the owner a /img/{owner}/... path names (the hash of their sub)."""
     listing = s3.list_objects_v2(
-        Bucket=config.stored_images_bucket, Prefix=ownership_prefix(subject, image_id), MaxKeys=1
+        Bucket=config.stored_images_bucket, Prefix=owned_prefix(owner, image_id), MaxKeys=1
     )
     for item in listing.get("Contents", []):
         created_ms = parse_ownership_key(item["Key"])

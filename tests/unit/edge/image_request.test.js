@@ -129,3 +129,17 @@ test('anything not shaped /img/{id}/{width}.{format} is 404', () => {
         assert.equal(errorOf(response).code, 'not_found');
     }
 });
+
+// Signed in, the owner's hash comes first (the signed cookie admits /img/{owner}/*); it stays in the URI, so the
+// cache key and the bucket's key keep one owner's images apart from another's.
+const OWNER = 'ab'.repeat(32);
+
+test('an owner path keeps its owner in the URI, and only a 64-hex-digit owner is one', () => {
+    const request = handler(event(`/img/${OWNER}/${ID}/640.auto`, { Accept: ACCEPT.chrome }));
+    assert.equal(request.uri, `/img/${OWNER}/${ID}/640.avif`);
+    const uris = [`/img/${OWNER.toUpperCase()}/${ID}/640.auto`, `/img/${OWNER.slice(2)}/${ID}/640.auto`,
+                  `/img/${OWNER}/${OWNER}/${ID}/640.auto`, `/img/${OWNER}//${ID}/640.auto`, `/img/${OWNER}/640.auto`];
+    for (const uri of uris) {
+        assert.equal(handler(event(uri)).statusCode, 404, uri);
+    }
+});
