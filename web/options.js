@@ -104,6 +104,8 @@ export function readConfig(body) {
     directUploadMaxBytes: limits.direct_upload_max_bytes,
     largeUploadMaxBytes: isCount(limits.large_upload_max_bytes) ? limits.large_upload_max_bytes : null,
     maxPixels: isCount(limits.max_pixels) ? limits.max_pixels : null,
+    // After this long pending, an image is failed (processing_timeout): only the API says so (uploads.js).
+    processingTimeoutSeconds: isCount(limits.processing_timeout_seconds) ? limits.processing_timeout_seconds : 0,
     delivery: readDelivery(body.delivery),
     links: {
       // Whether /api/images/{id}/{variant} works for whoever holds it (not with sign-in on: no bearer token).

@@ -90,16 +90,20 @@ export function upload(item, config, { onUploading, onProgress }) {
 
 // Waiting holds no function (docs/delivery.md, "Waiting without holding Lambdas"): the page polls the image's
 // status object about once a second (GET /status/{id}, from CloudFront, 304 while unchanged) and asks the API
-// (GET /api/images/{id}) only for the outcome, and about once a minute meanwhile: processing_timeout is the
-// one outcome only the API tells. The first of those checks comes at a random point of the first minute, so
-// many pages started together spread them. The CLI waits the same way (cli/imageservice_cli/main.py, wait_for).
+// (GET /api/images/{id}) for the outcome once the status is no longer pending (or there is none). While it is
+// pending the API is asked only once the page has waited the processing timeout (GET /api/options), then once
+// a minute: processing_timeout is the one outcome only the API tells. The CLI waits the same way
+// (cli/imageservice_cli/main.py, wait_for).
 const STATUS_POLL_MS = 1000;
 const API_CHECK_MS = 60_000;
 
-/** Wait until the image is done (returns the API's answer) or failed (throws). */
-export async function waitForResult(item) {
+/**
+ * Wait until the image is done (returns the API's answer) or failed (throws); `processingTimeoutSeconds` from
+ * GET /api/options (0 when it did not say: then the API is asked once a minute).
+ */
+export async function waitForResult(item, processingTimeoutSeconds = 0) {
   const { signal } = item.controller;
-  let nextCheck = Date.now() + API_CHECK_MS * (0.5 + Math.random() / 2);
+  let nextCheck = Date.now() + Math.max(processingTimeoutSeconds * 1000, API_CHECK_MS);
   for (;;) {
     const status = await pollSlots.run(() => getStatus(item.id, signal));
     if (status !== "pending" || Date.now() >= nextCheck) {

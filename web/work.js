@@ -88,7 +88,7 @@ export class Work {
         if (signal.aborted) throw new ApiError("cancelled"); // sent just as Cancel was pressed
       }
       list.setState(item, "processing");
-      const answer = await waitForResult(item);
+      const answer = await waitForResult(item, config.processingTimeoutSeconds);
       list.done(item, answer.body, answer.clock);
     } catch (error) {
       if (error?.code === "cancelled") {

@@ -8,7 +8,6 @@ import argparse
 import json
 import mimetypes
 import os
-import random
 import sys
 import time
 from importlib.metadata import PackageNotFoundError, version
@@ -51,8 +50,9 @@ IMAGE_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".jfif": "image/jpeg
                ".heif": "image/heif", ".tif": "image/tiff", ".tiff": "image/tiff", ".bmp": "image/bmp"}
 PROGRESS_FROM_BYTES = 1 << 20  # files larger than this get a progress bar
 # Waiting polls the image's status object on the site (GET /status/{id}, served by CloudFront from storage, no
-# function held) with If-None-Match, and asks the API only for the outcome, or once a minute while it is pending
-# (which also learns processing_timeout, the one outcome the status object cannot show). docs/delivery.md.
+# function held) with If-None-Match, and asks the API for the outcome; while the status is pending, only once it
+# has waited the service's processing timeout (processing_timeout is the one outcome the status object cannot
+# show), then once a minute. docs/delivery.md.
 STATUS_POLL_SECONDS = 1
 API_CHECK_SECONDS = 60
 
@@ -229,15 +229,15 @@ class StillPending(CommandError):
         self.body = {"id": image_id, "status": "pending"}
 
 
-def wait_for(client: Client, image_id: str, deadline: float) -> dict:
+def wait_for(client: Client, image_id: str, deadline: float, processing_timeout: float = 0) -> dict:
     """Until the image is done (returns the API's body), failed (FAILED), or the deadline (StillPending): polls
     GET /status/{id} with If-None-Match (a 304 while unchanged), and asks GET /api/images/{id} once the status is
     no longer pending (or missing: deleted, unknown, or a service without status objects), at the deadline, and
-    about once a minute meanwhile (first at a random point of the first minute, so clients started together
-    spread their checks)."""
+    while it is pending once `processing_timeout` (the service's limits.processing_timeout_seconds) has passed,
+    then once a minute."""
     status_url = f"{client.url}/status/{quote(image_id, safe='')}"
     etag = None
-    next_check = time.monotonic() + API_CHECK_SECONDS * (0.5 + random.random() / 2)
+    next_check = time.monotonic() + max(processing_timeout, API_CHECK_SECONDS)
     while True:
         state, etag = poll_status(client, status_url, etag)
         now = time.monotonic()
@@ -322,7 +322,8 @@ def command_upload(client: Client, args) -> int:
                 print(f"{image_id}\tpending\t{path}")
                 continue
             try:
-                image = wait_for(client, image_id, time.monotonic() + args.timeout)
+                image = wait_for(client, image_id, time.monotonic() + args.timeout,
+                                 limits.get("processing_timeout_seconds", 0))
             except StillPending:
                 print(f"{image_id}\tpending\t{path}")  # scripts still learn the id from stdout
                 raise
@@ -339,7 +340,8 @@ def command_upload(client: Client, args) -> int:
 def command_status(client: Client, args) -> int:
     if args.wait:
         try:
-            image = wait_for(client, args.id, time.monotonic() + args.timeout)
+            timeout = client.options()["limits"].get("processing_timeout_seconds", 0)
+            image = wait_for(client, args.id, time.monotonic() + args.timeout, timeout)
         except StillPending as pending:
             print(json.dumps(pending.body, indent=2))
             raise

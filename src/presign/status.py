@@ -161,6 +161,9 @@ def processing_options(config: Config) -> dict:
             "large_upload_max_bytes": config.large_upload_max_bytes,
             "max_pixels": config.max_pixels,
             "max_wait_seconds": MAX_WAIT_SECONDS,
+            # How long an image may stay pending before the API answers processing_timeout: the one outcome a
+            # status object (GET /status/{id}) cannot show, so a client waiting that long asks the API.
+            "processing_timeout_seconds": config.processing_timeout_seconds,
         },
         "url_expires_seconds": config.url_expires_seconds,
         "retention_days": config.variants_expire_days,

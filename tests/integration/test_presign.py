@@ -205,6 +205,7 @@ def test_options_describe_what_clients_may_ask(invoke, load_event, config):
     assert "webp" in body["formats"] and "sepia" in body["filters"]
     assert body["quality"]["default"] == config.default_quality
     assert body["limits"]["direct_upload_max_bytes"] == config.direct_upload_max_bytes
+    assert body["limits"]["processing_timeout_seconds"] == config.processing_timeout_seconds
     assert [v["name"] for v in body["variants"]] == ["large", "medium", "thumb"]
     assert body["delivery"] == {"path": "/img", "widths": list(config.widths),
                                 "formats": ["auto", "avif", "webp", "jpeg", "png"]}

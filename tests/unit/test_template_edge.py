@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from devstack.cfn.template import TemplateError, read_stack, security_headers
+from devstack.cloudfront.distribution import edge_behaviours
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
@@ -79,6 +80,19 @@ def test_status_objects_come_from_the_processed_bucket_kept_a_second_at_most(dis
         {"HeaderBehavior": "none"}, {"CookieBehavior": "none"}, {"QueryStringBehavior": "none"})
     # A poll is answered from a copy at most a second old; the objects say max-age=1 themselves (progress.py).
     assert (cache["MinTTL"], cache["DefaultTTL"], cache["MaxTTL"]) == (0, 1, 1)
+
+
+def test_status_objects_say_the_max_age_the_cache_policy_keeps_and_clients_poll_at_that_pace():
+    from imageservice import progress
+
+    stack = read_stack()
+    status = next(b for b in edge_behaviours(stack) if b.path_pattern == "/status/*")
+    max_age = int(progress.CACHE_CONTROL.removeprefix("max-age="))
+    assert status.cache.ttl(max_age) == max_age == progress.POLL_SECONDS
+    cli = (ROOT / "cli/imageservice_cli/main.py").read_text()
+    page = (ROOT / "web/uploads.js").read_text()
+    assert f"STATUS_POLL_SECONDS = {progress.POLL_SECONDS}\n" in cli
+    assert f"const STATUS_POLL_MS = {progress.POLL_SECONDS * 1000};" in page
 
 
 def test_api_paths_go_to_the_http_api_uncached_with_everything_it_needs(distribution):
