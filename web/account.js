@@ -38,8 +38,8 @@ export async function startAccount(signInOptions, list, { onError, beforeSignIn 
     await beforeSignIn();
     signIn().catch((error) => onError(error.message));
   });
-  els.signOut.addEventListener("click", async () => {
-    await endEdgeSession(); // the cookies go first: clearing them needs the token signing out forgets
+  els.signOut.addEventListener("click", () => {
+    endEdgeSession(); // sent first (with the token signing out forgets), and kept alive while the page leaves
     signOut();
   });
   els.more.addEventListener("click", () => loadImages({ more: true }));

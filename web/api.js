@@ -292,8 +292,9 @@ export async function startSession(path) {
   return parseJson(text);
 }
 
+/** DELETE /api/session; `keepalive`, so it completes when the page leaves for the issuer's sign-out right after. */
 export async function endSession(path) {
-  await request(path, { method: "DELETE" });
+  await request(path, { method: "DELETE", keepalive: true });
 }
 
 /** The stable address of a variant: it redirects to a freshly signed URL on every request. */

@@ -43,11 +43,14 @@ export function startEdgeSession(options) {
   });
 }
 
-/** Clear the cookies before signing out (the route needs the token being forgotten). */
-export async function endEdgeSession() {
-  if (!delivery?.session || !signedIn()) return;
+/**
+ * Clear the cookies on signing out: call it before auth.js forgets the token, which the route needs (the request
+ * takes it at once, and is kept alive while the page leaves for the issuer).
+ */
+export function endEdgeSession() {
+  if (!delivery?.session || !signedIn()) return Promise.resolve();
   owned = null;
-  await endSession(delivery.session).catch(() => {});
+  return endSession(delivery.session).catch(() => {});
 }
 
 /** Where this page's images are at the edge: everyone's path without sign-in, the user's own with it, or null. */
