@@ -48,10 +48,11 @@ export async function startAccount(signInOptions, list, { onError, beforeSignIn 
     if (kind === "state" && (item.state === "done" || item.state === "failed") && signedIn()) loadImages();
   });
   try {
-    await startSignIn(signInOptions);
+    return await startSignIn(signInOptions);
   } catch (error) {
     onError(`Signing in did not work: ${error.message}`);
     render();
+    return false;
   }
 }
 

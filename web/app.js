@@ -40,13 +40,17 @@ function optionsLoaded(config, body) {
   chooser.accept(config);
   work.configure(config); // files chosen while the options loaded are checked now
   queue.configure(config);
-  work.resume(loadList());
-  keepList(list);
   // Signed in, the signed cookies of the user's own images at the edge follow each sign-in and token refresh.
   startEdgeSession(config.delivery);
-  // Sign-in (when the deployment has it) finishes on its own; the controls follow its changes.
+  // Sign-in (when the deployment has it) finishes on its own; the controls follow its changes. The kept list
+  // resumes after it: its images need the token a silent sign-in brings back, and a page leaving for the
+  // issuer must not ask for them (401) and keep them as failed.
   const onError = (message) => announcer.notify(message, true);
-  startAccount(body.sign_in, list, { onError, beforeSignIn: () => queue.keepChosenFiles() }).finally(async () => {
+  const kept = loadList();
+  startAccount(body.sign_in, list, { onError, beforeSignIn: () => queue.keepChosenFiles() }).then(async (leaving) => {
+    if (leaving) return;
+    work.resume(kept);
+    keepList(list);
     queue.render();
     queue.addFiles(await takeKeptFiles(), "Kept across signing in:"); // back from the sign-in pages, signed in or not
   });

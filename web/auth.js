@@ -48,8 +48,9 @@ function changed() {
  * Set up from GET /api/options' `sign_in`; finishes a sign-in when the page is the issuer's redirect back.
  * With mode oidc the endpoints come from the issuer's discovery document.
  */
+/** Signs in from where the page stands; true when the page is leaving for the issuer (a silent attempt). */
 export async function startSignIn(options) {
-  if (!options || options.mode === "none" || !options.client_id || !options.issuer) return;
+  if (!options || options.mode === "none" || !options.client_id || !options.issuer) return false;
   settings = { ...options };
   if (!settings.authorization_endpoint || !settings.token_endpoint) {
     const discovery = await getJson(`${options.issuer.replace(/\/$/, "")}/.well-known/openid-configuration`);
@@ -63,9 +64,10 @@ export async function startSignIn(options) {
     await finishSignIn(query);
   } else if (settings.silent && localStorage.getItem(SIGNED_IN_KEY)) {
     await signIn({ silent: true }); // the page leaves for the issuer and comes back signed in, or not
-    return;
+    return true;
   }
   changed();
+  return false;
 }
 
 /**
