@@ -38,9 +38,10 @@ e2e: install
 corpus: install
 	$(PY) scripts/real_corpus.py
 
-# Static gates: SAM and CloudFormation lint (before and after the SAM transform), the security
-# scan, and an arm64 build whose Pillow must be aarch64.
+# Static gates: the Python lint (ruff.toml), SAM and CloudFormation lint (before and after the SAM transform),
+# the security scan, and an arm64 build whose Pillow must be aarch64.
 lint: install
+	$(PY) -m ruff check .
 	VENV=$(VENV) scripts/lint-template.sh
 
 build:

@@ -10,8 +10,8 @@ the limits ProcessFunction sets (1769 MB, a 55 s deadline) as ProcessFunction do
 forked once, serving image after image), "fork per job" the same with fresh=True (a child forked for each
 image, as the first version did). Each round runs the three in a rotating order; wall clock and CPU time
 (the process's and its children's, so the worker's too: a child's CPU counts once it is reaped, hence the
-warm worker's process adds the worker's own CPU per job, as the worker reports it with each answer) per image (three variants,
-2048/1024/256, JPEG quality 80); medians. CPU time is the steadier figure on a shared machine. The fork
+warm worker's process adds the worker's own CPU per job, as the worker reports it with each answer) per image
+(three variants, 2048/1024/256, JPEG quality 80); medians. CPU time is the steadier figure on a shared machine. The fork
 per job process also times a child that does nothing ("fork only"), and a fourth process a warm worker's
 job that does nothing ("round trip only": the image's bytes to the worker, None back; a process of its
 own, as a worker serves one function and another would re-fork it).

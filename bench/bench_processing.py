@@ -620,7 +620,8 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return f"{model}, {len(os.sched_getaffinity(0))} cores, Python {platform.python_version()}, Pillow {PIL.__version__}"
+    cores = len(os.sched_getaffinity(0))
+    return f"{model}, {cores} cores, Python {platform.python_version()}, Pillow {PIL.__version__}"
 
 
 def load_text() -> str:
@@ -764,7 +765,8 @@ def edge_encoders(photos: list[Path], rounds: int, quality: int, render_width: i
         shutil_rmtree(scratch)
     print(
         f"\nencoders at quality {quality} (sharp: its defaults) on {len(photos)} photos resized to each width, "
-        f"{rounds} rounds, one thread: median CPU ms (wall ms) / median kB / worst luma SSIM against the unencoded input"
+        f"{rounds} rounds, one thread: median CPU ms (wall ms) / median kB / worst luma SSIM against the "
+        "unencoded input"
     )
     print(f"{'format':6} {'setting':14} " + " ".join(f"{f'{width} px':>31}" for width in EDGE_WIDTHS))
     for fmt, label, _ in settings:

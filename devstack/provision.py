@@ -116,7 +116,9 @@ def _custom_resources(stack: Stack) -> list[tuple[str, str]]:
     return found
 
 
-def run_custom_resources(storage: StorageServer, stack: Stack, invoke: Callable[[str, dict], object]) -> dict[str, dict]:
+def run_custom_resources(
+    storage: StorageServer, stack: Stack, invoke: Callable[[str, dict], object]
+) -> dict[str, dict]:
     """Create each custom resource the local stack runs, as CloudFormation does: its function gets the Create event
     and answers with a PUT to the pre-signed ResponseURL (an object in a bucket of the storage server). Returns each
     resource's Data (its attributes); a FAILED answer, or none, is a TemplateError with the function's reason."""

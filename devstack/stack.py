@@ -339,7 +339,8 @@ class LocalStack:
         )
         self._serving.start()
         self._start_api_endpoint(functions)
-        workers = max(1, min([self.workers] + [t.function.reserved_concurrency or self.workers for t in self._triggers]))
+        reserved = [t.function.reserved_concurrency or self.workers for t in self._triggers]
+        workers = max(1, min([self.workers, *reserved]))
         self._invoker = AsyncInvoker(
             self._storage.client("sqs"),
             self._triggers,

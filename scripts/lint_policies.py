@@ -14,7 +14,7 @@ ROOT = repo_paths.ROOT
 
 from parliament import analyze_policy_string  # noqa: E402
 
-from devstack.cfn.template import secret_arn, read_stack  # noqa: E402
+from devstack.cfn.template import read_stack, secret_arn  # noqa: E402
 from devstack.iam.roles import MANAGED_POLICIES, StackPolicies, render_template  # noqa: E402
 
 # (policy, parliament issue) -> why the finding stands.

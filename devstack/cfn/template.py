@@ -133,7 +133,8 @@ def read_stack(
 
     `site_origins` are the names the local stack serves the page on (http://127.0.0.1:PORT and
     http://localhost:PORT): they stand in for the deployed site's origin (the SiteUrl output: the CloudFront or
-    custom domain) wherever the template allows that origin, i.e. in the buckets' CORS rules. Resources whose Condition is false are left out."""
+    custom domain) wherever the template allows that origin, i.e. in the buckets' CORS rules. Resources whose
+    Condition is false are left out."""
     template = template or load_template()
     parameters = resolve_parameters(template, overrides or {})
     stack = Stack(template=template, parameters=parameters)
@@ -432,7 +433,8 @@ def _async_invoke_config(logical_id: str, config: dict) -> AsyncInvokeConfig:
     if destination:
         target = destination.get("Destination", {})
         if destination.get("Type") != "SQS" or "Fn::GetAtt" not in target:
-            raise TemplateError(f"{logical_id}: the local stack only knows SQS on-failure destinations given by !GetAtt")
+            raise TemplateError(
+                f"{logical_id}: the local stack only knows SQS on-failure destinations given by !GetAtt")
         queue = local_resource_name(target["Fn::GetAtt"][0])
     defaults = AsyncInvokeConfig()
     return AsyncInvokeConfig(

@@ -75,8 +75,9 @@ class Edge:
               client_ip: str) -> Answer:
         request_id = base64.urlsafe_b64encode(secrets.token_bytes(42)).decode()
         if method not in behaviour.allowed_methods:
-            return _tagged(Answer(403, [("Content-Type", "text/plain")], b"This distribution is not configured to "
-                                  b"allow the HTTP request method that was used for this request."), "Error", request_id)
+            refused = Answer(403, [("Content-Type", "text/plain")], b"This distribution is not configured to "
+                             b"allow the HTTP request method that was used for this request.")
+            return _tagged(refused, "Error", request_id)
         if behaviour.trusted_key_groups:  # checked first: the viewer-request function never sees a refused request
             trusted = {key_id: pem for group in behaviour.trusted_key_groups
                        for key_id, pem in self.key_groups.get(group, {}).items()}

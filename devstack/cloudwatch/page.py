@@ -44,7 +44,8 @@ def _table(caption: str, headings: Iterable[str], rows: list[list[str]], empty: 
     if not rows:
         return f"<h2>{html.escape(caption)}</h2>\n<p>{html.escape(empty)}</p>\n"
     body = "".join("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>\n" for row in rows)
-    return f"<h2>{html.escape(caption)}</h2>\n<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}</tbody>\n</table>\n"
+    return (f"<h2>{html.escape(caption)}</h2>\n<table>\n<thead><tr>{head}</tr></thead>\n"
+            f"<tbody>\n{body}</tbody>\n</table>\n")
 
 
 def _number(value: float) -> str:

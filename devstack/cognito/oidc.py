@@ -4,9 +4,10 @@ Cognito user pool or the owner's provider, so sign-in works without AWS.
 It has its own RSA key pair and serves what the page and API Gateway's JWT authorizer use: the discovery
 document, the JWKS, an authorize page where a developer picks a user (or types an e-mail address), a token
 endpoint for the authorization-code grant with PKCE (S256 only, the verifier checked) and for refresh tokens,
-a sign-out redirect, and (local only, for tests) /dev/mint, which signs an access token with changed claims. Paths are Cognito's (/oauth2/authorize, /oauth2/token, /logout,
-/.well-known/jwks.json), so the page treats both modes alike. Callback and sign-out URLs must be the local
-stack's own origin, as the deployed client's are the site's.
+a sign-out redirect, and (local only, for tests) /dev/mint, which signs an access token with changed claims.
+Paths are Cognito's (/oauth2/authorize, /oauth2/token, /logout, /.well-known/jwks.json), so the page treats
+both modes alike. Callback and sign-out URLs must be the local stack's own origin, as the deployed client's
+are the site's.
 
 Tokens: an id token (aud = the client id) and an access token that names the client as Cognito does
 (`client_id`, no `aud`) in cognito mode and by `aud` (OidcApiAudience, else the client id) in oidc mode; both
@@ -39,7 +40,8 @@ SESSION_COOKIE = "local_issuer_session"
 DEFAULT_TOKEN_SECONDS = 3600
 USER_NAMESPACE = uuid.UUID("5b0f9f3e-55a8-4b51-9bb7-7d1b7c9b0a11")  # subs are stable per e-mail address
 # form-action covers the redirect after the form too, so it names the site the code goes back to.
-PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' {site}; frame-ancestors 'none'; base-uri 'none'"
+PAGE_CSP = ("default-src 'none'; style-src 'unsafe-inline'; form-action 'self' {site}; frame-ancestors 'none'; "
+            "base-uri 'none'")
 
 
 @dataclass(frozen=True)
@@ -314,10 +316,12 @@ def _sign_in_page(query: dict[str, str]) -> str:
     hidden = "".join(f'<input type="hidden" name="{html.escape(name)}" value="{html.escape(value)}">'
                      for name, value in query.items() if name != "email")
     users = "".join(
-        f'<li><button type="submit" name="email" value="{html.escape(email)}">Sign in as {html.escape(email)}</button></li>'
+        f'<li><button type="submit" name="email" value="{html.escape(email)}">'
+        f'Sign in as {html.escape(email)}</button></li>'
         for email in DEV_USERS)
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign in (local)</title>
-<style>body{{font:16px system-ui;margin:3rem auto;max-width:28rem}}li{{margin:.5rem 0}}button,input{{font:inherit}}</style>
+<style>body{{font:16px system-ui;margin:3rem auto;max-width:28rem}}li{{margin:.5rem 0}}
+button,input{{font:inherit}}</style>
 </head><body><main><h1>Sign in</h1><p>The local stack's own issuer: pick a user, or type any e-mail address.
 Nothing is checked but PKCE.</p><form method="post" action="/oauth2/authorize">{hidden}<ul>{users}</ul>
 <p><label for="email">E-mail address</label><br><input id="email" name="email" type="email" autocomplete="off">

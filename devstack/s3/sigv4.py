@@ -39,7 +39,8 @@ def access_denied(message: str = "Access Denied") -> AuthError:
 
 # Regions opened since 2014 take only Signature Version 4; the local stack behaves as one of them.
 SIGV2 = AuthError(
-    400, "InvalidRequest", "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256."
+    400, "InvalidRequest",
+    "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256."
 )
 SIGNATURE_MISMATCH = (
     "The request signature we calculated does not match the signature you provided. "

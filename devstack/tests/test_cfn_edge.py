@@ -108,7 +108,8 @@ def test_a_bucket_the_template_does_not_admit_is_not_admitted_locally():
     deployed = ("img-src 'self' https://processed.s3.eu-west-1.amazonaws.com; "
                 "connect-src 'self' https://stored.s3.eu-west-1.amazonaws.com")
     assert local_content_security_policy(deployed, ["processed", "stored"], STORAGE) == (
-        f"img-src 'self' {STORAGE}/processed {STORAGE}/processed/; connect-src 'self' {STORAGE}/stored {STORAGE}/stored/")
+        f"img-src 'self' {STORAGE}/processed {STORAGE}/processed/; "
+        f"connect-src 'self' {STORAGE}/stored {STORAGE}/stored/")
 
 
 def test_nothing_but_hosts_changes():

@@ -245,7 +245,8 @@ def signed_edge():
     stack = read_stack(OIDC)
     behaviours = origin_group_behaviours(stack)
     bucket, calls, clock = FakeBucket(), [], [1_800_000_000.0]
-    bucket.objects[stack.bucket_name("ProcessedImagesBucket"), f"img/{OWNER}/{IMAGE_ID}/640.webp"] = (b"w", "image/webp")
+    processed = stack.bucket_name("ProcessedImagesBucket")
+    bucket.objects[processed, f"img/{OWNER}/{IMAGE_ID}/640.webp"] = (b"w", "image/webp")
 
     def invoke(function, event):
         calls.append(event)

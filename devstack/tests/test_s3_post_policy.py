@@ -65,7 +65,8 @@ def test_expired_policy():
 
 @pytest.mark.parametrize(
     "change",
-    [{"key": "uploads/another"}, {"Content-Type": "text/html"}, {"x-amz-meta-format": "png"}, {"x-amz-meta-format": ""}],
+    [{"key": "uploads/another"}, {"Content-Type": "text/html"}, {"x-amz-meta-format": "png"},
+     {"x-amz-meta-format": ""}],
     ids=["key", "content-type", "metadata", "empty-metadata"],
 )
 def test_field_outside_its_condition(change):

@@ -59,7 +59,8 @@ def site_origin(headers: dict) -> str:
     """The site the page runs on (the browser's Origin header): the cookies admit its /img/{owner}/* alone."""
     origin = (headers.get("origin") or headers.get("Origin") or "").strip().lower()
     if not is_site_origin(origin):
-        raise BadRequest("Call this from the site's page: the request's Origin header names the site the cookies are for.")
+        raise BadRequest(
+            "Call this from the site's page: the request's Origin header names the site the cookies are for.")
     return origin
 
 

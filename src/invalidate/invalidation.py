@@ -24,7 +24,8 @@ def parse_invalidation_record(record: dict) -> InvalidationRequest:
 
 
 def invalidate(cloudfront, distribution_id: str, request: InvalidationRequest) -> str:
-    """Ask CloudFront to drop every cached /img/{id}/... (/img/{owner}/{id}/...) of the image; returns the invalidation's id."""
+    """Ask CloudFront to drop every cached /img/{id}/... (/img/{owner}/{id}/...) of the image; returns the
+    invalidation's id."""
     answer = cloudfront.create_invalidation(DistributionId=distribution_id, InvalidationBatch={
         "Paths": {"Quantity": 1, "Items": [derived_paths(request.image_id, request.owner)]},
         "CallerReference": request.reference,

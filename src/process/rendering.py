@@ -19,8 +19,8 @@ from imageservice import records
 from imageservice.config import Config
 from imageservice.errors import AppError, InvalidOption, NotFound
 from imageservice.keys import derived_key, parse_derived_key, upload_key
-from imageservice.owners import owned_since_by_hash
 from imageservice.manifest import DONE, FAILED, PENDING
+from imageservice.owners import owned_since_by_hash
 from imageservice.records import OriginalMetadata
 from imageservice.tracing import get_tracer
 from imaging.resize import fit

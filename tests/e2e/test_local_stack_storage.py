@@ -222,7 +222,8 @@ def test_presigned_post_outside_its_policy_is_refused(ticket, photo, change, exp
 
 def test_tampered_policy_is_refused(ticket, photo):
     policy = json.loads(base64.b64decode(ticket["upload"]["fields"]["policy"]))
-    policy["conditions"] = [c for c in policy["conditions"] if not (isinstance(c, list) and c[0] == "content-length-range")]
+    policy["conditions"] = [c for c in policy["conditions"]
+                            if not (isinstance(c, list) and c[0] == "content-length-range")]
     tampered = base64.b64encode(json.dumps(policy).encode()).decode()
     assert _s3_error(_post(ticket, photo, {"policy": tampered})) == (403, "SignatureDoesNotMatch")
 

@@ -923,7 +923,8 @@ def test_zip_of_an_image_and_of_the_batch_and_the_summary(open_page, base_url, l
     retention = "The image is deleted 30 days after upload, and every link to it stops working then."
     assert api_options(base_url)["retention_days"] == 30 and api_options(base_url)["lasting_links"] is True
     expect(cards.nth(0).locator(".snippet .hint")).to_contain_text(retention)
-    expect(cards.nth(0).locator(".variants-hint")).to_have_text(f"Copy link gives a lasting address of a variant. {retention}")
+    expect(cards.nth(0).locator(".variants-hint")).to_have_text(
+        f"Copy link gives a lasting address of a variant. {retention}")
 
     before = sum(image["original"]["bytes"] for image in images)
     after = sum(max(v["bytes"] for v in image["variants"]) for image in images)

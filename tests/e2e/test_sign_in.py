@@ -288,7 +288,8 @@ def test_the_page_signs_in_uploads_lists_only_your_images_and_signs_out(signed_i
         page.locator("#sign-out-button").click()
         page.wait_for_function("() => document.documentElement?.dataset.signIn === 'signed-out'")
         expect(page.locator("#sign-in-button")).to_be_visible()
-        deadline = time.monotonic() + 10  # cleared on sign-out (the DELETE may finish after the page left and came back)
+        # Cleared on sign-out (the DELETE may finish after the page left and came back).
+        deadline = time.monotonic() + 10
         while [c for c in context.cookies() if c["name"].startswith("CloudFront-")] and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not [c for c in context.cookies() if c["name"].startswith("CloudFront-")]

@@ -80,7 +80,8 @@ def test_every_invoked_function_has_its_errors_throttles_and_concurrency(templat
 
 
 def test_service_metrics_watch_this_stacks_own_resources(body):
-    resources = {("AWS/SQS", "QueueName"): "ProcessFailureQueue.QueueName", ("AWS/ApiGateway", "ApiId"): "ImagesApi.None",
+    resources = {("AWS/SQS", "QueueName"): "ProcessFailureQueue.QueueName",
+                 ("AWS/ApiGateway", "ApiId"): "ImagesApi.None",
                  ("AWS/CloudFront", "DistributionId"): "Distribution.None"}
     seen = set()
     for metric in plotted_metrics(body):
@@ -90,7 +91,8 @@ def test_service_metrics_watch_this_stacks_own_resources(body):
                 seen.add(namespace)
     assert seen == {"AWS/SQS", "AWS/ApiGateway", "AWS/CloudFront"}
     cloudfront = [w for w in body["widgets"] if "CloudFront" in w["properties"].get("title", "")]
-    assert cloudfront and all(w["properties"]["region"] == "us-east-1" for w in cloudfront)  # where CloudFront publishes
+    # us-east-1: where CloudFront publishes its metrics.
+    assert cloudfront and all(w["properties"]["region"] == "us-east-1" for w in cloudfront)
 
 
 def test_custom_metrics_are_the_functions_namespace_and_this_stacks_service(template):

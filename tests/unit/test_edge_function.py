@@ -8,7 +8,14 @@ import subprocess
 from pathlib import Path
 
 from imageservice.config import parse_widths
-from imageservice.keys import DELIVERY_PATH, DERIVED_FORMATS, REQUESTED_FORMATS, new_image_id, owner_hash, parse_derived_key
+from imageservice.keys import (
+    DELIVERY_PATH,
+    DERIVED_FORMATS,
+    REQUESTED_FORMATS,
+    new_image_id,
+    owner_hash,
+    parse_derived_key,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ROOT / "src" / "edge" / "image_request.js"

@@ -84,7 +84,9 @@ def forget_owner(s3, config: Config, subject: str, image_id: str, created_ms: in
     )
 
 
-def list_owned(s3, config: Config, subject: str, limit: int, cursor: str | None) -> tuple[list[tuple[str, int]], str | None]:
+def list_owned(
+    s3, config: Config, subject: str, limit: int, cursor: str | None
+) -> tuple[list[tuple[str, int]], str | None]:
     """A page of the caller's (image id, created ms), newest first, and the cursor of the next page (None
     at the end): one ListObjectsV2 of at most `limit` keys."""
     prefix = newest_prefix(subject)
