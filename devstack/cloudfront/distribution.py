@@ -62,31 +62,47 @@ def distribution_config(stack: Stack) -> tuple[str, dict] | None:
     return name, resource["Properties"]["DistributionConfig"]
 
 
-def origin_group_behaviours(stack: Stack) -> list[Behaviour]:
-    """The distribution's cache behaviours whose target is an origin group, as deployed with the stack's
-    parameters (a behaviour a condition leaves out is not there)."""
+def _deployed(stack: Stack) -> tuple[dict, dict, list[dict]]:
+    """The distribution's origins by id, its origin groups by id and its cache behaviours in the template's order,
+    as deployed with the stack's parameters (a behaviour a condition leaves out is not there)."""
     found = distribution_config(stack)
     if found is None:
-        return []
+        return {}, {}, []
     _, config = found
-    resolver = stack_resolver(stack)
     origins = {origin["Id"]: _origin(origin, stack) for origin in config.get("Origins", [])}
     groups = {group["Id"]: group for group in config.get("OriginGroups", {}).get("Items", [])}
+    return origins, groups, stack_resolver(stack).resolve(_unresolved_arns(config.get("CacheBehaviors", [])))
+
+
+def _behaviour(stack: Stack, behaviour: dict, origins: tuple, failover_statuses: frozenset,
+               viewer_request: str | None) -> Behaviour:
+    return Behaviour(
+        path_pattern=behaviour["PathPattern"],
+        origins=origins,
+        failover_statuses=failover_statuses,
+        viewer_request=viewer_request,
+        cache=_cache_policy(stack, behaviour["CachePolicyId"]),
+        allowed_methods=frozenset(behaviour.get("AllowedMethods", ["GET", "HEAD"])),
+        trusted_key_groups=tuple(behaviour.get("TrustedKeyGroups", [])),
+    )
+
+
+def origin_group_behaviours(stack: Stack) -> list[Behaviour]:
+    """The distribution's cache behaviours whose target is an origin group, as deployed with the stack's
+    parameters."""
+    origins, groups, deployed = _deployed(stack)
     behaviours = []
-    for behaviour in resolver.resolve(_unresolved_arns(config.get("CacheBehaviors", []))):
+    for behaviour in deployed:
         group = groups.get(behaviour["TargetOriginId"])
         if group is None:
             continue
         functions = [association["FunctionARN"] for association in behaviour.get("FunctionAssociations", [])
                      if association["EventType"] == "viewer-request"]
-        behaviours.append(Behaviour(
-            path_pattern=behaviour["PathPattern"],
+        behaviours.append(_behaviour(
+            stack, behaviour,
             origins=tuple(origins[member["OriginId"]] for member in group["Members"]["Items"]),
             failover_statuses=frozenset(int(code) for code in group["FailoverCriteria"]["StatusCodes"]["Items"]),
             viewer_request=functions[0] if functions else None,
-            cache=_cache_policy(stack, behaviour["CachePolicyId"]),
-            allowed_methods=frozenset(behaviour.get("AllowedMethods", ["GET", "HEAD"])),
-            trusted_key_groups=tuple(behaviour.get("TrustedKeyGroups", [])),
         ))
     return behaviours
 
@@ -94,41 +110,25 @@ def origin_group_behaviours(stack: Stack) -> list[Behaviour]:
 def bucket_behaviours(stack: Stack) -> list[Behaviour]:
     """The distribution's cache behaviours whose target is one bucket of the stack (not the website bucket, which
     only the default behaviour serves, from web/), as deployed with the stack's parameters."""
-    found = distribution_config(stack)
-    if found is None:
-        return []
-    _, config = found
-    resolver = stack_resolver(stack)
-    origins = {origin["Id"]: _origin(origin, stack) for origin in config.get("Origins", [])}
+    origins, _, deployed = _deployed(stack)
     behaviours = []
-    for behaviour in resolver.resolve(_unresolved_arns(config.get("CacheBehaviors", []))):
+    for behaviour in deployed:
         origin = origins.get(behaviour["TargetOriginId"])
         if origin is None or origin.bucket is None:
             continue
         if behaviour.get("FunctionAssociations"):
             raise TemplateError(f"{behaviour['PathPattern']}: the local stack runs functions only on origin groups")
-        behaviours.append(Behaviour(
-            path_pattern=behaviour["PathPattern"],
-            origins=(origin,),
-            failover_statuses=frozenset(),
-            viewer_request=None,
-            cache=_cache_policy(stack, behaviour["CachePolicyId"]),
-            allowed_methods=frozenset(behaviour.get("AllowedMethods", ["GET", "HEAD"])),
-            trusted_key_groups=tuple(behaviour.get("TrustedKeyGroups", [])),
-        ))
+        behaviours.append(_behaviour(stack, behaviour, origins=(origin,), failover_statuses=frozenset(),
+                                     viewer_request=None))
     return behaviours
 
 
 def edge_behaviours(stack: Stack) -> list[Behaviour]:
     """Every behaviour the local edge serves: to an origin group, or to one bucket (in the template's order)."""
-    found = distribution_config(stack)
-    if found is None:
-        return []
     served = {behaviour.path_pattern: behaviour
               for behaviour in origin_group_behaviours(stack) + bucket_behaviours(stack)}
-    order = [b["PathPattern"] for b in stack_resolver(stack).resolve(
-        _unresolved_arns(found[1].get("CacheBehaviors", [])))]
-    return [served[pattern] for pattern in order if pattern in served]
+    _, _, deployed = _deployed(stack)
+    return [served[b["PathPattern"]] for b in deployed if b["PathPattern"] in served]
 
 
 DISTRIBUTION_PRINCIPAL = "cloudfront.amazonaws.com"
