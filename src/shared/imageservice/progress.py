@@ -60,13 +60,6 @@ class Status:
         # Sorted and compact: a repeated write stores the same bytes, so the ETag (and every client's 304) holds.
         return json.dumps(data, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
-    @classmethod
-    def from_json(cls, raw: bytes) -> "Status":
-        data = json.loads(raw)
-        if not isinstance(data, dict) or set(data) - {"status", "code"}:
-            raise ValueError(f"not a status object: {raw[:64]!r}")
-        return cls(data.get("status"), data.get("code"))
-
 
 def _put(s3, config: Config, image_id: str, status: Status) -> None:
     s3.put_object(Bucket=config.processed_images_bucket, Key=status_key(image_id), Body=status.to_json(),
