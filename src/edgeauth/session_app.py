@@ -19,6 +19,7 @@ from edge_signing import (
     owner_resource,
     signed_cookies,
 )
+from imageservice.aws import secretsmanager_client
 from imageservice.config import get_config
 from imageservice.errors import BadRequest, NotFound
 from imageservice.http import json_response, make_resolver
@@ -68,9 +69,7 @@ def site_origin(headers: dict) -> str:
 def signing_key():
     """The private key, read and loaded once per execution environment (a new key comes with a new deploy, and
     with it a new key pair id in the environment, hence new environments)."""
-    import boto3
-
-    secret = boto3.client("secretsmanager").get_secret_value(SecretId=get_config().edge_signing_key)
+    secret = secretsmanager_client().get_secret_value(SecretId=get_config().edge_signing_key)
     return load_signing_key(secret["SecretString"])
 
 

@@ -7,7 +7,7 @@ from urllib.parse import quote_plus
 
 import boto3
 import pytest
-from imageservice.aws import cloudfront_client, s3_client
+from imageservice.aws import cloudfront_client, s3_client, secretsmanager_client
 from imageservice.config import get_config
 from imageservice.keys import upload_key
 from lambda_responses import response_json
@@ -61,6 +61,7 @@ def iam(aws_credentials, function_env, stack, iam_template):
     with mock_aws():
         s3_client.cache_clear()
         cloudfront_client.cache_clear()
+        secretsmanager_client.cache_clear()
         distribution_id = create_distribution()
         function_env({"DISTRIBUTION_ID": distribution_id})
         physical_ids = {name: bucket.name for name, bucket in stack.buckets.items()}
@@ -71,6 +72,7 @@ def iam(aws_credentials, function_env, stack, iam_template):
         installed.uninstall()
     s3_client.cache_clear()
     cloudfront_client.cache_clear()
+    secretsmanager_client.cache_clear()
 
 
 def create_distribution() -> str:

@@ -13,7 +13,7 @@ import boto3
 import pytest
 from cryptography.hazmat.primitives import serialization
 from edge_signing import load_signing_key
-from imageservice.aws import cloudfront_client, s3_client
+from imageservice.aws import cloudfront_client, s3_client, secretsmanager_client
 from imageservice.keys import owner_hash
 from lambda_responses import response_json
 from moto import mock_aws
@@ -52,6 +52,7 @@ def iam(aws_credentials, function_env, stack, iam_template):
     with mock_aws():
         s3_client.cache_clear()
         cloudfront_client.cache_clear()
+        secretsmanager_client.cache_clear()
         function_env({"AUTH_MODE": "oidc", "EDGE_KEY_PAIR_ID": KEY_ID, "EDGE_SIGNING_KEY": SECRET})
         boto3.client("secretsmanager", region_name="us-east-1").create_secret(Name=SECRET.rsplit(":", 1)[1])
         physical_ids = {name: bucket.name for name, bucket in stack.buckets.items()} | {"EdgeSigningKey": SECRET}

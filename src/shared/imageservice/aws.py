@@ -37,3 +37,11 @@ def cloudfront_client():
     from botocore.config import Config as BotoConfig
 
     return boto3.client("cloudfront", config=BotoConfig(retries={"mode": "standard"}))
+
+
+@functools.cache
+def secretsmanager_client():
+    import boto3
+    from botocore.config import Config as BotoConfig
+
+    return boto3.client("secretsmanager", config=BotoConfig(retries={"mode": "standard"}))
